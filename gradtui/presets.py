@@ -1,0 +1,59 @@
+"""The article's experiments (and their controls) as named LabConfig overrides, one key each.
+
+Shared by `gradtui --preset`, `gradtui run --preset`, the TUI's 1-6 keys and demo scripts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gradtui.config import LabConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str  # the key that selects it in the TUI
+    name: str  # the name for --preset and demo scripts
+    title: str
+    story: str  # what to watch for, shown when the preset is chosen
+    settings: dict[str, Any]
+
+    def config(self, base: LabConfig | None = None) -> LabConfig:
+        """The preset on top of the defaults (not on top of `base`'s other settings), keeping base's device."""
+        device = base.device if base is not None else "auto"
+        return LabConfig.parse({**self.settings, "device": device})
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset("1", "example1", "Article example 1: gradient of the prediction, SGD",
+           "Dense(10,relu)->Dense(1,sigmoid). The tape differentiates the prediction itself and "
+           "apply_gradients descends it: the probe's prediction falls towards 0 a little each step.",
+           {"model": "mlp", "rule": "prediction", "target": "sum", "sign": "descend",
+            "optimizer": "sgd", "lr": 0.1}),
+    Preset("2", "example2", "Article example 2: pre-trained CNN, new softmax head, gradient of the prediction",
+           "The gradient of a softmax vector's sum is exactly zero: the outputs always sum to 1, so "
+           "no weight can change that sum. Nothing moves, whatever the learning rate.",
+           {"model": "cnn", "new_head": True, "rule": "prediction", "target": "sum", "sign": "descend",
+            "optimizer": "sgd", "lr": 0.001, "probe": "random"}),
+    Preset("3", "example2-class", "Example 2 with a class target: the argmax flips",
+           "Differentiate only the predicted class's probability and descend: that probability is "
+           "pushed down until another class overtakes it and the argmax flips.",
+           {"model": "cnn", "rule": "prediction", "target": "argmax", "sign": "descend",
+            "optimizer": "sgd", "lr": 0.5, "probe": "heldout"}),
+    Preset("4", "example3", "Article example 3: a real training loop (loss, labels, Adam)",
+           "Binary cross-entropy on labelled minibatches with Adam: the loss falls and held-out "
+           "accuracy rises. This is what gradients are for.",
+           {"model": "mlp", "rule": "batch-loss", "optimizer": "adam", "lr": 0.01, "batch_size": 100}),
+    Preset("5", "wrong-label", "One example, the wrong label: held-out drawdown",
+           "Train the pre-trained CNN on a single held-out image with a wrong label. The probe "
+           "flips to that label quickly; watch held-out accuracy draw down as it does.",
+           {"model": "cnn", "rule": "example-loss", "label": 0, "probe": "heldout", "optimizer": "sgd",
+            "lr": 0.05}),
+    Preset("6", "random", "Control: a random direction of the same size",
+           "A random update scaled to the prediction gradient's norm. Compare with example 1: the "
+           "probe barely moves, because almost every direction is nearly orthogonal to the gradient.",
+           {"model": "mlp", "rule": "random", "optimizer": "sgd", "lr": 0.1}),
+)
+PRESET_BY_NAME = {p.name: p for p in PRESETS}
+PRESET_BY_KEY = {p.key: p for p in PRESETS}
