@@ -1,0 +1,112 @@
+"""`gradtui run` and `gradtui devices`: the engine without the UI."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from gradtui.config import ConfigError, LabConfig
+from gradtui.lab.results import LabError
+
+
+def _fmt(value: float, width: int = 9) -> str:
+    return f"{'-':>{width}}" if not math.isfinite(value) else f"{value:>{width}.4g}"
+
+
+def _table(session: object, rows: int) -> list[str]:
+    from gradtui.lab.session import Session
+
+    assert isinstance(session, Session)
+    h = session.history.to_dict()
+    n = len(h["step"])
+    if rows <= 0 or n == 0:
+        return []
+    picks = sorted(set(np.linspace(0, n - 1, min(rows, n)).round().astype(int).tolist()))
+    outputs = session.outputs
+    probe_head = "prediction" if outputs == 1 else "argmax (p)"
+    lines = [f"{'step':>8} {probe_head:>12} {'loss':>9} {'|w|':>9} {'held-out':>9} {'drawdown':>9}"]
+    for r in picks:
+        pred = h["predictions"][r][0]
+        if outputs == 1:
+            probe = f"{pred[0]:>12.5f}"
+        else:
+            k = int(np.argmax(pred))
+            probe = f"{k:>4d} ({pred[k]:.3f})"
+        w = float(np.sqrt(np.sum(np.square(h["weight_norm"][r].astype(np.float64)))))
+        acc = float(h["eval_acc"][r])
+        if not math.isfinite(acc):  # between evaluations: the latest one
+            done = h["eval_acc"][: r + 1]
+            acc = float(done[np.isfinite(done)][-1]) if np.any(np.isfinite(done)) else math.nan
+        lines.append(f"{int(h['step'][r]):>8d} {probe:>12} {_fmt(float(h['loss'][r]))} {_fmt(w)} {_fmt(acc)} "
+                     f"{_fmt(float(h['drawdown'][r]))}")
+    return lines
+
+
+def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, rows: int, quiet: bool) -> int:
+    from gradtui.lab.export import write_history
+    from gradtui.lab.session import Session
+
+    try:
+        session = Session.build(config)
+    except ConfigError as err:
+        print(f"gradtui: {err}", file=sys.stderr)
+        return 2
+    except LabError as err:
+        print(f"gradtui: {err}", file=sys.stderr)
+        return 1
+    say = (lambda *a: None) if quiet else print
+    say(session.summary.line())
+    say(f"device {session.summary.device}; probe: {session.summary.probe}; data: {session.summary.data}")
+    for note in session.notes:
+        say(f"note: {note}")
+    failure: str | None = None
+    try:
+        if tensorboard:
+            from gradtui.lab.board import Board
+
+            board = Board(tensorboard, session)
+            board.histograms()
+            every = max(1, config.steps // 20)
+            while session.step_count < config.steps and session.divergence is None:
+                report = session.step(min(every, config.steps - session.step_count))
+                board.scalars()
+                if report.divergence is None:
+                    board.histograms()
+                for note in report.notes:
+                    say(f"note: {note}")
+            board.close()
+        else:
+            report = session.step(config.steps)
+            for note in report.notes:
+                say(f"note: {note}")
+    except LabError as err:
+        failure = str(err)
+    for line in _table(session, rows):
+        say(line)
+    if out:
+        try:
+            path = write_history(out, session)
+            say(f"wrote {len(session.history)} rows to {path}")
+        except (OSError, ValueError) as err:
+            print(f"gradtui: --out: cannot write {out}: {err}", file=sys.stderr)
+            return 1
+    if failure:
+        print(f"gradtui: {failure}", file=sys.stderr)
+        return 1
+    if session.divergence is not None:
+        d = session.divergence
+        print(f"gradtui: diverged at step {d.step}: non-finite {d.where}; history kept up to step "
+              f"{session.step_count}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def print_devices() -> int:
+    from gradtui.lab.runtime import devices
+
+    for dev in devices():
+        memory = f", {dev.memory_mb:.0f} MB in use" if dev.memory_mb is not None else ""
+        print(f"{dev.name}  {dev.kind}  {dev.description}{memory}")
+    return 0

@@ -1,0 +1,128 @@
+"""Per-step measurements in growable NumPy arrays (no TensorFlow), shared by the engine and the UI.
+
+Row 0 is the state before any step; row i is the state after step i. The engine appends whole
+chunks; the UI reads snapshots on its own timer, so reads and writes are guarded by one lock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+# name -> (trailing shape key, meaning). Shape keys: "" scalar, "P,K" probe x output, "L" layers.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "step": ("", "step number (0 = before any step)"),
+    "predictions": ("P,K", "probe predictions after the step"),
+    "loss": ("", "the rule's loss before the step (NaN where the rule has none)"),
+    "objective": ("", "the scalar the tape differentiated, before the step"),
+    "weight_norm": ("L", "L2 norm of each layer's weights after the step"),
+    "grad_norm": ("L", "L2 norm of each layer's applied gradient"),
+    "update_ratio": ("L", "||update|| / ||weights before|| per layer"),
+    "distance": ("", "L2 distance of all weights from step 0"),
+    "forecast": ("P,K", "first-order forecast of the probe change: J(w) . update"),
+    "actual": ("P,K", "actual probe change in the step"),
+    "eval_acc": ("", "held-out accuracy (NaN between evaluations)"),
+    "eval_loss": ("", "held-out loss (NaN between evaluations)"),
+    "drawdown": ("", "held-out accuracy at step 0 minus now"),
+    "flipped": ("", "fraction of held-out examples whose predicted class changed since step 0"),
+}
+
+
+@dataclass(frozen=True)
+class Dims:
+    probes: int
+    outputs: int
+    layers: int
+
+    def shape(self, key: str) -> tuple[int, ...]:
+        return {"": (), "P,K": (self.probes, self.outputs), "L": (self.layers,)}[key]
+
+
+class History:
+    """Columns of measurements, one row per recorded step, amortised O(1) append."""
+
+    def __init__(self, dims: Dims, capacity: int = 256) -> None:
+        self.dims = dims
+        self._lock = threading.Lock()
+        self._n = 0
+        self._cols: dict[str, np.ndarray] = {}
+        for name, (key, _) in COLUMNS.items():
+            dtype = np.int64 if name == "step" else np.float32
+            self._cols[name] = np.full((capacity, *dims.shape(key)), np.nan if dtype is np.float32 else 0, dtype)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, rows: dict[str, np.ndarray]) -> None:
+        """Append a chunk: every column with the same leading length; missing columns are NaN."""
+        count = len(rows["step"])
+        with self._lock:
+            need = self._n + count
+            cap = len(self._cols["step"])
+            if need > cap:
+                new_cap = max(need, cap * 2)
+                for name, arr in self._cols.items():
+                    grown = np.full((new_cap, *arr.shape[1:]), np.nan if arr.dtype == np.float32 else 0, arr.dtype)
+                    grown[: self._n] = arr[: self._n]
+                    self._cols[name] = grown
+            for name, arr in self._cols.items():
+                if name in rows:
+                    arr[self._n : need] = np.asarray(rows[name], dtype=arr.dtype).reshape((count, *arr.shape[1:]))
+                else:
+                    arr[self._n : need] = np.nan if arr.dtype == np.float32 else 0
+            self._n = need
+
+    def truncate(self, length: int) -> None:
+        """Drop rows from `length` on (undo, reset)."""
+        with self._lock:
+            self._n = max(0, min(length, self._n))
+
+    def column(self, name: str) -> np.ndarray:
+        """A copy of one column's recorded rows: safe to keep while the engine appends."""
+        with self._lock:
+            return self._cols[name][: self._n].copy()
+
+    def last(self, name: str) -> np.ndarray:
+        with self._lock:
+            if self._n == 0:
+                raise IndexError("history is empty")
+            return self._cols[name][self._n - 1].copy()
+
+    def tail(self, name: str, count: int) -> np.ndarray:
+        with self._lock:
+            return self._cols[name][max(0, self._n - count) : self._n].copy()
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        with self._lock:
+            return {name: arr[: self._n].copy() for name, arr in self._cols.items()}
+
+    def nbytes(self) -> int:
+        return sum(arr.nbytes for arr in self._cols.values())
+
+
+def downsample(x: np.ndarray, y: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ~2*width points that keep each bucket's min and max, so spikes survive.
+
+    Plot cost then depends on the widget's width, not on how many steps were recorded.
+    """
+    n = len(x)
+    if n <= 2 * width or width < 1:
+        return x, y
+    edges = np.linspace(0, n, width + 1).astype(np.int64)
+    finite = np.where(np.isfinite(y), y, np.nan)
+    idx = []
+    for lo, hi in itertools.pairwise(edges):
+        if hi <= lo:
+            continue
+        seg = finite[lo:hi]
+        if np.all(np.isnan(seg)):
+            idx.append(lo)
+            continue
+        a, b = lo + int(np.nanargmin(seg)), lo + int(np.nanargmax(seg))
+        idx.extend(sorted({a, b}))
+    idx[-1:] = sorted({idx[-1], n - 1})
+    sel = np.asarray(idx)
+    return x[sel], y[sel]

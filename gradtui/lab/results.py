@@ -1,0 +1,50 @@
+"""What the engine reports back: plain dataclasses, no TensorFlow, so the UI can import them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class LabError(Exception):
+    """A failure the user can act on (model will not load, out of memory, shape mismatch): one line."""
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    name: str
+    params: int
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    activation: str  # output activation: sigmoid, softmax, linear, ...
+    loss: str  # the loss the loss rules use
+    layers: tuple[str, ...]  # layers with trainable weights, in order (plots label by these)
+    device: str  # the device the variables actually live on
+    data: str  # where the training / held-out data came from
+    probe: str  # where the probe inputs came from
+
+    def line(self) -> str:
+        shape = "x".join(str(d) for d in self.input_shape)
+        out = "x".join(str(d) for d in self.output_shape)
+        return f"{self.name}: {self.params:,} params, in {shape} -> out {out} {self.activation}, loss {self.loss}"
+
+
+@dataclass(frozen=True)
+class Divergence:
+    step: int  # the step that produced a non-finite value (not recorded)
+    where: str  # e.g. "weights of dense_1", "probe predictions", "loss"
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """One undoable action: `steps` steps were recorded, from `first_step` on."""
+
+    first_step: int
+    steps: int
+    requested: int
+    seconds: float
+    divergence: Divergence | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.steps / self.seconds if self.seconds > 0 else float("nan")
