@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,30 +28,45 @@ PROBE_WORDS = ("random", "heldout")
 
 
 class ConfigError(ValueError):
-    """A refused value: `field` is the LabConfig attribute, `message` the reason, for one line."""
+    """A refused value: `field` is the LabConfig attribute, `message` the reason, for one line.
+
+    Whatever the value held (newlines, control characters), the text is one printable line.
+    """
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{flag_of(field)}: {message}")
-        self.field = field
-        self.message = message
+        self.field = str(field)
+        self.message = one_line(str(message))
+        super().__init__(f"{flag_of(self.field)}: {self.message}")
+
+
+def one_line(text: str) -> str:
+    """`text` with every character that is not printable (newlines, tabs, line separators) escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
 
 
 def flag_of(name: str) -> str:
-    return "--" + name.replace("_", "-")
+    return "--" + one_line(str(name)).replace("_", "-")
 
 
 # ---- value parsers: text -> value, ValueError(reason) on refusal ---------------------------------
+
+
+def _show(text: object, limit: int = 60) -> str:
+    """A user's value quoted for an error line: repr (so control characters show), cut to `limit`."""
+    value = str(text)
+    return repr(value) if len(value) <= limit else repr(value[: limit - 3]) + "..."
 
 
 def _int(text: str, lo: int | None = None, hi: int | None = None) -> int:
     try:
         value = int(str(text).strip())
     except ValueError:
-        raise ValueError(f"expected a whole number, got {text!r}") from None
+        raise ValueError(f"expected a whole number, got {_show(text)}") from None
+    shown = str(value) if abs(value) < 10**30 else _show(str(text).strip(), 30)
     if lo is not None and value < lo:
-        raise ValueError(f"must be at least {lo}, got {value}")
+        raise ValueError(f"must be at least {lo}, got {shown}")
     if hi is not None and value > hi:
-        raise ValueError(f"must be at most {hi}, got {value}")
+        raise ValueError(f"must be at most {hi}, got {shown}")
     return value
 
 
@@ -58,9 +74,9 @@ def _float(text: str, lo: float | None = None, hi: float | None = None, open_lo:
     try:
         value = float(str(text).strip())
     except ValueError:
-        raise ValueError(f"expected a number, got {text!r}") from None
+        raise ValueError(f"expected a number, got {_show(text)}") from None
     if not math.isfinite(value):
-        raise ValueError(f"must be a finite number, got {text!r}")
+        raise ValueError(f"must be a finite number, got {_show(text)}")
     if lo is not None and (value < lo or (open_lo and value == lo)):
         raise ValueError(f"must be {'greater than' if open_lo else 'at least'} {lo:g}, got {value:g}")
     if hi is not None and value > hi:
@@ -71,7 +87,7 @@ def _float(text: str, lo: float | None = None, hi: float | None = None, open_lo:
 def _choice(text: str, choices: tuple[str, ...]) -> str:
     value = str(text).strip().lower()
     if value not in choices:
-        raise ValueError(f"unknown value {text!r} (choose from {', '.join(choices)})")
+        raise ValueError(f"unknown value {_show(text)} (choose from {', '.join(choices)})")
     return value
 
 
@@ -81,33 +97,90 @@ def _bool(text: str) -> bool:
         return True
     if value in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"expected yes or no, got {text!r}")
+    raise ValueError(f"expected yes or no, got {_show(text)}")
+
+
+# What the first bytes of each kind of file look like, so a file of the wrong kind is refused here,
+# before TensorFlow is imported, rather than by a loader's error text.
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _looks_like(path: Path, suffix: str) -> str | None:
+    """None if the file's first bytes fit its suffix, else what is wrong."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+            hdf5 = head == _HDF5_MAGIC
+            offset = 512  # HDF5 allows a user block of 512, 1024, 2048... bytes before the signature
+            while suffix in (".h5", ".hdf5") and not hdf5 and offset <= 1 << 20:
+                handle.seek(offset)
+                found = handle.read(8)
+                hdf5 = found == _HDF5_MAGIC
+                if len(found) < 8:
+                    break
+                offset *= 2
+    except OSError as err:
+        return f"cannot be read ({err.strerror or type(err).__name__})"
+    if not head:
+        return "is empty"
+    if suffix in (".keras", ".npz"):
+        kind = "a Keras .keras file" if suffix == ".keras" else "a NumPy .npz archive"
+        if not head.startswith(_ZIP_MAGIC):
+            return f"is not {kind} (not a zip archive)"
+        if not zipfile.is_zipfile(path):  # reads the central directory at the end: catches a cut-off file
+            return f"is not a complete {kind.split(' ', 1)[1]} (the zip archive is damaged or cut off)"
+    if suffix in (".h5", ".hdf5") and not hdf5:
+        return "is not an HDF5 file (no HDF5 signature)"
+    if suffix == ".npy" and not head.startswith(_NPY_MAGIC):
+        return "is not a NumPy .npy file (no NUMPY header)"
+    return None
 
 
 def _readable_file(text: str, suffixes: tuple[str, ...], what: str, allow_dir: bool = False) -> str:
-    path = Path(str(text).strip()).expanduser()
-    if not str(text).strip():
+    raw = str(text).strip()
+    if not raw:
         raise ValueError(f"expected a path to {what}")
-    if allow_dir and path.is_dir():
-        if not (path / "saved_model.pb").exists():
-            raise ValueError(f"{path} is a directory but not a SavedModel (no saved_model.pb)")
-        return str(path)
-    if path.suffix.lower() not in suffixes:
-        raise ValueError(f"{path} is not {what} (expected {' or '.join(suffixes)})")
-    if not path.is_file():
-        raise ValueError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
-    if not os.access(path, os.R_OK):
-        raise ValueError(f"{path} is not readable")
+    try:
+        path = Path(raw).expanduser()
+        problem = _file_problem(path, suffixes, what, allow_dir)
+    except (OSError, RuntimeError, ValueError) as err:  # a name too long, a NUL byte, ~user with no home
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise ValueError(f"{_show(raw)} is not a usable path ({reason})") from None
+    if problem:
+        shown = str(path) if str(path).isprintable() else repr(str(path))
+        raise ValueError(f"{shown} {problem}")
     return str(path)
+
+
+def _file_problem(path: Path, suffixes: tuple[str, ...], what: str, allow_dir: bool) -> str | None:
+    """None if `path` is a readable file of the right kind, else what is wrong with it."""
+    if allow_dir and path.is_dir():
+        if (path / "saved_model.pb").exists():
+            return ("is a TensorFlow SavedModel directory, which Keras 3 loads only as an inference layer "
+                    "without trainable weights; re-save it with model.save('model.keras')")
+        return f"is a directory, not {what}"
+    if path.suffix.lower() not in suffixes:
+        return f"is not {what} (expected {' or '.join(suffixes)})"
+    if not path.is_file():
+        return "does not exist" if not path.exists() else "is not a file"
+    if not os.access(path, os.R_OK):
+        return "is not readable (permission denied)"
+    return _looks_like(path, path.suffix.lower())
 
 
 def parse_model(text: str) -> str:
     value = str(text).strip()
     if value.lower() in BUILTIN_MODELS:
         return value.lower()
-    looks_like_path = os.sep in value or value.lower().endswith(MODEL_SUFFIXES) or Path(value).exists()
+    try:
+        looks_like_path = os.sep in value or value.lower().endswith(MODEL_SUFFIXES) or Path(value).exists()
+    except (OSError, ValueError):  # a name too long or with a NUL byte: not a file that exists
+        looks_like_path = False
     if not looks_like_path:
-        raise ValueError(f"unknown model {text!r} (choose from {', '.join(BUILTIN_MODELS)}, or a .keras/.h5 file)")
+        raise ValueError(f"unknown model {_show(text)} (choose from {', '.join(BUILTIN_MODELS)}, "
+                         "or a .keras/.h5 file)")
     return _readable_file(value, MODEL_SUFFIXES, "a Keras model file", allow_dir=True)
 
 
@@ -117,7 +190,7 @@ def parse_target(text: str) -> str:
         return value
     if value.startswith("class:"):
         return f"class:{_int(value[6:], lo=0)}"
-    raise ValueError(f"unknown target {text!r} (choose from sum, argmax, class:K)")
+    raise ValueError(f"unknown target {_show(text)} (choose from sum, argmax, class:K)")
 
 
 def parse_probe(text: str) -> str:
@@ -151,10 +224,10 @@ def parse_optional_label(text: str) -> int | None:
 def parse_shape(text: str) -> tuple[int, ...]:
     parts = [p for p in str(text).replace("x", ",").split(",") if p.strip()]
     if len(parts) != 3:
-        raise ValueError(f"expected height,width,channels such as 32,32,3, got {text!r}")
+        raise ValueError(f"expected height,width,channels such as 32,32,3, got {_show(text)}")
     shape = tuple(_int(p, lo=1, hi=1024) for p in parts)
     if shape[0] < 32 or shape[1] < 32:
-        raise ValueError(f"keras.applications models need at least 32x32 inputs, got {text!r}")
+        raise ValueError(f"keras.applications models need at least 32x32 inputs, got {_show(text)}")
     return shape
 
 
@@ -164,7 +237,7 @@ def parse_device(text: str) -> str:
         return value
     if value.startswith("gpu:"):
         return f"gpu:{_int(value[4:], lo=0)}"
-    raise ValueError(f"unknown device {text!r} (choose from auto, cpu, gpu, gpu:N)")
+    raise ValueError(f"unknown device {_show(text)} (choose from auto, cpu, gpu, gpu:N)")
 
 
 # ---- the table ---------------------------------------------------------------------------------
@@ -250,7 +323,7 @@ class LabConfig:
     weight_decay: float = 0.0
     batch_size: int = 100
     steps: int = 10
-    eval_every: int = 1
+    eval_every: int = 10
     seed: int = 0
     device: str = "auto"
 
@@ -305,6 +378,8 @@ class LabConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LabConfig:
         """From a saved session or JSON export; unknown keys are refused, missing ones default."""
+        if not isinstance(data, Mapping):
+            raise ConfigError("config", f"expected a mapping of setting names to values, got {type(data).__name__}")
         return cls.parse({k: _to_text(v) for k, v in data.items()})
 
 

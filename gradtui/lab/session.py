@@ -189,14 +189,29 @@ class Session:
             batch = min(config.batch_size, len(self._order))
             evaluate = self._evaluator()
 
-        def layer_norms(tensors: list[tf.Tensor]) -> tf.Tensor:
-            squares = [tf.reduce_sum(tf.square(t)) for t in tensors]
-            return tf.sqrt(tf.stack([tf.add_n([squares[i] for i in g]) for g in groups]))
+        segments = tf.constant([g for g, members in enumerate(groups) for _ in members], tf.int32)
+        var_order = [i for members in groups for i in members]
 
-        def gradients(step: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, list[tf.Tensor]]:
-            """The rule: (objective, loss, probe predictions, gradient to apply before the sign)."""
+        def norms(new: list[tf.Tensor], old: list[tf.Tensor], grads: list[tf.Tensor]) -> tuple[tf.Tensor, ...]:
+            """Per-layer |w|, |update|, |w before|, |g| and the distance from step 0, in few fused ops."""
+            rows = []
+            for i in var_order:
+                stacked = tf.stack([new[i], new[i] - old[i], old[i], grads[i], new[i] - init[i]])
+                rows.append(tf.reduce_sum(tf.square(tf.reshape(stacked, [5, -1])), axis=1))
+            per_layer = tf.sqrt(tf.math.segment_sum(tf.stack(rows), segments))
+            distance = tf.sqrt(tf.reduce_sum(tf.stack(rows)[:, 4]))
+            return per_layer[:, 0], per_layer[:, 3], per_layer[:, 1] / tf.maximum(per_layer[:, 2], 1e-30), distance
+
+        def gradients(step: tf.Tensor, y: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor,
+                                                                                list[tf.Tensor]]:
+            """The rule: (objective, loss, probe predictions, gradient to apply before the sign).
+
+            `y`, the probe predictions at the current weights, saves a forward pass where the rule does not
+            differentiate them (batch-loss).
+            """
             with tf.GradientTape() as tape:
-                y = model(x_probe, training=False)
+                if y is None or rule != "batch-loss":
+                    y = model(x_probe, training=False)
                 if rule == "example-loss":
                     loss = loss_fn(probe_labels, y)
                     objective = loss
@@ -213,10 +228,10 @@ class Session:
                 grads = rules.random_direction(grads, step, seed)
             return objective, loss, y, list(grads)
 
-        def one_step() -> tuple[tf.Tensor, ...]:
+        def one_step(y_before: tf.Tensor) -> tuple[tf.Tensor, ...]:
             step = step_var.read_value()
             old = [tf.identity(v) for v in variables]
-            objective, loss, y, grads = gradients(step)
+            objective, loss, y, grads = gradients(step, y_before)
             applied = grads if sign > 0 else [-g for g in grads]
             optimizer.apply_gradients(zip(applied, variables, strict=True))
             new = [tf.identity(v) for v in variables]
@@ -225,10 +240,7 @@ class Session:
                 y_lin, _ = model.stateless_call(old, model.non_trainable_variables, x_probe, training=False)
             forecast = acc.jvp(y_lin)
             y_new = model(x_probe, training=False)
-            weight_norm = layer_norms(new)
-            ratio = layer_norms(delta) / tf.maximum(layer_norms(old), 1e-30)
-            grad_norm = layer_norms(list(grads))
-            distance = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(a - b)) for a, b in zip(new, init, strict=True)]))
+            weight_norm, grad_norm, ratio, distance = norms(new, old, grads)
             step_var.assign_add(1)
             if has_data:
                 acc_, eval_loss, drawdown, flipped = tf.cond(
@@ -242,7 +254,7 @@ class Session:
             finite = tf.concat([tf.math.is_finite(weight_norm),
                                 [tf.reduce_all(tf.math.is_finite(y_new)),
                                  tf.math.is_finite(tf.cast(objective, tf.float32))]], 0)
-            return scalars, layers, probes, finite
+            return scalars, layers, probes, finite, y_new
 
         @tf.function
         def run(n: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -251,8 +263,9 @@ class Session:
             pro = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
             where = tf.constant(-1, tf.int32)
             count = tf.constant(0, tf.int32)
+            y = model(x_probe, training=False)
             for _ in tf.range(n):
-                scalars, layers, probes, finite = one_step()
+                scalars, layers, probes, finite, y = one_step(y)
                 if not tf.reduce_all(finite):
                     where = tf.cast(tf.argmin(tf.cast(finite, tf.int32)), tf.int32)
                     break
