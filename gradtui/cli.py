@@ -8,12 +8,13 @@ Flags are parsed and validated through LabConfig before TensorFlow is imported, 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
 
 from gradtui import __version__
-from gradtui.config import FIELDS, ConfigError, LabConfig
+from gradtui.config import FIELDS, ConfigError, LabConfig, one_line
 from gradtui.presets import PRESET_BY_NAME
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
@@ -71,32 +72,137 @@ def config_from(args: argparse.Namespace) -> LabConfig:
 
 
 def _check_out(path: str, suffixes: tuple[str, ...], flag: str) -> None:
+    """Refuse an output path that has the wrong suffix or cannot be written, before any work is done."""
     from gradtui.files import check_writable
 
-    target = Path(path)
-    if suffixes and target.suffix.lower() not in suffixes:
-        raise UsageError(f"{flag}: {path} must end in {' or '.join(suffixes)}")
+    if not path.strip():
+        raise UsageError(f"{flag}: expected a file name")
     try:
-        check_writable(target, create_parents=not suffixes)
-    except OSError as err:
-        raise UsageError(f"{flag}: cannot write {path}: {err}") from None
+        target = Path(path).expanduser()
+        if suffixes and target.suffix.lower() not in suffixes:
+            raise UsageError(f"{flag}: {path} must end in {' or '.join(suffixes)}")
+        check_writable(target)
+    except (OSError, RuntimeError, ValueError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise UsageError(f"{flag}: cannot write {path}: {reason}") from None
+
+
+def _check_dir(path: str, flag: str) -> None:
+    """A directory gradtui will create (if missing) and write into."""
+    if not path.strip():
+        raise UsageError(f"{flag}: expected a directory name")
+    from gradtui.files import check_writable
+
+    try:
+        target = Path(path).expanduser()
+        if target.exists() and not target.is_dir():
+            raise UsageError(f"{flag}: {path} exists and is not a directory")
+        check_writable(target / "events", create_parents=True)
+    except (OSError, RuntimeError, ValueError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise UsageError(f"{flag}: cannot write to {path}: {reason}") from None
+
+
+def _check_in(path: str, flag: str) -> None:
+    """An input file that must exist and be readable."""
+    target = Path(path).expanduser()
+    try:
+        problem = (None if target.is_file() and os.access(target, os.R_OK) else
+                   "is a directory, not a file" if target.is_dir() else
+                   "does not exist" if not target.exists() else "is not a readable file")
+    except (OSError, ValueError) as err:
+        problem = f"is not a usable path ({err})"
+    if problem:
+        raise UsageError(f"{flag}: {path} {problem}")
+
+
+def _check_session(path: str) -> None:
+    """--session: an existing file must be a gradtui session (.npz); a new one must be writable on save."""
+    target = Path(path).expanduser()
+    if not target.exists():
+        _check_out(path, (), "--session")
+        return
+    _check_in(path, "--session")
+    with target.open("rb") as handle:
+        head = handle.read(4)
+    if head[:2] != b"PK":
+        raise UsageError(f"--session: {path} is not a gradtui session file (expected the .npz the lab saves)")
+
+
+def _tensorboard_installed() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("tensorboard") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _first_line(text: str) -> str:
+    """An unexpected error's first line, printable."""
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return one_line(lines[0] if lines else "")
+
+
+def _options(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]:
+    """(every option string, the ones that take a value), across the parser and its subcommands."""
+    every: set[str] = set()
+    valued: set[str] = set()
+    for action in parser._actions:
+        every.update(action.option_strings)
+        if action.option_strings and action.nargs is None and action.const is None:
+            valued.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub_every, sub_valued = _options(sub)
+                every |= sub_every
+                valued |= sub_valued
+    return every, valued
+
+
+def _bind_dash_values(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`--lr -1e-3` as `--lr=-1e-3`: argparse takes a value starting with '-' for an option unless it
+    looks like -1 or -.5, so a negative number in e-notation (or -inf) would get 'expected one
+    argument' instead of the flag's own check. Known options are never swallowed."""
+    every, valued = _options(parser)
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        if arg in valued and nxt is not None and nxt.startswith("-") and nxt.split("=", 1)[0] not in every:
+            out.append(f"{arg}={nxt}")
+            i += 2
+        else:
+            out.append(arg)
+            i += 1
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(_bind_dash_values(list(sys.argv[1:] if argv is None else argv), parser))
         config = config_from(args)
         if args.command == "run":
-            if args.out:
+            if args.out is not None:
                 _check_out(args.out, (".json", ".csv"), "--out")
-            if args.tensorboard:
-                _check_out(str(Path(args.tensorboard) / "x"), (), "--tensorboard")
+            if args.tensorboard is not None:
+                _check_dir(args.tensorboard, "--tensorboard")
+                if not _tensorboard_installed():
+                    raise UsageError("--tensorboard: the tensorboard package is not installed "
+                                     "(pip install tensorboard)")
             if args.rows < 0:
-                raise UsageError("--rows: must be at least 0")
-        if args.command is None and args.demo and not Path(args.demo).is_file():
-            raise UsageError(f"--demo: {args.demo} does not exist")
+                raise UsageError(f"--rows: must be at least 0, got {args.rows}")
+        if args.command == "bench" and args.json is not None:
+            _check_out(args.json, (".json",), "--json")
+        if args.command is None:
+            if args.demo is not None:
+                _check_in(args.demo, "--demo")
+            if args.session is not None:
+                _check_session(args.session)
     except (UsageError, ConfigError) as err:
-        print(f"gradtui: {err}", file=sys.stderr)
+        print(f"gradtui: {one_line(str(err).strip())}", file=sys.stderr)
         return EXIT_USAGE
     try:
         if args.command == "run":
@@ -119,11 +225,12 @@ def main(argv: list[str] | None = None) -> int:
         print("gradtui: interrupted", file=sys.stderr)
         return 130
     except ConfigError as err:
-        print(f"gradtui: {err}", file=sys.stderr)
+        print(f"gradtui: {one_line(str(err).strip())}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as err:
-        from gradtui.logs import logger
+        from gradtui.logs import log_file, logger
 
         logger().exception("unhandled error")
-        print(f"gradtui: {type(err).__name__}: {err} (details in the log file)", file=sys.stderr)
+        print(f"gradtui: {type(err).__name__}: {_first_line(str(err))[:300]} (details in {log_file()})",
+              file=sys.stderr)
         return EXIT_FAILED

@@ -158,9 +158,8 @@ def _file_problem(path: Path, suffixes: tuple[str, ...], what: str, allow_dir: b
     """None if `path` is a readable file of the right kind, else what is wrong with it."""
     if allow_dir and path.is_dir():
         if (path / "saved_model.pb").exists():
-            return ("is a TensorFlow SavedModel directory, which Keras 3 loads only as an inference layer "
-                    "without trainable weights; re-save it with model.save('model.keras')")
-        return f"is a directory, not {what}"
+            return None if os.access(path / "saved_model.pb", os.R_OK) else "is a SavedModel that is not readable"
+        return f"is a directory, not {what} or a SavedModel (no saved_model.pb)"
     if path.suffix.lower() not in suffixes:
         return f"is not {what} (expected {' or '.join(suffixes)})"
     if not path.is_file():

@@ -1,45 +1,93 @@
 """Atomic file writes: a temporary file beside the target, then a rename, so an interrupted write
-never leaves half a file."""
+never leaves half a file (and leaves the old file, if any, as it was)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+
+def _nearest_existing(directory: Path) -> Path:
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent
+    return directory
 
 
 def check_writable(path: Path, create_parents: bool = False) -> None:
     """Raise OSError with a short reason if `path` cannot be written (before any work is done).
 
     With create_parents, missing directories are fine if the nearest existing one is writable.
+    The directory is tested by really creating (and removing) a file in it: permission bits do not
+    tell the truth for root, read-only mounts or pseudo file systems.
     """
-    parent = path.expanduser().resolve().parent
+    path = path.expanduser()
+    parent = path.resolve().parent
     if create_parents:
-        while not parent.exists() and parent != parent.parent:
-            parent = parent.parent
+        parent = _nearest_existing(parent)
     if not parent.is_dir():
         raise OSError(f"directory {parent} does not exist" if not parent.exists() else f"{parent} is not a directory")
-    if not os.access(parent, os.W_OK):
-        raise OSError(f"directory {parent} is not writable")
     if path.is_dir():
         raise OSError(f"{path} is a directory")
+    if not os.access(parent, os.W_OK):
+        raise OSError(f"directory {parent} is not writable")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".gradtui-probe.", suffix=".tmp", dir=parent)
+    except OSError as err:
+        raise OSError(f"directory {parent} is not writable ({err.strerror or type(err).__name__})") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits the written file should have: the old file's, else what open() would give."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the whole new one, never a part.
+
+    On any failure (including KeyboardInterrupt) the temporary file is removed and the old file stays.
+    """
     path = path.expanduser()
     check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.resolve().parent)
+    target = path.resolve()  # through a symlink: replace the file it points at, keep the link
+    directory = target.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600 files; an export should look like any other
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (best effort: not every platform can open a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

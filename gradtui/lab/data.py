@@ -27,6 +27,12 @@ class DataSet:
     description: str
 
 
+def _reason(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    text = lines[0] if lines else type(err).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
 def _teacher_task(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Inputs like the article's tf.random.normal((100, 5)), labels from a fixed linear teacher.
 
@@ -42,6 +48,10 @@ def _teacher_task(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _labels_for(y: np.ndarray, outputs: int, activation: str, flag: str, what: str) -> np.ndarray:
     """Check labels fit the model's output and bring them to the loss's shape."""
+    if y.dtype.kind not in "fiub":
+        raise ConfigError(flag, f"{what} is not numeric (dtype {y.dtype})")
+    if y.ndim == 0 or len(y) == 0:
+        raise ConfigError(flag, f"{what} is empty" if y.ndim else f"{what} is a single number, not one label per row")
     if not np.all(np.isfinite(y.astype(np.float64, copy=False))):
         raise ConfigError(flag, f"{what} has NaN or infinite labels")
     if activation == "softmax" or (outputs > 1 and activation != "linear"):
@@ -63,6 +73,8 @@ def _labels_for(y: np.ndarray, outputs: int, activation: str, flag: str, what: s
 def _fit_inputs(x: np.ndarray, input_shape: tuple[int, ...], flag: str, what: str) -> np.ndarray:
     if x.dtype.kind not in "fiub":
         raise ConfigError(flag, f"{what} is not numeric (dtype {x.dtype})")
+    if x.ndim == 0 or len(x) == 0:
+        raise ConfigError(flag, f"{what} is empty (no rows)" if x.ndim else f"{what} is a single number, not rows")
     if tuple(x.shape[1:]) != tuple(input_shape):
         raise ConfigError(flag, f"{what} rows have shape {tuple(x.shape[1:])}, the model takes {tuple(input_shape)}")
     out = x.astype(np.float32)
@@ -74,23 +86,31 @@ def _fit_inputs(x: np.ndarray, input_shape: tuple[int, ...], flag: str, what: st
 def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, activation: str, seed: int) -> DataSet:
     try:
         with np.load(path, allow_pickle=False) as npz:
+            if not hasattr(npz, "files"):
+                raise ValueError("it holds one array, not named arrays (save with np.savez)")
             arrays = {k: npz[k] for k in npz.files}
     except Exception as err:
-        raise ConfigError("data", f"{path} is not a readable .npz file ({type(err).__name__})") from None
+        raise ConfigError("data", f"{path} is not a readable .npz file: {_reason(err)}") from None
     for key in ("x_train", "y_train"):
         if key not in arrays:
-            raise ConfigError("data", f"{path} has no {key} array (it has: {', '.join(arrays) or 'nothing'})")
+            have = ", ".join(sorted(arrays))[:200] or "nothing"
+            raise ConfigError("data", f"{path} has no {key} array (it has: {have})")
+    if ("x_test" in arrays) != ("y_test" in arrays):
+        given, missing = ("x_test", "y_test") if "x_test" in arrays else ("y_test", "x_test")
+        raise ConfigError("data", f"{path} has {given} but no {missing}: give both or neither")
     x = _fit_inputs(arrays["x_train"], input_shape, "data", "x_train")
     y = _labels_for(arrays["y_train"], outputs, activation, "data", "y_train")
-    if len(x) != len(y) or len(x) == 0:
+    if len(x) != len(y):
         raise ConfigError("data", f"x_train has {len(x)} rows but y_train has {len(y)}")
-    if "x_test" in arrays and "y_test" in arrays:
+    if "x_test" in arrays:
         xt = _fit_inputs(arrays["x_test"], input_shape, "data", "x_test")
         yt = _labels_for(arrays["y_test"], outputs, activation, "data", "y_test")
-        if len(xt) != len(yt) or len(xt) == 0:
+        if len(xt) != len(yt):
             raise ConfigError("data", f"x_test has {len(xt)} rows but y_test has {len(yt)}")
         described = f"{Path(path).name} ({len(x)} train, {len(xt)} held out)"
     else:
+        if len(x) < 2:
+            raise ConfigError("data", f"{path} has 1 training row and no x_test/y_test: nothing to hold out")
         order = np.random.default_rng(seed).permutation(len(x))
         cut = max(1, len(x) // 5)
         xt, yt, x, y = x[order[:cut]], y[order[:cut]], x[order[cut:]], y[order[cut:]]
@@ -141,8 +161,10 @@ def load_probe(config: LabConfig, input_shape: tuple[int, ...], data: DataSet | 
         return data.x_test[:n].copy(), f"first {n} held-out example(s)"
     try:
         x = np.load(config.probe, allow_pickle=False)
+        if not isinstance(x, np.ndarray):
+            raise ValueError("it is an .npz archive, not one array")
     except Exception as err:
-        raise ConfigError("probe", f"{config.probe} is not a readable .npy file ({type(err).__name__})") from None
+        raise ConfigError("probe", f"{config.probe} is not a readable .npy file: {_reason(err)}") from None
     if tuple(x.shape) == tuple(input_shape):
         x = x[None]
     x = _fit_inputs(x, input_shape, "probe", Path(config.probe).name)

@@ -7,8 +7,19 @@ import sys
 
 import numpy as np
 
-from gradtui.config import ConfigError, LabConfig
+from gradtui import logs
+from gradtui.config import ConfigError, LabConfig, one_line
 from gradtui.lab.results import LabError
+
+
+def _first_line(err: BaseException) -> str:
+    """One printable line for an error. TensorFlow's graph errors open with 'in user code:' and a
+    stack, and end with the actual error: that last line is the one to show."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].rstrip(":") == "in user code":
+        lines = lines[-1:]
+    text = one_line(lines[0]) if lines else type(err).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _fmt(value: float, width: int = 9) -> str:
@@ -30,7 +41,7 @@ def _table(session: object, rows: int) -> list[str]:
     for r in picks:
         pred = h["predictions"][r][0]
         if outputs == 1:
-            probe = f"{pred[0]:>12.5f}"
+            probe = f"{pred[0]:>12.6g}"
         else:
             k = int(np.argmax(pred))
             probe = f"{k:>4d} ({pred[k]:.3f})"
@@ -54,14 +65,17 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
         print(f"gradtui: {err}", file=sys.stderr)
         return 2
     except LabError as err:
-        print(f"gradtui: {err}", file=sys.stderr)
+        print(f"gradtui: {_first_line(err)}", file=sys.stderr)
         return 1
     say = (lambda *a: None) if quiet else print
     say(session.summary.line())
     say(f"device {session.summary.device}; probe: {session.summary.probe}; data: {session.summary.data}")
     for note in session.notes:
         say(f"note: {note}")
+    # Whatever stops the run (an engine error, TensorBoard, Ctrl-C), the history so far is written.
     failure: str | None = None
+    interrupted = False
+    board = None
     try:
         if tensorboard:
             from gradtui.lab.board import Board
@@ -76,13 +90,24 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
                     board.histograms()
                 for note in report.notes:
                     say(f"note: {note}")
-            board.close()
         else:
             report = session.step(config.steps)
             for note in report.notes:
                 say(f"note: {note}")
     except LabError as err:
-        failure = str(err)
+        failure = _first_line(err)
+    except KeyboardInterrupt:
+        interrupted = True
+    except Exception as err:
+        logs.logger().exception("the run failed")
+        failure = f"the run failed at step {session.step_count + 1}: {type(err).__name__}: {_first_line(err)}"
+    finally:
+        if board is not None:
+            try:
+                board.close()
+            except Exception as err:
+                logs.logger().exception("closing the TensorBoard writer")
+                failure = failure or f"--tensorboard: could not finish writing {tensorboard}: {_first_line(err)}"
     for line in _table(session, rows):
         say(line)
     if out:
@@ -90,15 +115,20 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
             path = write_history(out, session)
             say(f"wrote {len(session.history)} rows to {path}")
         except (OSError, ValueError) as err:
-            print(f"gradtui: --out: cannot write {out}: {err}", file=sys.stderr)
+            print(f"gradtui: --out: cannot write {out}: {_first_line(err)}", file=sys.stderr)
             return 1
+    if interrupted:
+        kept = f"; history up to step {session.step_count} written to {out}" if out else ""
+        print(f"gradtui: interrupted{kept}", file=sys.stderr)
+        return 130
     if failure:
         print(f"gradtui: {failure}", file=sys.stderr)
         return 1
     if session.divergence is not None:
         d = session.divergence
+        kept = f", written to {out}" if out else ""
         print(f"gradtui: diverged at step {d.step}: non-finite {d.where}; history kept up to step "
-              f"{session.step_count}", file=sys.stderr)
+              f"{session.step_count}{kept}", file=sys.stderr)
         return 3
     return 0
 

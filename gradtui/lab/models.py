@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import socket
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradtui.config import LabConfig
+from gradtui import logs
+from gradtui.config import ConfigError, LabConfig, one_line
 from gradtui.lab.results import LabError
 from gradtui.lab.runtime import keras
 from gradtui.resources import asset
@@ -23,10 +28,19 @@ class LoadedModel:
     activation: str
     notes: list[str]
 
+    @property
+    def stateless(self) -> bool:
+        """Whether model.stateless_call can evaluate it at other weights (not through a SavedModel)."""
+        return not any(isinstance(layer, keras.layers.TFSMLayer) for layer in self.model.layers)
+
 
 def output_activation(model: keras.Model) -> str:
     """The name of the activation applied last: what decides the loss and what 'sum' means."""
     layer = model.layers[-1]
+    if isinstance(layer, keras.layers.TFSMLayer):
+        from gradtui.lab.savedmodel import _activation
+
+        return _activation(layer._reloaded_obj.signatures[layer.call_endpoint])
     while isinstance(layer, keras.Model) and layer.layers:
         layer = layer.layers[-1]
     if isinstance(layer, keras.layers.Softmax):
@@ -48,22 +62,98 @@ def _mlp(config: LabConfig) -> keras.Model:
     )
 
 
-def _load_file(path: Path) -> keras.Model:
+def _reason(err: BaseException | str, limit: int = 200) -> str:
+    """An exception's first line, printable and short enough for one status line."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    text = one_line(lines[0]) if lines else type(err).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@contextlib.contextmanager
+def _quietly(notes: list[str] | None = None) -> Iterator[None]:
+    """Keras prints download progress to stdout and warns on stderr: both go to the log (and notes)."""
+    out = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out):
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for line in out.getvalue().splitlines():
+                if line.strip():
+                    logs.logger().info("keras: %s", line.strip())
+            for warning in caught:
+                text = _reason(warning.message, 300)
+                logs.logger().warning("keras: %s", text)
+                if notes is not None and text not in notes and warning.category is UserWarning:
+                    notes.append(text)
+
+
+def _load_file(path: Path, user: bool = True) -> keras.Model:
+    """A model from a .keras/.h5 file. The user's file failing is bad input (ConfigError on --model);
+    a shipped asset failing is the engine's failure (LabError)."""
+
+    def refuse(reason: str) -> Exception:
+        return ConfigError("model", reason) if user else LabError(reason)
+
     if path.is_dir():
-        raise LabError(
-            f"{path}: SavedModel directories load in Keras 3 only as an inference layer without trainable "
-            "weights; re-save the model with model.save('model.keras')"
-        )
+        from gradtui.lab.savedmodel import load_saved_model
+
+        try:
+            model = load_saved_model(path)[0]
+        except LabError as err:
+            raise refuse(str(err)) from None
+        problem = _shape_problem(model)
+        if problem:
+            raise refuse(f"{path}: {problem}")
+        return model
     try:
-        model = keras.models.load_model(path, compile=False)
+        with _quietly():
+            model = keras.models.load_model(path, compile=False)
     except Exception as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise LabError(f"could not load model {path}: {first}") from None
+        raise refuse(f"could not load {path} as a Keras model: {_load_reason(err)}") from None
     if not isinstance(model, keras.Model):
-        raise LabError(f"{path} does not hold a Keras model")
-    if not model.trainable_variables:
-        raise LabError(f"{path}: the model has no trainable weights, so no gradient can move it")
+        raise refuse(f"{path} does not hold a Keras model (it holds a {type(model).__name__})")
+    problem = _shape_problem(model)
+    if problem:
+        raise refuse(f"{path}: {problem}")
     return model
+
+
+def _load_reason(err: BaseException) -> str:
+    """Keras buries the cause of a failed deserialisation after 'Exception encountered:' and a config dump."""
+    text = str(err)
+    marker = "Exception encountered:"
+    if marker in text:
+        cause = text.rsplit(marker, 1)[1].strip()
+        first = cause.split(". ", 1)[0].rstrip(".")
+        if "Could not locate class" in first:
+            first += " (a custom layer or function: gradtui loads models built from Keras's own layers)"
+        return _reason(first)
+    if "File not found" in text and "zip file" in text:
+        return "the .keras zip archive is damaged or incomplete"
+    if isinstance(err, KeyError) and err.args:  # str(KeyError) quotes its argument
+        return _reason(str(err.args[0]))
+    return _reason(err)
+
+
+def _shape_problem(model: keras.Model) -> str | None:
+    """What keeps gradtui from driving this model, or None: one input of known shape, a flat output,
+    trainable weights."""
+    try:
+        inputs = model.inputs
+        if inputs is not None and len(inputs) != 1:
+            return f"the model has {len(inputs)} inputs; gradtui drives models with one input"
+        input_shape = tuple(model.input_shape[1:])
+        output_shape = tuple(model.output_shape[1:])
+    except (AttributeError, ValueError, TypeError):
+        return "the model has no known input/output shape (build it on a fixed-shape keras.Input before saving)"
+    if any(d is None for d in input_shape):
+        return f"the model's input shape {input_shape} is not fully known; build it on a fixed-shape keras.Input"
+    if len(output_shape) != 1 or output_shape[0] is None:
+        return f"the model's output has shape {output_shape}; gradtui needs a flat (batch, K) output"
+    if not model.trainable_variables:
+        return "the model has no trainable weights, so no gradient can move it"
+    return None
 
 
 def _imagenet_cached(name: str, shape: tuple[int, ...]) -> bool:
@@ -90,9 +180,10 @@ def _application(config: LabConfig, notes: list[str]) -> keras.Model:
     old_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(IMAGENET_TIMEOUT_S)
     try:
-        base = builder(include_top=False, weights=weights, input_shape=config.input_shape)
+        with _quietly(notes):
+            base = builder(include_top=False, weights=weights, input_shape=config.input_shape)
     except Exception as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        reason = _reason(err)
         if weights == "imagenet":
             raise LabError(f"could not get imagenet weights for {config.model} ({reason}); offline? "
                            "use --weights none") from None
@@ -109,10 +200,13 @@ def _application(config: LabConfig, notes: list[str]) -> keras.Model:
 def _new_head(model: keras.Model, classes: int) -> keras.Model:
     """Replace the last layer with a fresh Dense(classes, softmax), as the article's example 2 does."""
     if len(model.layers) < 2:
-        raise LabError(f"{model.name} has a single layer: no head to replace")
-    features = model.layers[-2].output
-    head = keras.layers.Dense(classes, activation="softmax", name="new_head")(features)
-    return keras.Model(model.inputs, head, name=f"{model.name}_new_head")
+        raise ConfigError("new_head", f"{model.name} has a single layer: no head to replace")
+    try:
+        features = model.layers[-2].output
+        head = keras.layers.Dense(classes, activation="softmax", name="new_head")(features)
+        return keras.Model(model.inputs, head, name=f"{model.name}_new_head")
+    except Exception as err:
+        raise ConfigError("new_head", f"cannot replace the last layer of {model.name}: {_reason(err)}") from None
 
 
 def load_model(config: LabConfig) -> LoadedModel:
@@ -122,7 +216,7 @@ def load_model(config: LabConfig) -> LoadedModel:
     if config.model == "mlp":
         model = _mlp(config)
     elif config.model == "cnn":
-        model = _load_file(asset("cnn.keras"))
+        model = _load_file(asset("cnn.keras"), user=False)
     elif config.model in APPLICATIONS:
         model = _application(config, notes)
     else:

@@ -99,6 +99,7 @@ class Session:
         self.model = model = loaded.model
         self.notes: list[str] = list(loaded.notes)
         self.activation = loaded.activation
+        self._stateless = loaded.stateless
         input_shape = tuple(model.input_shape[1:])
         if any(d is None for d in input_shape):
             raise LabError(f"the model's input shape {input_shape} is not fully known; build it with a fixed shape")
@@ -189,6 +190,32 @@ class Session:
             batch = min(config.batch_size, len(self._order))
             evaluate = self._evaluator()
 
+        stateless, outputs = self._stateless, self.outputs
+
+        def forecast_fn(old: list[tf.Tensor], new: list[tf.Tensor], delta: list[tf.Tensor]) -> tf.Tensor:
+            """J(w_before) . update: a forward-mode JVP of the probe outputs at the weights before the step."""
+            if stateless:
+                with tf.autodiff.ForwardAccumulator(old, delta) as acc:
+                    y_lin, _ = model.stateless_call(old, model.non_trainable_variables, x_probe, training=False)
+                return acc.jvp(y_lin)
+            # A SavedModel's graph reads its variables directly and forward mode does not follow them into
+            # it: put w_before back and take the JVP as two reverse passes, J.d = d/du [(J^T u) . d].
+            for var, value in zip(variables, old, strict=True):
+                var.assign(value)
+            with tf.GradientTape() as outer:
+                u = tf.zeros((int(x_probe.shape[0]), outputs))
+                outer.watch(u)
+                with tf.GradientTape() as inner:
+                    y_lin = model(x_probe, training=False)
+                    dotted = tf.reduce_sum(u * y_lin)
+                vjp = inner.gradient(dotted, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+                along = tf.add_n([tf.reduce_sum(a * b) for a, b in zip(vjp, delta, strict=True)])
+            out = outer.gradient(along, u)
+            with tf.control_dependencies([out]):
+                for var, value in zip(variables, new, strict=True):
+                    var.assign(value)
+            return tf.identity(out)
+
         segments = tf.constant([g for g, members in enumerate(groups) for _ in members], tf.int32)
         var_order = [i for members in groups for i in members]
 
@@ -236,9 +263,7 @@ class Session:
             optimizer.apply_gradients(zip(applied, variables, strict=True))
             new = [tf.identity(v) for v in variables]
             delta = [a - b for a, b in zip(new, old, strict=True)]
-            with tf.autodiff.ForwardAccumulator(old, delta) as acc:
-                y_lin, _ = model.stateless_call(old, model.non_trainable_variables, x_probe, training=False)
-            forecast = acc.jvp(y_lin)
+            forecast = forecast_fn(old, new, delta)
             y_new = model(x_probe, training=False)
             weight_norm, grad_norm, ratio, distance = norms(new, old, grads)
             step_var.assign_add(1)
@@ -599,12 +624,21 @@ class Session:
         return session
 
 
+WEIGHT_NAMES = frozenset({"kernel", "bias", "gamma", "beta", "mean", "variance", "embeddings", "scale"})
+
+
 def _layer_groups(variables: list[Any]) -> tuple[list[list[int]], list[str]]:
     """Variables grouped by the layer that owns them (by path), in order of first appearance."""
     groups: dict[str, list[int]] = {}
     for i, v in enumerate(variables):
-        path = str(getattr(v, "path", v.name))
-        layer = path.rsplit("/", 1)[0] if "/" in path else path
+        path = str(getattr(v, "path", v.name)).split(":")[0]
+        if "/" in path:
+            layer = path.rsplit("/", 1)[0]
+        else:  # a SavedModel's variables are named like `dense_kernel`: strip the weight's own name
+            stem, _, leaf = path.rpartition("_")
+            layer = stem if stem and leaf in WEIGHT_NAMES else path
+            if stem.endswith(("_moving", "_depthwise", "_recurrent")):
+                layer = stem.rsplit("_", 1)[0]
         groups.setdefault(layer, []).append(i)
     names = [name.split("/")[-1] for name in groups]
     return list(groups.values()), names

@@ -109,3 +109,22 @@ def test_argmax_target_pushes_the_predicted_class_down(softmax_model: Path, prob
     after = session.history.column("predictions")[1]
     top = before.argmax(axis=1)
     assert np.all(after[np.arange(2), top] < before[np.arange(2), top])
+
+
+def test_saved_model_directory_matches_the_same_model_as_keras_file(softmax_model: Path, probe_file: Path,
+                                                                     tmp_path: Path) -> None:
+    """A SavedModel export drives like the .keras file it came from, forecast included."""
+    from gradtui.lab.runtime import keras
+    from gradtui.lab.session import Session
+
+    exported = tmp_path / "exported"
+    keras.models.load_model(softmax_model, compile=False).export(str(exported), verbose=False)
+    settings = {"probe": str(probe_file), "target": "class:2", "optimizer": "adam", "lr": "0.05"}
+    from_file = Session.build(LabConfig.parse({**settings, "model": str(softmax_model)}))
+    from_dir = Session.build(LabConfig.parse({**settings, "model": str(exported)}))
+    assert from_dir.summary.activation == "softmax" and from_dir.summary.params == from_file.summary.params
+    from_file.step(3)
+    from_dir.step(3)
+    for column in ("predictions", "forecast", "actual", "weight_norm", "grad_norm"):
+        np.testing.assert_allclose(from_dir.history.column(column), from_file.history.column(column),
+                                   atol=1e-5, err_msg=column)

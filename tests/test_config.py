@@ -1,0 +1,76 @@
+"""LabConfig is the one gate for flags and form fields: anything is accepted or refused in one line."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gradtui.config import FIELDS, ConfigError, LabConfig
+
+NAMES = [f.name for f in FIELDS]
+
+# Text a user could type: numbers of every kind, words from the choice lists, paths, junk.
+WORDS = sorted({w for f in FIELDS for w in f.choices} | {"class:1", "class:-1", "class:x", "nan", "inf", "-inf",
+                                                         "1e400", "0x10", "1_000", " 3 ", "", "none", "auto"})
+VALUES = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(WORDS),
+    st.integers(min_value=-(10**12), max_value=10**12).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.none(),
+    st.booleans(),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(NAMES), VALUES, max_size=4))
+def test_any_values_are_accepted_or_refused_with_a_message(values: dict[str, object]) -> None:
+    try:
+        config = LabConfig.parse(values)
+    except ConfigError as err:
+        text = str(err)
+        assert err.field in NAMES
+        assert text.startswith(f"--{err.field.replace('_', '-')}: ")
+        assert "\n" not in text and len(text) < 400
+        return
+    # accepted: a complete config whose numbers are finite and in range, and that round-trips
+    assert math.isfinite(config.lr) and config.lr > 0
+    assert config.batch_size >= 1 and config.steps >= 1 and config.eval_every >= 1
+    assert LabConfig.from_dict(config.to_dict()) == config
+
+
+@given(st.text(min_size=1, max_size=20).filter(lambda s: s.replace("_", "-") not in NAMES))
+def test_unknown_setting_names_are_refused(name: str) -> None:
+    if name in NAMES:
+        return
+    with pytest.raises(ConfigError):
+        LabConfig.parse({name: "1"})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "piece"),
+    [
+        ("lr", "nan", "lr"),
+        ("lr", "inf", "lr"),
+        ("lr", "0", "lr"),
+        ("lr", "fast", "lr"),
+        ("batch_size", "0", "batch-size"),
+        ("steps", "2.5", "steps"),
+        ("optimizer", "adamw", "optimizer"),
+        ("target", "class:x", "target"),
+        ("model", "/no/such/model.keras", "model"),
+        ("probe", "/no/such/probe.npy", "probe"),
+        ("device", "tpu", "device"),
+    ],
+)
+def test_refusals_name_the_flag(field: str, value: str, piece: str) -> None:
+    base = LabConfig()
+    with pytest.raises(ConfigError) as caught:
+        LabConfig.parse({field: value}, base)
+    assert str(caught.value).startswith(f"--{piece}: ")
+    assert base == LabConfig()  # the base it was parsed against is untouched
