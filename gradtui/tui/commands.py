@@ -1,0 +1,83 @@
+"""Every user action in one table: the app's key bindings, the footer, the `?` help screen and the
+command palette are all generated from it, so a key can never be documented but missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from gradtui.presets import PRESETS
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str  # Textual key name(s), comma separated
+    action: str  # app action, e.g. "step" for action_step
+    label: str  # footer text
+    help: str  # palette / help screen text
+    footer: bool = True
+    palette: bool = True
+
+
+# Order is footer order: at 80 columns the footer shows up to Quit, so help and quit come before the rest.
+ACTIONS: tuple[Action, ...] = (
+    Action("space", "step", "Step", "Apply one step of the rule"),
+    Action("n", "run_n", "Run N", "Run the number of steps in 'steps/run' (one undo entry)"),
+    Action("p", "play_pause", "Play", "Run until paused; pause a run in progress"),
+    Action("u", "undo", "Undo", "Undo the last step, run or play"),
+    Action("r", "reset", "Reset", "Back to the initial weights and optimizer state"),
+    Action("s", "snapshot", "Snapshot", "Remember the current weights under a name"),
+    Action("question_mark", "help", "Help", "Show every key"),
+    Action("q", "quit", "Quit", "Quit gradtui"),
+    Action("o", "restore", "Restore", "Go back to a snapshot", footer=False),
+    Action("e", "export", "Export", "Export the history (CSV/JSON) or the screen (SVG)"),
+    Action("ctrl+s", "save_session", "Save", "Save the session (config, snapshots, history) to a file"),
+    Action("ctrl+o", "open_session", "Open", "Open a saved session file", footer=False),
+    Action("f", "toggle_form", "Form", "Show or hide the settings form"),
+    Action("right,enter", "demo_next", "Next beat", "Demo: play the next beat of the script", footer=False),
+    Action("escape", "leave_form", "Leave field", "Take focus out of the form so keys drive the lab",
+           footer=False, palette=False),
+    Action("t", "toggle_dark", "Theme", "Switch between the light and dark themes", footer=False),
+)
+
+
+def bindings() -> list[Binding]:
+    """Non-priority bindings: a focused Input gets printable keys (space, digits, letters) first."""
+    out = [Binding(a.key, a.action, a.label, show=a.footer, id=a.action, tooltip=a.help) for a in ACTIONS]
+    for preset in PRESETS:
+        out.append(Binding(preset.key, f"preset('{preset.name}')", preset.name, show=False, id=f"preset-{preset.key}",
+                           tooltip=preset.title))
+    return out
+
+
+def key_display(key: str) -> str:
+    names = {"question_mark": "?", "right": "→", "enter": "enter"}
+    return "/".join(names.get(k, k) for k in key.split(","))
+
+
+class LabCommands(Provider):
+    """Command palette entries: every action and every preset."""
+
+    def _entries(self) -> list[tuple[str, str, str]]:
+        entries = [(f"{a.label} ({key_display(a.key)})", a.action, a.help) for a in ACTIONS if a.palette]
+        entries += [(f"Preset {p.key}: {p.title}", f"preset('{p.name}')", p.story) for p in PRESETS]
+        return entries
+
+    def _runner(self, action: str) -> partial[Any]:
+        return partial(self.app.run_action, action)
+
+    async def discover(self) -> Hits:
+        for text, action, help_text in self._entries():
+            yield DiscoveryHit(text, self._runner(action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, action, help_text in self._entries():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), self._runner(action), help=help_text)

@@ -1,0 +1,328 @@
+"""The engine driver: one thread owns the lab Session and runs commands from a queue, in order.
+
+Session methods are not safe against each other, so every call goes through this one thread.
+TensorFlow is imported here, lazily, inside the thread: the first frame paints while it loads.
+Results go back to the UI as messages (messages.py); the UI reads `session.history` on its own
+timer, which History makes safe. Pause is a flag the running step polls between compiled chunks,
+so Pause and quit take effect within a chunk (the session sizes chunks to ~0.1 s of work).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+from textual.message_pump import MessagePump
+
+from gradtui import logs
+from gradtui.config import ConfigError, LabConfig
+from gradtui.lab.results import LabError, StepReport
+from gradtui.tui.messages import (
+    ConfigApplied,
+    EngineFailed,
+    EngineState,
+    FileWritten,
+    HistoryChanged,
+    SessionReady,
+    StepsDone,
+)
+
+if TYPE_CHECKING:
+    from gradtui.lab.session import Session
+
+PLAY_LIMIT = 10_000_000  # "until paused": one undo entry for the whole played stretch
+
+
+@dataclass
+class _Command:
+    name: str
+    fn: Callable[[], None]
+    epoch: int
+    cancellable: bool  # runs are dropped when paused before they start; edits never are
+
+
+class Engine:
+    """Owns the Session on a single worker thread; every public method is called from the UI thread."""
+
+    def __init__(
+        self,
+        target: MessagePump,
+        config: LabConfig,
+        session_file: str | None = None,
+    ) -> None:
+        self._target = target
+        self._initial_config = config
+        self._session_file = session_file
+        self._queue: queue.Queue[_Command | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._epoch = 0
+        self._pending = 0
+        self._closing = False
+        self._thread = threading.Thread(target=self._main, name="gradtui-engine", daemon=True)
+        self.session: Session | None = None
+        self.state = "loading"
+        self.running = False  # a step/run/play is executing now
+        self.log = logs.logger()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._lock:
+            self._pending += 1  # the initial build counts as pending work
+        self._thread.start()
+
+    def shutdown(self, timeout: float = 1.0) -> bool:
+        """Stop the current run, drop queued work, and wait (briefly) for the thread to finish."""
+        with self._lock:
+            self._closing = True
+            self._epoch += 1
+            self._stop.set()
+        self._queue.put(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or executing (tests wait on this)."""
+        with self._lock:
+            return self._pending == 0
+
+    @property
+    def ready(self) -> bool:
+        return self.session is not None
+
+    # -- commands (UI thread) --------------------------------------------------------------------
+
+    def pause(self) -> bool:
+        """Stop the running step at its next chunk boundary and drop queued runs. True if one was running."""
+        with self._lock:
+            self._epoch += 1
+            self._stop.set()
+            return self.running
+
+    def step(self, n: int = 1) -> None:
+        self._submit("step", lambda: self._do_steps(n, "step"), cancellable=True)
+
+    def run(self, n: int) -> None:
+        self._submit("run", lambda: self._do_steps(n, "run"), cancellable=True)
+
+    def play(self) -> None:
+        self._submit("play", lambda: self._do_steps(PLAY_LIMIT, "play"), cancellable=True)
+
+    def undo(self) -> None:
+        def do() -> None:
+            ok = self._session().undo()
+            self._post(HistoryChanged("undo", ok, "" if ok else "nothing to undo"))
+            self._settle()
+
+        self._submit("undo", do)
+
+    def reset(self) -> None:
+        def do() -> None:
+            self._session().reset()
+            self._post(HistoryChanged("reset", True))
+            self._settle()
+
+        self._submit("reset", do)
+
+    def snapshot(self, name: str | None = None) -> None:
+        def do() -> None:
+            made = self._session().snapshot(name)
+            self._post(HistoryChanged("snapshot", True, made))
+
+        self._submit("snapshot", do)
+
+    def restore(self, name: str) -> None:
+        def do() -> None:
+            self._session().restore(name)
+            self._post(HistoryChanged("restore", True, name))
+            self._settle()
+
+        self._submit("restore", do)
+
+    def apply(self, config: LabConfig, origin: str = "config") -> None:
+        """Apply a validated config: in place when the session can, else a new session (old kept on failure)."""
+
+        def do() -> None:
+            current = self.session
+            if current is None:
+                self._build(config, origin)
+                return
+            fresh = current.with_config(config)
+            if fresh is current:
+                if origin == "preset":  # a preset is an experiment from its start
+                    current.reset()
+                    self._post(HistoryChanged("reset", True))
+                self._post(ConfigApplied(current.config))
+            else:
+                self.session = fresh
+                self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), origin))
+            self._settle()
+
+        self._submit("apply", do)
+
+    def save(self, path: str) -> None:
+        def do() -> None:
+            self._session().save(path)
+            self._post(FileWritten("session", path))
+
+        self._submit("save", do)
+
+    def load(self, path: str) -> None:
+        def do() -> None:
+            from gradtui.lab.session import Session
+
+            fresh = Session.load(path)
+            self.session = fresh
+            self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), "load"))
+            self._settle()
+
+        self._submit("load", do)
+
+    def export_history(self, path: str) -> None:
+        def do() -> None:
+            from gradtui.lab.export import write_history
+
+            write_history(path, self._session())
+            self._post(FileWritten("history", path))
+
+        self._submit("export", do)
+
+    # -- the thread ------------------------------------------------------------------------------
+
+    def _submit(self, name: str, fn: Callable[[], None], cancellable: bool = False) -> None:
+        with self._lock:
+            if self._closing:
+                return
+            self._pending += 1
+            epoch = self._epoch
+        self._queue.put(_Command(name, fn, epoch, cancellable))
+
+    def _main(self) -> None:
+        try:
+            self._first_build()
+        finally:
+            self._done()
+        while True:
+            cmd = self._queue.get()
+            if cmd is None:
+                return
+            try:
+                with self._lock:
+                    skip = self._closing or (cmd.cancellable and cmd.epoch != self._epoch)
+                    if not skip and cmd.cancellable:
+                        self._stop.clear()
+                if skip:
+                    continue
+                if self.session is None and cmd.name != "apply" and cmd.name != "load":
+                    self._post(EngineFailed(cmd.name, "the engine is not ready (no model loaded)"))
+                    continue
+                self._guarded(cmd.name, cmd.fn)
+            finally:
+                self._done()
+
+    def _done(self) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    def _first_build(self) -> None:
+        self._set_state("loading", "importing TensorFlow")
+        started = time.perf_counter()
+        try:
+            from gradtui.lab.session import Session  # the 3-second import, off the UI thread
+        except Exception as err:
+            self.log.exception("engine import failed")
+            self._post(EngineFailed("load", f"could not load the engine: {type(err).__name__}: {err}"))
+            self._set_state("error", "engine unavailable")
+            return
+        self.log.info("engine imported in %.1f s", time.perf_counter() - started)
+        path = self._session_file
+        if path and Path(path).exists():
+
+            def load() -> None:
+                fresh = Session.load(path)
+                self.session = fresh
+                self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), "load"))
+                self._settle()
+
+            self._guarded("load", load)
+            if self.session is not None:
+                return
+        self._guarded("build", lambda: self._build(self._initial_config, "build"))
+
+    def _build(self, config: LabConfig, origin: str) -> None:
+        from gradtui.lab.session import Session
+
+        self._set_state("loading", f"building {config.model}")
+        fresh = Session.build(config)
+        self.session = fresh
+        self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), origin))
+        self._settle()
+
+    def _guarded(self, name: str, fn: Callable[[], None]) -> None:
+        """Run one command; any failure becomes an EngineFailed message and the session is kept."""
+        try:
+            fn()
+        except ConfigError as err:
+            self._post(EngineFailed(name, err.message, err.field))
+            self._settle()
+        except LabError as err:
+            self._post(EngineFailed(name, str(err)))
+            self._settle()
+        except Exception as err:
+            self.log.exception("engine command %s failed", name)
+            self._post(EngineFailed(name, f"{type(err).__name__}: {err}"))
+            self._settle()
+
+    def _session(self) -> Session:
+        if self.session is None:
+            raise LabError("the engine is not ready (no model loaded)")
+        return self.session
+
+    def _do_steps(self, n: int, kind: str) -> None:
+        session = self._session()
+        if kind != "step" or n > 1:
+            self._set_state("running", kind)
+        self.running = True
+        try:
+            # chunk=0: the session sizes compiled calls to ~0.1 s, which bounds pause and quit latency
+            report: StepReport = session.step(n, chunk=0, should_stop=self._stop.is_set)
+        finally:
+            self.running = False
+        self._post(StepsDone(report, kind))
+        stopped = report.steps < report.requested and report.divergence is None
+        self._settle(paused=stopped)
+
+    def _settle(self, paused: bool = False) -> None:
+        """Post the resting state after a command."""
+        session = self.session
+        if session is None:
+            self._set_state("error", "no model loaded")
+        elif session.divergence is not None:
+            d = session.divergence
+            self._set_state("diverged", f"step {d.step}: {d.where}")
+        elif paused:
+            self._set_state("paused")
+        else:
+            self._set_state("ready")
+
+    def _set_state(self, state: str, detail: str = "") -> None:
+        self.state = state
+        self._post(EngineState(state, detail))
+
+    def _post(self, message: Message) -> None:
+        self._target.post_message(message)
+
+
+def default_path(stem: str, suffix: str) -> str:
+    """A timestamped file name in the current directory, e.g. gradtui-20260125-101500.csv."""
+    return os.path.join(os.getcwd(), f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}{suffix}")

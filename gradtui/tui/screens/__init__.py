@@ -1,0 +1,1 @@
+"""Modal screens: help, export, file and snapshot prompts."""

@@ -1,0 +1,150 @@
+"""Small modal prompts: export (format + path), a file path, a choice from a list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
+
+EXPORT_FORMATS = (("history as CSV", "csv"), ("history as JSON", "json"), ("screen as SVG", "svg"))
+
+PROMPT_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{ width: 70; max-width: 95%; height: auto; border: round $primary; background: $surface;
+                     padding: 0 1; }}
+{name} .row {{ height: auto; }}
+{name} Label {{ width: 8; padding-top: 0; }}
+{name} Input, {name} Select {{ width: 1fr; }}
+{name} .buttons {{ height: auto; align-horizontal: right; }}
+{name} .problem {{ color: $text-error; height: auto; }}
+{name} OptionList {{ height: auto; max-height: 12; }}
+"""
+
+
+class ExportScreen(ModalScreen[tuple[str, str] | None]):
+    """Ask what to export and where; returns (format, path) or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+    DEFAULT_CSS = PROMPT_CSS.format(name="ExportScreen")
+
+    def __init__(self, stem: str) -> None:
+        super().__init__()
+        self.stem = stem
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Export"
+            with Horizontal(classes="row"):
+                yield Label("format")
+                yield Select(EXPORT_FORMATS, value="csv", allow_blank=False, compact=True, id="format")
+            with Horizontal(classes="row"):
+                yield Label("path")
+                yield Input(f"{self.stem}.csv", compact=True, id="path")
+            yield Static("", classes="problem")
+            with Horizontal(classes="buttons"):
+                yield Button("Export", variant="primary", compact=True, id="ok")
+                yield Button("Cancel", compact=True, id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#path", Input).focus()
+
+    @on(Select.Changed, "#format")
+    def _format_changed(self, event: Select.Changed) -> None:
+        path = self.query_one("#path", Input)
+        path.value = str(Path(path.value or self.stem).with_suffix(f".{event.value}"))
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        path = self.query_one("#path", Input).value.strip()
+        fmt = str(self.query_one("#format", Select).value)
+        problem = check_writable(path)
+        if problem:
+            self.query_one(".problem", Static).update(problem)
+            return
+        self.dismiss((fmt, path))
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PathScreen(ModalScreen[str | None]):
+    """Ask for a file path (save or open); returns it or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+    DEFAULT_CSS = PROMPT_CSS.format(name="PathScreen")
+
+    def __init__(self, title: str, default: str, must_exist: bool) -> None:
+        super().__init__()
+        self.title_text = title
+        self.default = default
+        self.must_exist = must_exist
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.title_text
+            with Horizontal(classes="row"):
+                yield Label("path")
+                yield Input(self.default, compact=True, id="path")
+            yield Static("", classes="problem")
+
+    def on_mount(self) -> None:
+        self.query_one("#path", Input).focus()
+
+    @on(Input.Submitted)
+    def _ok(self) -> None:
+        path = self.query_one("#path", Input).value.strip()
+        if self.must_exist:
+            problem = None if Path(path).is_file() else f"{path or '(empty)'}: no such file"
+        else:
+            problem = check_writable(path)
+        if problem:
+            self.query_one(".problem", Static).update(problem)
+            return
+        self.dismiss(path)
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """Pick one of a few names (snapshots); returns it or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+    DEFAULT_CSS = PROMPT_CSS.format(name="ChoiceScreen")
+
+    def __init__(self, title: str, choices: list[str]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.title_text
+            yield OptionList(*self.choices, id="choices")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = len(self.choices) - 1  # the newest snapshot
+        options.focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.choices[event.option_index])
+
+
+def check_writable(path: str) -> str | None:
+    """Why `path` cannot be written, or None."""
+    if not path:
+        return "enter a file name"
+    target = Path(path).expanduser()
+    if target.is_dir():
+        return f"{path} is a directory"
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        return f"{parent} does not exist"
+    return None

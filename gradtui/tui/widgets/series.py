@@ -1,0 +1,102 @@
+"""What each plot shows, as plain NumPy series cut from a History (no Textual, easy to test).
+
+Each builder returns a Chart: titled, labelled series with NaNs removed. Rows between held-out
+evaluations are NaN by design, so every series keeps only its finite points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradtui.lab.history import History
+
+MAX_CLASSES = 8  # more lines than this is unreadable in a terminal plot
+
+
+@dataclass
+class Series:
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass
+class Chart:
+    title: str
+    ylabel: str
+    series: list[Series] = field(default_factory=list)
+    xlabel: str = "step"
+
+
+def _finite(label: str, x: np.ndarray, y: np.ndarray) -> Series:
+    mask = np.isfinite(y)
+    return Series(label, x[mask], y[mask].astype(np.float64))
+
+
+def focus_classes(pred: np.ndarray, limit: int = MAX_CLASSES) -> list[int]:
+    """The classes worth drawing for one probe (rows, K): those that were ever largest, then the largest peaks."""
+    k = pred.shape[1]
+    if k <= limit:
+        return list(range(k))
+    chosen: list[int] = []
+    finite = np.where(np.isfinite(pred), pred, -np.inf)
+    for c in np.unique(np.argmax(finite, axis=1)):
+        if len(chosen) < limit:
+            chosen.append(int(c))
+    for c in np.argsort(-np.max(finite, axis=0)):
+        if len(chosen) >= limit:
+            break
+        if int(c) not in chosen:
+            chosen.append(int(c))
+    return sorted(chosen)
+
+
+def predictions(history: History, probe: int = 0, class_names: tuple[str, ...] = ()) -> Chart:
+    steps = history.column("step").astype(np.float64)
+    pred = history.column("predictions")
+    chart = Chart(f"probe {probe} prediction", "output")
+    if len(steps) == 0 or pred.shape[1] <= probe:
+        return chart
+    per = pred[:, probe, :]
+    for c in focus_classes(per):
+        name = class_names[c] if c < len(class_names) else f"class {c}"
+        label = "output" if per.shape[1] == 1 else name
+        chart.series.append(_finite(label, steps, per[:, c]))
+    return chart
+
+
+def per_layer(history: History, column: str, layers: tuple[str, ...], title: str, ylabel: str) -> Chart:
+    steps = history.column("step").astype(np.float64)
+    values = history.column(column)
+    chart = Chart(title, ylabel)
+    for i in range(values.shape[1] if values.ndim == 2 else 0):
+        chart.series.append(_finite(layers[i] if i < len(layers) else f"layer {i}", steps, values[:, i]))
+    return chart
+
+
+def heldout(history: History) -> Chart:
+    steps = history.column("step").astype(np.float64)
+    chart = Chart("held-out accuracy, loss and drawdown", "value")
+    for name, label in (("eval_acc", "accuracy"), ("eval_loss", "loss"), ("drawdown", "drawdown"),
+                        ("flipped", "flipped")):
+        series = _finite(label, steps, history.column(name))
+        if len(series.x):
+            chart.series.append(series)
+    return chart
+
+
+def forecast(history: History, probe: int = 0) -> Chart:
+    """First-order forecast vs actual change of the probe's watched output, per step."""
+    steps = history.column("step").astype(np.float64)
+    pred = history.column("predictions")
+    chart = Chart("forecast vs actual probe change", "change per step")
+    if len(steps) == 0 or pred.shape[1] <= probe:
+        return chart
+    first = pred[0, probe, :]
+    k = int(np.nanargmax(first)) if first.size > 1 and np.isfinite(first).any() else 0
+    chart.title = f"forecast vs actual change, probe {probe}" + (f" class {k}" if first.size > 1 else "")
+    chart.series.append(_finite("forecast", steps, history.column("forecast")[:, probe, k]))
+    chart.series.append(_finite("actual", steps, history.column("actual")[:, probe, k]))
+    return chart

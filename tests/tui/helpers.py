@@ -1,0 +1,41 @@
+"""Helpers for the TUI tests: app construction and engine-aware waiting."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual.message import Message
+from textual.pilot import Pilot
+
+from gradtui.config import LabConfig
+from gradtui.tui.app import GradApp
+
+
+def make_app(**kwargs: Any) -> GradApp:
+    kwargs.setdefault("config", LabConfig())
+    kwargs.setdefault("frozen", True)
+    return GradApp(**kwargs)
+
+
+async def wait_until(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.02)
+
+
+async def settle(pilot: Pilot[Any], timeout: float = 30.0) -> None:
+    """Wait until the engine has nothing queued, its messages are handled and the plots are redrawn."""
+    app = pilot.app
+    assert isinstance(app, GradApp)
+    await wait_until(pilot, lambda: app.engine.idle, timeout)
+    await pilot.pause()
+    app._tick()
+    await pilot.pause()
+
+
+def of_type(messages: list[Message], kind: type[Message]) -> list[Any]:
+    return [m for m in messages if isinstance(m, kind)]

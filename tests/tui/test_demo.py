@@ -1,0 +1,77 @@
+"""Demo scripts: validated up front with line numbers, replayed one beat per key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.message import Message
+from textual.widgets import Static
+
+from gradtui.config import LabConfig
+from gradtui.tui.app import run_app
+from gradtui.tui.demo import DemoError, load_script, parse_script
+from gradtui.tui.messages import ConfigApplied, StepsDone
+
+from .helpers import make_app, of_type, settle
+
+ASSET = Path(__file__).resolve().parents[2] / "assets" / "demo.txt"
+
+
+def test_shipped_demo_parses_and_tells_the_story() -> None:
+    beats = load_script(str(ASSET))
+    presets = [c.arg for b in beats for c in b.commands if c.verb == "preset"]
+    assert presets[:5] == ["example1", "example2", "example2-class", "example3", "wrong-label"]
+    assert "random" in presets
+    assert all(b.commands[-1].verb != "note" or b is beats[-1] for b in beats)
+
+
+def test_notes_and_settings_join_the_next_beat() -> None:
+    beats = parse_script("# intro\nnote hello\npreset 1\n\nset lr=0.5 steps=3\nrun\nstep 2\n")
+    assert [[c.verb for c in b.commands] for b in beats] == [["note", "preset"], ["set", "run"], ["step"]]
+    assert beats[1].commands[0].settings == (("lr", "0.5"), ("steps", "3"))
+
+
+def test_every_bad_line_is_reported_with_its_number() -> None:
+    script = "preset example1\nstep two\nfly away\nset lr=-1\npreset nope\nset bogus=1\nrestore\n"
+    with pytest.raises(DemoError) as caught:
+        parse_script(script, "talk.txt")
+    lines = str(caught.value).splitlines()
+    assert [line.split(":")[1] for line in lines] == ["2", "3", "4", "5", "6", "7"]
+    assert lines[0] == "talk.txt:2: step expects a whole number of steps, got 'two'"
+    assert "--lr" not in lines[2] and "lr" in lines[2]
+    assert all(len(line.splitlines()) == 1 for line in lines)
+
+
+def test_run_app_refuses_a_bad_script_before_starting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("step\nwobble\n")
+    assert run_app(LabConfig(), None, str(bad), None) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:2: unknown command 'wobble'" in err
+    assert run_app(LabConfig(), "nonesuch", None, None) == 2
+    assert run_app(LabConfig(), None, str(tmp_path / "missing.txt"), None) == 2
+
+
+async def test_right_plays_one_beat_per_key() -> None:
+    beats = parse_script("note first\npreset example1\nstep 3\nset lr=0.5\nrun 4\n")
+    messages: list[Message] = []
+    app = make_app(beats=beats)
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await pilot.press("right")
+        await settle(pilot)
+        assert "first" in str(app.query_one("#demo-note", Static).render())
+        assert app.engine.session is not None and len(app.engine.session.history) == 1
+        await pilot.press("right")
+        await settle(pilot)
+        assert len(app.engine.session.history) == 4
+        await pilot.press("right")
+        await settle(pilot)
+        assert app.engine.session.config.lr == 0.5
+        assert len(app.engine.session.history) == 8
+        assert [m.report.steps for m in of_type(messages, StepsDone)] == [3, 4]
+        assert len(of_type(messages, ConfigApplied)) >= 1
+        await pilot.press("right")  # past the end: a notification, nothing else
+        await settle(pilot)
+        assert app.is_running

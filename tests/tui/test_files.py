@@ -1,0 +1,84 @@
+"""Export (CSV, JSON, SVG) and session save/open from the UI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textual.message import Message
+from textual.widgets import Input, Select
+
+from gradtui.tui.messages import FileWritten, SessionReady
+from gradtui.tui.screens.prompts import ExportScreen, PathScreen
+
+from .helpers import make_app, of_type, settle
+
+
+async def export(pilot: object, fmt: str, path: Path) -> None:
+    app = pilot.app  # type: ignore[attr-defined]
+    await pilot.press("e")  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+    assert isinstance(app.screen, ExportScreen)
+    app.screen.query_one("#format", Select).value = fmt
+    await pilot.pause()  # type: ignore[attr-defined]
+    assert app.screen.query_one("#path", Input).value.endswith(f".{fmt}")  # the suffix follows the format
+    app.screen.query_one("#path", Input).value = str(path)
+    await pilot.press("enter")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+
+
+async def test_export_csv_json_svg(tmp_path: Path) -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.engine.session is not None and len(app.engine.session.history) == 11
+        await export(pilot, "csv", tmp_path / "h.csv")
+        await export(pilot, "json", tmp_path / "h.json")
+        await export(pilot, "svg", tmp_path / "screen.svg")
+        await pilot.pause(0.1)
+    lines = (tmp_path / "h.csv").read_text().splitlines()
+    assert lines[0].startswith("step,") and len(lines) == 12
+    assert len(json.loads((tmp_path / "h.json").read_text())["step"]) == 11
+    assert (tmp_path / "screen.svg").read_text().lstrip().startswith("<svg")
+    assert [m.what for m in of_type(messages, FileWritten)] == ["history", "history", "screen"]
+
+
+async def test_export_default_is_a_timestamped_file_here() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        path = app.screen.query_one("#path", Input).value
+        assert Path(path).parent == Path.cwd() and Path(path).name.startswith("gradtui-") and path.endswith(".csv")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ExportScreen)
+
+
+async def test_save_and_open_session(tmp_path: Path) -> None:
+    target = tmp_path / "lab.npz"
+    messages: list[Message] = []
+    app = make_app(session_file=str(target))
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await pilot.press("n", "s")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, PathScreen)
+        assert app.screen.query_one("#path", Input).value == str(target)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert target.is_file()
+        assert of_type(messages, FileWritten)[-1].what == "session"
+    reopened: list[Message] = []
+    app = make_app(session_file=str(target))  # --session FILE opens it when it exists
+    async with app.run_test(message_hook=reopened.append) as pilot:
+        await settle(pilot)
+        assert of_type(reopened, SessionReady)[0].origin == "load"
+        session = app.engine.session
+        assert session is not None and len(session.history) == 11 and session.snapshot_names == ["step-10"]

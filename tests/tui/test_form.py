@@ -1,0 +1,102 @@
+"""The settings form: inline errors from the shared validators, nothing applied or run until valid."""
+
+from __future__ import annotations
+
+from textual.message import Message
+from textual.widgets import Button, Input, Static
+
+from gradtui.config import ConfigError, LabConfig
+from gradtui.tui.messages import ConfigApplied, EngineFailed, SessionReady, StepsDone
+from gradtui.tui.widgets.form import FieldRow
+
+from .helpers import make_app, of_type, settle
+
+
+async def test_bad_value_shows_inline_error_and_starts_no_run() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append, notifications=True) as pilot:
+        await settle(pilot)
+        field = app.query_one("#field-lr", Input)
+        field.focus()
+        field.value = ""
+        await pilot.press(*"abc")
+        await pilot.pause()
+        row = app.query_one("#row-lr", FieldRow)
+        assert row.has_class("-invalid")
+        try:
+            LabConfig.parse({"lr": "abc"})
+        except ConfigError as err:
+            expected = err.message
+        assert str(row.query_one(".field-error", Static).render()) == expected  # same text as the CLI
+        assert app.query_one("#btn-step", Button).disabled
+        await pilot.press("enter")  # submitting an invalid form applies nothing
+        await pilot.press("escape", "space", "n", "p")  # and no key starts a run
+        await settle(pilot)
+        assert of_type(messages, StepsDone) == []
+        assert of_type(messages, ConfigApplied) == []
+        assert app.engine.session is not None and len(app.engine.session.history) == 1
+        assert any("lr" in n.message for n in app._notifications)
+        field.value = "0.5"
+        await pilot.pause()
+        assert not row.has_class("-invalid")
+        assert not app.query_one("#btn-step", Button).disabled
+
+
+async def test_inputs_keep_their_typing() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await settle(pilot)
+        field = app.query_one("#field-seed", Input)
+        field.focus()
+        field.value = ""
+        await pilot.press("1", "2", "space", "n", "p", "q", "u")
+        await pilot.pause()
+        assert field.value == "12 npqu"
+        assert app.is_running
+        await settle(pilot)
+        assert of_type(messages, StepsDone) == []
+        assert [m.origin for m in of_type(messages, SessionReady)] == ["build"]
+
+
+async def test_valid_edit_is_applied_on_enter_in_place() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await settle(pilot)
+        session = app.engine.session
+        field = app.query_one("#field-lr", Input)
+        field.focus()
+        field.value = "0.5"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.engine.session is session  # a learning-rate change keeps the weights
+        assert session is not None and session.config.lr == 0.5
+        assert len(of_type(messages, ConfigApplied)) == 1
+
+
+async def test_model_dependent_refusal_lands_on_its_field() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append, notifications=True) as pilot:
+        await settle(pilot)
+        field = app.query_one("#field-target", Input)
+        field.focus()
+        field.value = "class:5"  # the mlp has one output
+        await pilot.press("enter")
+        await settle(pilot)
+        failed = of_type(messages, EngineFailed)
+        assert failed and failed[-1].field == "target"
+        assert app.query_one("#row-target", FieldRow).has_class("-invalid")
+        assert app.engine.session is not None and app.engine.session.config.target == "sum"
+        assert app.is_running
+        await pilot.press("escape", "space")  # still refused: no run with a form the engine rejected
+        await settle(pilot)
+        assert of_type(messages, StepsDone) == []
+        field.focus()
+        field.value = "class:0"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not app.query_one("#row-target", FieldRow).has_class("-invalid")
+        assert app.engine.session.config.target == "class:0"

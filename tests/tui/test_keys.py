@@ -1,0 +1,229 @@
+"""Pilot tests: every lab key changes engine state and posts the message the UI acts on."""
+
+from __future__ import annotations
+
+import time
+
+from textual.message import Message
+from textual.widgets import Button, Static
+
+from gradtui.lab.results import StepReport
+from gradtui.tui.app import GradApp
+from gradtui.tui.messages import EngineState, HistoryChanged, SessionReady, StepsDone
+from gradtui.tui.screens.help import HelpScreen
+from gradtui.tui.screens.prompts import ChoiceScreen
+
+from .helpers import make_app, of_type, settle, wait_until
+
+
+def rows(app: GradApp) -> int:
+    assert app.engine.session is not None
+    return len(app.engine.session.history)
+
+
+async def test_first_frame_shows_loading_then_enables_controls() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append) as pilot:
+        assert app.state == "loading"
+        assert app.query_one("#btn-step", Button).disabled
+        await settle(pilot)
+        assert app.state == "ready"
+        assert not app.query_one("#btn-step", Button).disabled
+        states = [m.state for m in of_type(messages, EngineState)]
+        assert states[0] == "loading" and states[-1] == "ready"
+        assert of_type(messages, SessionReady)[0].origin == "build"
+        assert "mlp: 71 params" in str(app.query_one("#model-summary", Static).render())
+
+
+async def test_space_steps_once_and_n_runs_steps_per_run() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await pilot.press("space")
+        await settle(pilot)
+        assert rows(app) == 2
+        await pilot.press("n")
+        await settle(pilot)
+        assert rows(app) == 12  # steps/run defaults to 10
+        done = of_type(messages, StepsDone)
+        assert [(m.kind, m.report.steps) for m in done] == [("step", 1), ("run", 10)]
+        assert "step 11" in str(app.query_one("#status", Static).render())
+
+
+async def test_play_then_pause_within_a_second() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.engine.running and rows(app) > 50)
+        assert app.state == "running"
+        t0 = time.monotonic()
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.state == "paused", timeout=1.0)
+        assert time.monotonic() - t0 < 1.0
+        report: StepReport = of_type(messages, StepsDone)[-1].report
+        assert of_type(messages, StepsDone)[-1].kind == "play"
+        assert 0 < report.steps < report.requested
+        assert rows(app) == report.steps + 1
+
+
+async def test_undo_and_reset() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("n", "space")
+        await settle(pilot)
+        assert rows(app) == 12
+        await pilot.press("u")
+        await settle(pilot)
+        assert rows(app) == 11  # the single step is undone, the run is kept
+        await pilot.press("r")
+        await settle(pilot)
+        assert rows(app) == 1
+        changes = [(m.action, m.ok) for m in of_type(messages, HistoryChanged)]
+        assert changes == [("undo", True), ("reset", True)]
+        await pilot.press("u", "u", "u")  # reset, run, then nothing left
+        await settle(pilot)
+        assert of_type(messages, HistoryChanged)[-1].ok is False
+        assert any("nothing to undo" in n.message for n in app._notifications)
+
+
+async def test_snapshot_and_restore() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        snap = of_type(messages, HistoryChanged)[-1]
+        assert (snap.action, snap.detail) == ("snapshot", "step-10")
+        await pilot.press("n")
+        await settle(pilot)
+        assert rows(app) == 21
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert rows(app) == 11
+        assert of_type(messages, HistoryChanged)[-1].action == "restore"
+
+
+async def test_preset_keys_apply_config_and_show_story() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await pilot.press("2")  # example 2: softmax sum, zero gradient
+        await settle(pilot)
+        session = app.engine.session
+        assert session is not None and session.config.model == "cnn" and session.config.new_head
+        story = str(app.query_one("#story", Static).render())
+        assert "Example 2" in story or "example 2" in story
+        assert "Zero gradient" in story  # the engine's explanation is shown with the story
+        assert of_type(messages, SessionReady)[-1].origin == "preset"
+        await pilot.press("n")
+        await settle(pilot)
+        predictions = session.history.column("predictions")
+        assert abs(float((predictions[-1] - predictions[0]).max())) < 1e-5  # nothing moves
+        await pilot.press("6")  # back to the mlp: a new session again
+        await settle(pilot)
+        assert app.engine.session is not None and app.engine.session.config.rule == "random"
+        assert app.query_one("#field-rule").value == "random"  # type: ignore[attr-defined]
+
+
+async def test_help_and_palette() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Run N")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert rows(app) == 11
+        assert of_type(messages, StepsDone)[-1].kind == "run"
+
+
+async def test_quit_while_running_is_quick() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.engine.running and rows(app) > 50)
+        t0 = time.monotonic()
+        await pilot.press("q")
+        await wait_until(pilot, lambda: not app.is_running, timeout=1.0)
+    assert time.monotonic() - t0 < 1.0
+    assert not app.engine._thread.is_alive()
+
+
+async def test_worker_error_becomes_notification_and_session_survives() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append, notifications=True) as pilot:
+        await settle(pilot)
+        session = app.engine.session
+        assert session is not None
+
+        def broken(*args: object, **kwargs: object) -> StepReport:
+            raise RuntimeError("simulated failure")
+
+        session.step = broken  # type: ignore[method-assign]
+        await pilot.press("space")
+        await settle(pilot)
+        assert app.is_running and app.engine.session is session
+        assert any("simulated failure" in n.message for n in app._notifications)
+        assert app.state == "ready"
+
+
+async def test_theme_form_and_escape_keys() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        dark = app.current_theme.dark
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.current_theme.dark is not dark
+        sidebar = app.query_one("#sidebar")
+        assert not sidebar.display  # narrow: the form starts hidden
+        await pilot.press("f")
+        await pilot.pause()
+        assert sidebar.display and app.focused is not None and app.focused.id == "field-model"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is None
+        await pilot.press("space")  # with no field focused, space steps again
+        await settle(pilot)
+        assert rows(app) == 2
+        await pilot.press("f")
+        await pilot.pause()
+        assert not sidebar.display
+
+
+def test_every_action_has_a_key_in_the_bindings_and_the_help() -> None:
+    from gradtui.tui.commands import ACTIONS, bindings
+    from gradtui.tui.screens.help import help_markdown
+
+    bound = {b.action for b in bindings()}
+    text = help_markdown()
+    for action in ACTIONS:
+        assert action.action in bound
+        assert action.help in text
+        assert hasattr(GradApp, f"action_{action.action}"), action.action
+    for key in ("space", "p", "n", "u", "r", "s", "e", "q", "1", "6", "ctrl+s"):
+        assert any(key in b.key.split(",") for b in bindings()), key
