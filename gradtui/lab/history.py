@@ -85,6 +85,11 @@ class History:
         with self._lock:
             return self._cols[name][: self._n].copy()
 
+    def columns(self, *names: str) -> tuple[np.ndarray, ...]:
+        """Copies of several columns cut at one length: a plot's x and y must come from the same moment."""
+        with self._lock:
+            return tuple(self._cols[name][: self._n].copy() for name in names)
+
     def last(self, name: str) -> np.ndarray:
         with self._lock:
             if self._n == 0:

@@ -225,7 +225,7 @@ class Session:
             for i in var_order:
                 stacked = tf.stack([new[i], new[i] - old[i], old[i], grads[i], new[i] - init[i]])
                 rows.append(tf.reduce_sum(tf.square(tf.reshape(stacked, [5, -1])), axis=1))
-            per_layer = tf.sqrt(tf.math.segment_sum(tf.stack(rows), segments))
+            per_layer = tf.sqrt(tf.math.unsorted_segment_sum(tf.stack(rows), segments, len(groups)))
             distance = tf.sqrt(tf.reduce_sum(tf.stack(rows)[:, 4]))
             return per_layer[:, 0], per_layer[:, 3], per_layer[:, 1] / tf.maximum(per_layer[:, 2], 1e-30), distance
 
@@ -272,34 +272,32 @@ class Session:
                     (step + 1) % every == 0, evaluate, lambda: (nan, nan, nan, nan))
             else:
                 acc_, eval_loss, drawdown, flipped = nan, nan, nan, nan
-            scalars = tf.stack([tf.cast(loss, tf.float32), tf.cast(objective, tf.float32), distance,
-                                acc_, eval_loss, drawdown, flipped])
-            layers = tf.stack([weight_norm, grad_norm, ratio])
-            probes = tf.stack([y_new, forecast, y_new - y])
+            # one flat row per step (one TensorArray write): scalars, then per-layer, then per-probe values
+            row = tf.concat([tf.stack([tf.cast(loss, tf.float32), tf.cast(objective, tf.float32), distance,
+                                       acc_, eval_loss, drawdown, flipped]),
+                             weight_norm, grad_norm, ratio,
+                             tf.reshape(tf.stack([y_new, forecast, y_new - y]), [-1])], 0)
             finite = tf.concat([tf.math.is_finite(weight_norm),
                                 [tf.reduce_all(tf.math.is_finite(y_new)),
                                  tf.math.is_finite(tf.cast(objective, tf.float32))]], 0)
-            return scalars, layers, probes, finite, y_new
+            return row, finite, y_new
+
+        row_width = len(SCALARS) + 3 * len(groups) + 3 * int(x_probe.shape[0]) * outputs
 
         @tf.function
         def run(n: tf.Tensor) -> dict[str, tf.Tensor]:
-            scal = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-            lay = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-            pro = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+            rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[row_width])
             where = tf.constant(-1, tf.int32)
             count = tf.constant(0, tf.int32)
             y = model(x_probe, training=False)
             for _ in tf.range(n):
-                scalars, layers, probes, finite, y = one_step(y)
+                row, finite, y = one_step(y)
                 if not tf.reduce_all(finite):
                     where = tf.cast(tf.argmin(tf.cast(finite, tf.int32)), tf.int32)
                     break
-                scal = scal.write(count, scalars)
-                lay = lay.write(count, layers)
-                pro = pro.write(count, probes)
+                rows = rows.write(count, row)
                 count += 1
-            return {"scalars": scal.stack(), "layers": lay.stack(), "probes": pro.stack(), "count": count,
-                    "where": where}
+            return {"rows": rows.stack(), "count": count, "where": where}
 
         self._gradients = tf.function(lambda: gradients(step_var.read_value())[3])
         return run  # type: ignore[return-value]
@@ -431,7 +429,7 @@ class Session:
             if isinstance(err, tf.errors.ResourceExhaustedError):
                 raise LabError(f"out of memory on {self.device}: {_first_line(err)} "
                                "(try a smaller batch or model)") from None
-            raise LabError(f"the step failed: {_first_line(err)}") from None
+            raise LabError(f"the step failed: {err}") from None
         if done == 0:
             self._undo.entries.pop()
         self.divergence = divergence
@@ -452,7 +450,11 @@ class Session:
         if count == 0:
             return
         start = self.step_count - count + (0 if int(out["where"]) < 0 else -1) + 1
-        scalars, layers, probes = out["scalars"][:count], out["layers"][:count], out["probes"][:count]
+        flat = out["rows"][:count]
+        n_layers, n_scalars = len(self._groups), len(SCALARS)
+        scalars = flat[:, :n_scalars]
+        layers = flat[:, n_scalars:n_scalars + 3 * n_layers].reshape(count, 3, n_layers)
+        probes = flat[:, n_scalars + 3 * n_layers:].reshape(count, 3, int(self.x_probe.shape[0]), self.outputs)
         rows: dict[str, np.ndarray] = {"step": np.arange(start, start + count, dtype=np.int64),
                                        "weight_norm": layers[:, 0], "grad_norm": layers[:, 1],
                                        "update_ratio": layers[:, 2], "predictions": probes[:, 0],

@@ -12,6 +12,7 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, ClassVar, TypeVar
 
@@ -49,6 +50,7 @@ from gradtui.tui.widgets.plots import ChartPlot
 from gradtui.tui.widgets.status import Controls, StatusLine, format_prediction, format_rate
 
 REFRESH_SECONDS = 0.25  # plots and status redraw a few times a second, never once per step
+STAGGER_SECONDS = 0.06  # while running, the plots of one redraw paint in separate frames this far apart
 FROZEN_ENV = "GRADTUI_FROZEN"  # set to 1 to hide timing-dependent text (snapshot tests, recorded demos)
 W = TypeVar("W", bound=Widget)
 TAB_PLOTS = {"tab-grads": "plot-grads", "tab-ratio": "plot-ratio", "tab-heldout": "plot-heldout",
@@ -175,12 +177,16 @@ class GradApp(App[int]):
         self._update_status()
 
     def _redraw(self, history: Any, summary: ModelSummary) -> None:
+        """Repaint the visible plots, one per frame: a plotext render takes ~10 ms, and three in one frame
+        would hold a key press for their sum."""
         layers = summary.layers
-        self._w("#plot-predictions", ChartPlot).show(series.predictions(history))
-        self._w("#plot-weights", ChartPlot).show(
-            series.per_layer(history, "weight_norm", layers, "weight norm per layer", "L2 norm"))
+        jobs: list[tuple[str, Callable[[], series.Chart]]] = [
+            ("#plot-predictions", lambda: series.predictions(history)),
+            ("#plot-weights", lambda: series.per_layer(history, "weight_norm", layers, "weight norm per layer",
+                                                       "L2 norm")),
+        ]
         active = self._w("#tabs", TabbedContent).active
-        charts = {
+        charts: dict[str, Callable[[], series.Chart]] = {
             "tab-grads": lambda: series.per_layer(history, "grad_norm", layers, "gradient norm per layer", "L2 norm"),
             "tab-ratio": lambda: series.per_layer(history, "update_ratio", layers, "update / weight ratio per layer",
                                                   "ratio"),
@@ -188,7 +194,13 @@ class GradApp(App[int]):
             "tab-forecast": lambda: series.forecast(history),
         }
         if active in charts:
-            self._w(f"#{TAB_PLOTS[active]}", ChartPlot).show(charts[active]())
+            jobs.append((f"#{TAB_PLOTS[active]}", charts[active]))
+        if not self.engine.running:
+            for selector, build in jobs:  # at rest draw at once
+                self._w(selector, ChartPlot).show(build())
+            return
+        for i, (selector, build) in enumerate(jobs):
+            self.set_timer(i * STAGGER_SECONDS, lambda s=selector, b=build: self._w(s, ChartPlot).show(b()))
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:

@@ -92,3 +92,29 @@ def test_importing_shapes_does_not_import_tensorflow() -> None:
     code = "import sys, gradtui.lab.shapes; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
     root = Path(__file__).resolve().parents[2]
     assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
+
+
+def test_history_columns_are_cut_at_one_length_while_appending() -> None:
+    """A plot's x and y come from one moment even while the engine thread appends."""
+    import threading
+
+    from gradtui.lab.history import Dims, History
+
+    history = History(Dims(probes=1, outputs=2, layers=3), capacity=4)
+    stop = threading.Event()
+
+    def writer() -> None:
+        step = 0
+        while not stop.is_set():
+            history.append({"step": np.arange(step, step + 7), "weight_norm": np.ones((7, 3))})
+            step += 7
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(300):
+            steps, norms, preds = history.columns("step", "weight_norm", "predictions")
+            assert len(steps) == len(norms) == len(preds)
+    finally:
+        stop.set()
+        thread.join()

@@ -54,8 +54,8 @@ def focus_classes(pred: np.ndarray, limit: int = MAX_CLASSES) -> list[int]:
 
 
 def predictions(history: History, probe: int = 0, class_names: tuple[str, ...] = ()) -> Chart:
-    steps = history.column("step").astype(np.float64)
-    pred = history.column("predictions")
+    steps, pred = history.columns("step", "predictions")
+    steps = steps.astype(np.float64)
     chart = Chart(f"probe {probe} prediction", "output")
     if len(steps) == 0 or pred.shape[1] <= probe:
         return chart
@@ -68,8 +68,8 @@ def predictions(history: History, probe: int = 0, class_names: tuple[str, ...] =
 
 
 def per_layer(history: History, column: str, layers: tuple[str, ...], title: str, ylabel: str) -> Chart:
-    steps = history.column("step").astype(np.float64)
-    values = history.column(column)
+    steps, values = history.columns("step", column)
+    steps = steps.astype(np.float64)
     chart = Chart(title, ylabel)
     for i in range(values.shape[1] if values.ndim == 2 else 0):
         chart.series.append(_finite(layers[i] if i < len(layers) else f"layer {i}", steps, values[:, i]))
@@ -77,11 +77,12 @@ def per_layer(history: History, column: str, layers: tuple[str, ...], title: str
 
 
 def heldout(history: History) -> Chart:
-    steps = history.column("step").astype(np.float64)
+    names = (("eval_acc", "accuracy"), ("eval_loss", "loss"), ("drawdown", "drawdown"), ("flipped", "flipped"))
+    steps, *values = history.columns("step", *(name for name, _ in names))
+    steps = steps.astype(np.float64)
     chart = Chart("held-out accuracy, loss and drawdown", "value")
-    for name, label in (("eval_acc", "accuracy"), ("eval_loss", "loss"), ("drawdown", "drawdown"),
-                        ("flipped", "flipped")):
-        series = _finite(label, steps, history.column(name))
+    for (_, label), column in zip(names, values, strict=True):
+        series = _finite(label, steps, column)
         if len(series.x):
             chart.series.append(series)
     return chart
@@ -89,14 +90,14 @@ def heldout(history: History) -> Chart:
 
 def forecast(history: History, probe: int = 0) -> Chart:
     """First-order forecast vs actual change of the probe's watched output, per step."""
-    steps = history.column("step").astype(np.float64)
-    pred = history.column("predictions")
+    steps, pred, forecast_, actual = history.columns("step", "predictions", "forecast", "actual")
+    steps = steps.astype(np.float64)
     chart = Chart("forecast vs actual probe change", "change per step")
     if len(steps) == 0 or pred.shape[1] <= probe:
         return chart
     first = pred[0, probe, :]
     k = int(np.nanargmax(first)) if first.size > 1 and np.isfinite(first).any() else 0
     chart.title = f"forecast vs actual change, probe {probe}" + (f" class {k}" if first.size > 1 else "")
-    chart.series.append(_finite("forecast", steps, history.column("forecast")[:, probe, k]))
-    chart.series.append(_finite("actual", steps, history.column("actual")[:, probe, k]))
+    chart.series.append(_finite("forecast", steps, forecast_[:, probe, k]))
+    chart.series.append(_finite("actual", steps, actual[:, probe, k]))
     return chart

@@ -1,0 +1,40 @@
+"""`gradtui bench` end to end at tiny sizes: every figure measured, JSON and table consistent.
+
+Timing targets are not asserted here (they belong to the bench's own report); this checks that
+the bench measures what it says and writes what the README documents.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from gradtui import cli
+from gradtui.bench import FIGURE_KEYS, TARGETS
+
+
+def test_tiny_bench_measures_every_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    code = cli.main(["bench", "--tiny", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    report = json.loads(out.read_text())
+    assert report["format"] == "gradtui-bench/1" and report["mode"] == "tiny"
+    gpu_only = {key for key in FIGURE_KEYS if "vgg16" in key}
+    for key in FIGURE_KEYS:
+        assert key in report
+        if key not in gpu_only:
+            assert isinstance(report[key], float) and math.isfinite(report[key]), key
+    assert report["engine_vs_in_graph"] == pytest.approx(report["engine_steps_per_s"] / report["in_graph_steps_per_s"])
+    assert report["tui_vs_engine"] == pytest.approx(report["tui_steps_per_s"] / report["engine_steps_per_s"])
+    assert report["ui_latency_p50_ms"] <= report["ui_latency_p99_ms"]
+    assert 0 < report["first_frame_s"] < 30
+    for key, _, op, target in TARGETS:
+        entry = report["targets"][key]
+        assert entry["target"] == target and entry["op"] == op
+        assert entry["met"] == (entry["value"] >= target if op == ">=" else entry["value"] <= target)
+    assert "engine / bare in-graph loop" in printed and "targets met:" in printed
+    assert report["failures"] == []
