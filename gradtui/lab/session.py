@@ -429,7 +429,7 @@ class Session:
             if isinstance(err, tf.errors.ResourceExhaustedError):
                 raise LabError(f"out of memory on {self.device}: {_first_line(err)} "
                                "(try a smaller batch or model)") from None
-            raise LabError(f"the step failed: {err}") from None
+            raise LabError(f"the step failed: {_first_line(err)}") from None
         if done == 0:
             self._undo.entries.pop()
         self.divergence = divergence
