@@ -1,0 +1,48 @@
+"""`gradtui run` writes what the README documents: the JSON schema, the CSV, TensorBoard events."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .helpers import Run
+
+
+def test_json_csv_and_tensorboard(run_cli: Run, tmp_path: Path) -> None:
+    out_json, out_csv, board = tmp_path / "h.json", tmp_path / "h.csv", tmp_path / "tb"
+    args = ["run", "--rule", "batch-loss", "--optimizer", "adam", "--lr", "0.01", "--steps", "6", "--eval-every", "3",
+            "--n-probe", "2", "--quiet"]
+    code, _, err = run_cli(*args, "--out", str(out_json), "--tensorboard", str(board))
+    assert code == 0, err
+    data = json.loads(out_json.read_text())
+    assert data["format"] == "gradtui-history/1"
+    assert data["config"]["rule"] == "batch-loss" and data["config"]["lr"] == 0.01 and data["config"]["steps"] == 6
+    assert np.asarray(data["predictions"]).shape == (7, 2, 1)  # steps+1, n_probe, outputs; row 0 before any step
+    assert data["step"] == list(range(7))
+    assert np.asarray(data["weight_norm"]).shape == (7, len(data["layers"]))
+    assert data["grad_norm"][0] == [None] * len(data["layers"])  # row 0 has no gradient
+    assert data["eval_acc"][3] is not None and data["eval_acc"][4] is None  # evaluated every 3 steps
+    assert set(data["columns"]) >= {"predictions", "forecast", "actual", "update_ratio", "drawdown", "flipped"}
+
+    code, _, err = run_cli(*args, "--out", str(out_csv))
+    assert code == 0, err
+    with out_csv.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 7 and "predictions_p1_k0" in rows[0]
+    assert float(rows[6]["predictions_p1_k0"]) == np.float32(data["predictions"][6][1][0])  # same seeded run
+
+    from gradtui.lab.runtime import tf
+
+    tags: dict[str, set[str]] = {"scalar": set(), "histogram": set()}
+    for path in board.rglob("events.out.tfevents.*"):
+        for raw in tf.data.TFRecordDataset(str(path)):
+            event = tf.compat.v1.Event.FromString(raw.numpy())
+            for value in event.summary.value:
+                kind = value.metadata.plugin_data.plugin_name
+                tags["histogram" if kind == "histograms" else "scalar"].add(value.tag)
+    assert any(t.startswith("gradients/") for t in tags["histogram"]), tags
+    assert any(t.startswith("weights/") for t in tags["histogram"]), tags
+    assert len(tags["scalar"]) >= 3, tags
