@@ -177,8 +177,8 @@ class GradApp(App[int]):
         self._update_status()
 
     def _redraw(self, history: Any, summary: ModelSummary) -> None:
-        """Repaint the visible plots, one per frame: a plotext render takes ~10 ms, and three in one frame
-        would hold a key press for their sum."""
+        """Repaint the visible plots. While running, each builds on a thread and they start apart, so
+        neither one build (10-40 ms of plotext) nor their sum holds a key press."""
         layers = summary.layers
         jobs: list[tuple[str, Callable[[], series.Chart]]] = [
             ("#plot-predictions", lambda: series.predictions(history)),
@@ -199,8 +199,11 @@ class GradApp(App[int]):
             for selector, build in jobs:  # at rest draw at once
                 self._w(selector, ChartPlot).show(build())
             return
-        for i, (selector, build) in enumerate(jobs):
-            self.set_timer(i * STAGGER_SECONDS, lambda s=selector, b=build: self._w(s, ChartPlot).show(b()))
+        selector, build = jobs[0]
+        self._w(selector, ChartPlot).show(build(), background=True)
+        for i, (selector, build) in enumerate(jobs[1:], start=1):  # (Textual's set_timer cannot take 0)
+            self.set_timer(i * STAGGER_SECONDS,
+                           lambda s=selector, b=build: self._w(s, ChartPlot).show(b(), background=True))
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import time
@@ -118,3 +119,39 @@ def test_history_columns_are_cut_at_one_length_while_appending() -> None:
     finally:
         stop.set()
         thread.join()
+
+
+def _downsample_reference(x: np.ndarray, y: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The obvious loop: per bucket, the first row of its min and of its max (first row if all NaN)."""
+    n = len(x)
+    if n <= 2 * width:
+        return x, y
+    edges = np.unique(np.linspace(0, n, width + 1).astype(np.int64))
+    keep = {0, n - 1}
+    for lo, hi in itertools.pairwise(edges):
+        seg = y[lo:hi]
+        if not np.isfinite(seg).any():
+            keep.add(int(lo))
+            continue
+        keep.add(int(lo + np.nanargmin(np.where(np.isfinite(seg), seg, np.nan))))
+        keep.add(int(lo + np.nanargmax(np.where(np.isfinite(seg), seg, np.nan))))
+    sel = np.array(sorted(keep))
+    return x[sel], y[sel]
+
+
+@pytest.mark.parametrize("n", [5, 50, 1000, 100_003])
+@pytest.mark.parametrize("width", [1, 7, 60])
+def test_downsample_keeps_each_buckets_extremes(n: int, width: int) -> None:
+    from gradtui.lab.history import downsample
+
+    rng = np.random.default_rng(n + width)
+    y = rng.standard_normal(n).astype(np.float32)
+    y[rng.random(n) < 0.2] = np.nan
+    y[n // 3 : n // 3 + n // 10] = np.nan  # a stretch with no values at all
+    y[n // 2] = 50.0  # a spike must survive
+    x = np.arange(n, dtype=np.float64)
+    got_x, got_y = downsample(x, y, width)
+    want_x, want_y = _downsample_reference(x, y, width)
+    np.testing.assert_array_equal(got_x, want_x)
+    np.testing.assert_array_equal(got_y, want_y)
+    assert len(got_x) <= max(n, 2 * width + 1) and 50.0 in got_y

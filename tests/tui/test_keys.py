@@ -227,3 +227,21 @@ def test_every_action_has_a_key_in_the_bindings_and_the_help() -> None:
         assert hasattr(GradApp, f"action_{action.action}"), action.action
     for key in ("space", "p", "n", "u", "r", "s", "e", "q", "1", "6", "ctrl+s"):
         assert any(key in b.key.split(",") for b in bindings()), key
+
+
+async def test_plots_build_off_thread_while_running() -> None:
+    from gradtui.tui.widgets.plots import ChartPlot
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        plot = app.query_one("#plot-weights", ChartPlot)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.engine.running and rows(app) > 200)
+        # a background build landed for the chart being shown, at the widget's size
+        await wait_until(pilot, lambda: plot._ready is not None and plot._ready[0] is plot.chart, timeout=5.0)
+        assert plot._ready is not None and plot._ready[1] == (plot.size.width, plot.size.height)
+        assert "weight norm per layer" in plot._ready[3].plain
+        assert len(plot.chart.series[0].x) > 200
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.state == "paused", timeout=2.0)
