@@ -95,7 +95,10 @@ class ChartPlot(PlotextPlot):
         if drawn == 0:
             plt.xlim(0, 1)
             plt.ylim(0, 1)
-        elif chart.xlabel == "step" and hi > lo:
+        elif chart.xlabel == "step":
+            if hi <= lo:  # one point (step 0): an axis from that step to the next, not plotext's -1..1
+                hi = lo + 1
+                plt.xlim(lo, hi)
             ticks = step_ticks(lo, hi, max(2, min(6, width // 12)))
             plt.xticks(ticks, [f"{t:,}" for t in ticks])
         try:
