@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
+
+import numpy as np
 from textual.message import Message
 from textual.widgets import Button, Input, Static
 
 from gradtui.config import ConfigError, LabConfig
 from gradtui.tui.messages import ConfigApplied, EngineFailed, SessionReady, StepsDone
-from gradtui.tui.widgets.form import FieldRow
+from gradtui.tui.widgets.form import ConfigForm, FieldRow
 
 from .helpers import make_app, of_type, settle
 
@@ -100,3 +104,59 @@ async def test_model_dependent_refusal_lands_on_its_field() -> None:
         await settle(pilot)
         assert not app.query_one("#row-target", FieldRow).has_class("-invalid")
         assert app.engine.session.config.target == "class:0"
+
+
+async def test_a_model_file_that_will_not_load_keeps_the_session(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.keras"
+    with zipfile.ZipFile(broken, "w") as archive:  # passes the form's file check, fails in Keras
+        archive.writestr("hello.txt", "a zip, but not a Keras archive")
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append, notifications=True) as pilot:
+        await settle(pilot)
+        before = app.engine.session
+        assert before is not None
+        form = app.query_one(ConfigForm)
+        form.set_text("model", str(broken))
+        await pilot.pause()
+        app._apply_pending()
+        await settle(pilot)
+        failed = of_type(messages, EngineFailed)
+        assert failed and "broken.keras" in failed[-1].text and "\n" not in failed[-1].text
+        assert app.engine.session is before and app.is_running  # the previous session is intact
+        assert any("broken.keras" in n.message for n in app._notifications)
+        form.set_text("model", "mlp")
+        await pilot.pause()
+        await pilot.press("space")
+        await settle(pilot)
+        assert len(app.engine.session.history) == 2
+
+
+async def test_divergence_is_shown_and_undo_returns_to_finite_weights(tmp_path: Path) -> None:
+    from gradtui.lab.runtime import keras
+
+    linear, data = tmp_path / "linear.keras", tmp_path / "regression.npz"
+    keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)]).save(linear)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 5)).astype(np.float32)
+    np.savez(data, x_train=x, y_train=x @ np.arange(1, 6, dtype=np.float32)[:, None])
+    # plain SGD at lr 100 on a linear regression overshoots ~100x a step: inf within a few steps
+    messages: list[Message] = []
+    app = make_app(config=LabConfig(model=str(linear), data=str(data), rule="batch-loss", loss="mse", lr=100.0,
+                                    steps=50, device="cpu"))
+    async with app.run_test(message_hook=messages.append, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        session = app.engine.session
+        assert session is not None and session.divergence is not None, [n.message for n in app._notifications]
+        assert app.state == "diverged" and "diverged" in str(app.query_one("#status", Static).render())
+        assert any("Diverged at step" in n.message for n in app._notifications)
+        history = session.history
+        assert np.isfinite(history.column("weight_norm")).all() and np.isfinite(history.column("predictions")).all()
+        assert all(np.isfinite(w).all() for w in session.weights())
+        steps = session.step_count
+        assert 1 < steps < 50 and len(history) == steps + 1  # the non-finite step is not recorded
+        await pilot.press("u")
+        await settle(pilot)
+        assert len(session.history) == 1 and session.step_count == 0
