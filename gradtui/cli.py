@@ -8,6 +8,7 @@ Flags are parsed and validated through LabConfig before TensorFlow is imported, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -29,14 +30,17 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def _add_lab_flags(parser: argparse.ArgumentParser) -> None:
+def _add_lab_flags(parser: argparse.ArgumentParser, command: bool = False) -> None:
+    """The experiment flags. On a command they default to SUPPRESS, so `gradtui --lr 0.5 run` keeps the
+    --lr given before the command instead of argparse quietly resetting it to the command's default."""
     group = parser.add_argument_group("experiment (every flag is also a field in the lab)")
+    unset = argparse.SUPPRESS if command else None
     for spec in FIELDS:
         choices = f" ({', '.join(spec.choices)})" if spec.choices and spec.metavar is None else ""
         default = LabConfig().as_text(spec.name)
-        group.add_argument(spec.flag, dest=spec.name, metavar=spec.metavar or spec.name.upper(), default=None,
+        group.add_argument(spec.flag, dest=spec.name, metavar=spec.metavar or spec.name.upper(), default=unset,
                            help=f"{spec.help}{choices} [default: {default}]")
-    group.add_argument("--preset", choices=sorted(PRESET_BY_NAME), default=None,
+    group.add_argument("--preset", choices=sorted(PRESET_BY_NAME), default=unset,
                        help="start from one of the article's experiments; other flags apply on top")
 
 
@@ -50,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     run = sub.add_parser("run", help="run an experiment headless and print (or write) its history",
                          description="Run --steps steps headless; print a table; optionally write the history.")
-    _add_lab_flags(run)
+    _add_lab_flags(run, command=True)
     run.add_argument("--out", metavar="FILE", help="write the whole history to FILE.json or FILE.csv")
     run.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files (curves, histograms)")
     run.add_argument("--rows", type=int, default=12, metavar="N", help="table rows to print [default: 12]")
@@ -224,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gradtui: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `gradtui run | head`: the reader left; stop quietly, as other tools do
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except ConfigError as err:
         print(f"gradtui: {one_line(str(err).strip())}", file=sys.stderr)
         return EXIT_USAGE

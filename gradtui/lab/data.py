@@ -25,6 +25,7 @@ class DataSet:
     x_test: np.ndarray
     y_test: np.ndarray
     description: str
+    kind: str = "class"  # labels: class (numbers, sce), binary (0/1, one output), hot (one-/multi-hot rows), values
 
 
 def _reason(err: BaseException) -> str:
@@ -46,28 +47,51 @@ def _teacher_task(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y.reshape(n, 1)
 
 
-def _labels_for(y: np.ndarray, outputs: int, activation: str, flag: str, what: str) -> np.ndarray:
-    """Check labels fit the model's output and bring them to the loss's shape."""
+def _labels_for(y: np.ndarray, outputs: int, loss: str, flag: str, what: str) -> tuple[np.ndarray, str]:
+    """Check labels fit the model's output and bring them to the loss's shape; also say what they are.
+
+    Class numbers become one-hot rows where the loss compares whole rows (bce or mse on several
+    outputs), so a softmax model can be trained with mse and a multi-label sigmoid model with class
+    numbers or multi-hot rows.
+    """
     if y.dtype.kind not in "fiub":
         raise ConfigError(flag, f"{what} is not numeric (dtype {y.dtype})")
     if y.ndim == 0 or len(y) == 0:
         raise ConfigError(flag, f"{what} is empty" if y.ndim else f"{what} is a single number, not one label per row")
-    if not np.all(np.isfinite(y.astype(np.float64, copy=False))):
+    values = y.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(values)):
         raise ConfigError(flag, f"{what} has NaN or infinite labels")
-    if activation == "softmax" or (outputs > 1 and activation != "linear"):
-        flat = y.reshape(-1)
-        if len(flat) != len(y) or np.any(flat != np.round(flat)) or flat.min() < 0 or flat.max() >= outputs:
-            raise ConfigError(flag, f"{what} labels must be class numbers 0..{outputs - 1}")
-        return flat.astype(np.int32)
-    if activation == "sigmoid" and outputs == 1:
-        flat = y.reshape(-1)
-        if len(flat) != len(y) or not np.all(np.isin(flat, (0, 1))):
-            raise ConfigError(flag, f"{what} labels must be 0 or 1 for a single sigmoid output")
-        return flat.reshape(-1, 1).astype(np.float32)
-    if y.reshape(len(y), -1).shape[1] != outputs:
-        raise ConfigError(flag, f"{what} targets have {y.reshape(len(y), -1).shape[1]} values per row, "
-                                f"the model has {outputs} outputs")
-    return y.reshape(len(y), outputs).astype(np.float32)
+    one_per_row = y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)
+    numbers = one_per_row and bool(np.all(values == np.round(values)))
+    in_range = numbers and values.min() >= 0 and values.max() < outputs
+    if loss == "sce":
+        if y.ndim == 2 and y.shape[1] == outputs > 1 and np.all(np.isin(values, (0.0, 1.0))) \
+                and np.all(values.sum(axis=1) == 1):
+            return np.argmax(values, axis=1).astype(np.int32), "class"  # one-hot rows: their class numbers
+        if not in_range:
+            raise ConfigError(flag, f"{what} labels must be class numbers 0..{outputs - 1} "
+                                    "(sparse categorical cross-entropy)")
+        return y.reshape(-1).astype(np.int32), "class"
+    if outputs == 1:
+        if not one_per_row:
+            raise ConfigError(flag, f"{what} has {y.reshape(len(y), -1).shape[1]} values per row; the model has "
+                                    "1 output")
+        flat = values.reshape(-1, 1).astype(np.float32)
+        binary = bool(np.all(np.isin(flat, (0.0, 1.0))))
+        if loss == "bce" and not binary:
+            raise ConfigError(flag, f"{what} labels must be 0 or 1 for binary cross-entropy on one output")
+        return flat, "binary" if binary else "values"
+    if in_range and y.ndim == 1:
+        return np.eye(outputs, dtype=np.float32)[y.astype(np.int64)], "hot"
+    width = y.reshape(len(y), -1).shape[1]
+    if width != outputs:
+        hint = f" (or class numbers 0..{outputs - 1})"
+        raise ConfigError(flag, f"{what} has {width} values per row; the model has {outputs} outputs{hint}")
+    rows = y.reshape(len(y), outputs).astype(np.float32)
+    hot = bool(np.all(np.isin(rows, (0.0, 1.0))))  # one- or multi-hot (a row may have no positive)
+    if loss == "bce" and (rows.min() < 0 or rows.max() > 1):
+        raise ConfigError(flag, f"{what} targets must lie in 0..1 for binary cross-entropy")
+    return rows, "hot" if hot else "values"
 
 
 def _fit_inputs(x: np.ndarray, input_shape: tuple[int, ...], flag: str, what: str) -> np.ndarray:
@@ -83,7 +107,7 @@ def _fit_inputs(x: np.ndarray, input_shape: tuple[int, ...], flag: str, what: st
     return out
 
 
-def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, activation: str, seed: int) -> DataSet:
+def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, loss: str, seed: int) -> DataSet:
     try:
         with np.load(path, allow_pickle=False) as npz:
             if not hasattr(npz, "files"):
@@ -99,12 +123,12 @@ def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, activation:
         given, missing = ("x_test", "y_test") if "x_test" in arrays else ("y_test", "x_test")
         raise ConfigError("data", f"{path} has {given} but no {missing}: give both or neither")
     x = _fit_inputs(arrays["x_train"], input_shape, "data", "x_train")
-    y = _labels_for(arrays["y_train"], outputs, activation, "data", "y_train")
+    y, kind = _labels_for(arrays["y_train"], outputs, loss, "data", "y_train")
     if len(x) != len(y):
         raise ConfigError("data", f"x_train has {len(x)} rows but y_train has {len(y)}")
     if "x_test" in arrays:
         xt = _fit_inputs(arrays["x_test"], input_shape, "data", "x_test")
-        yt = _labels_for(arrays["y_test"], outputs, activation, "data", "y_test")
+        yt, _ = _labels_for(arrays["y_test"], outputs, loss, "data", "y_test")
         if len(xt) != len(yt):
             raise ConfigError("data", f"x_test has {len(xt)} rows but y_test has {len(yt)}")
         described = f"{Path(path).name} ({len(x)} train, {len(xt)} held out)"
@@ -115,25 +139,37 @@ def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, activation:
         cut = max(1, len(x) // 5)
         xt, yt, x, y = x[order[:cut]], y[order[:cut]], x[order[cut:]], y[order[cut:]]
         described = f"{Path(path).name} ({len(x)} train, {len(xt)} held out from x_train)"
-    return DataSet(x, y, xt, yt, described)
+    return DataSet(x, y, xt, yt, described, kind)
 
 
-def load_data(config: LabConfig, input_shape: tuple[int, ...], outputs: int, activation: str) -> DataSet | None:
-    """The data set for loss rules and held-out measurements, or None where there is none."""
+def load_data(config: LabConfig, input_shape: tuple[int, ...], outputs: int, activation: str,
+              loss: str) -> DataSet | None:
+    """The data set for loss rules and held-out measurements (labels in `loss`'s shape), or None."""
     if config.data is not None:
-        return _load_npz(config.data, input_shape, outputs, activation, config.seed)
+        return _load_npz(config.data, input_shape, outputs, loss, config.seed)
+    raw = _builtin_data(config, input_shape, outputs, activation)
+    if raw is None:
+        return None
+    x, y, xt, yt, described = raw
+    y, kind = _labels_for(y, outputs, loss, "loss", "the built-in data set's y_train")
+    yt, _ = _labels_for(yt, outputs, loss, "loss", "the built-in data set's y_test")
+    return DataSet(x, y, xt, yt, described, kind)
+
+
+def _builtin_data(config: LabConfig, input_shape: tuple[int, ...], outputs: int,
+                  activation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str] | None:
     if config.model == "mlp":
         x, y = _teacher_task(config.seed + 1, 500)
         xt, yt = _teacher_task(config.seed + 2, 500)
-        return DataSet(x, y, xt, yt, "generated: normal inputs, linear-teacher labels (500 train, 500 held out)")
+        return x, y, xt, yt, "generated: normal inputs, linear-teacher labels (500 train, 500 held out)"
     if config.model == "cnn" and tuple(input_shape) == (16, 16, 1):
         with np.load(asset("shapes.npz"), allow_pickle=False) as npz:
             x, y = npz["x_train"].astype(np.float32) / 255.0, npz["y_train"]
             xt, yt = npz["x_test"].astype(np.float32) / 255.0, npz["y_test"]
         if outputs != len(shapes.CLASS_NAMES) or activation != "softmax":
             return None
-        return DataSet(x, y.astype(np.int32), xt, yt.astype(np.int32),
-                       f"shipped shapes.npz ({len(x)} train, {len(xt)} held out)")
+        described = f"shipped shapes.npz ({len(x)} train, {len(xt)} held out)"
+        return x, y.astype(np.int32), xt, yt.astype(np.int32), described
     if (config.model in ("vgg16", "mobilenetv2") and len(input_shape) == 3 and activation == "softmax"
             and outputs == len(shapes.CLASS_NAMES)):
         h, w, c = input_shape
@@ -143,8 +179,8 @@ def load_data(config: LabConfig, input_shape: tuple[int, ...], outputs: int, act
         if (h, w) != (size, size):
             pad = ((0, 0), (0, h - size), (0, w - size), (0, 0))
             x, xt = np.pad(x, pad), np.pad(xt, pad)
-        return DataSet(x, y.astype(np.int32), xt, yt.astype(np.int32),
-                       f"generated shapes at {h}x{w}x{c} (1000 train, 500 held out)")
+        described = f"generated shapes at {h}x{w}x{c} (1000 train, 500 held out)"
+        return x, y.astype(np.int32), xt, yt.astype(np.int32), described
     return None
 
 

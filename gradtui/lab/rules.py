@@ -24,13 +24,18 @@ def loss_name(config: LabConfig, activation: str, outputs: int) -> str:
     return "mse"
 
 
-def make_loss(name: str) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
-    losses = {
-        "bce": keras.losses.BinaryCrossentropy,
-        "sce": keras.losses.SparseCategoricalCrossentropy,
-        "mse": keras.losses.MeanSquaredError,
-    }
-    return losses[name]()  # type: ignore[no-any-return]
+def make_loss(name: str, from_logits: bool = False) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
+    """The Keras loss; `from_logits` where a cross-entropy is asked of a linear output (its logits)."""
+    if name == "bce":
+        return keras.losses.BinaryCrossentropy(from_logits=from_logits)  # type: ignore[no-any-return]
+    if name == "sce":
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)  # type: ignore[no-any-return]
+    return keras.losses.MeanSquaredError()  # type: ignore[no-any-return]
+
+
+def from_logits(loss: str, activation: str) -> bool:
+    """A cross-entropy on an output without sigmoid/softmax reads that output as logits."""
+    return loss in ("bce", "sce") and activation not in ("sigmoid", "softmax")
 
 
 def check_against_model(config: LabConfig, activation: str, outputs: int) -> None:
@@ -40,14 +45,17 @@ def check_against_model(config: LabConfig, activation: str, outputs: int) -> Non
         if k >= outputs:
             raise ConfigError("target", f"class {k} is out of range: the model has {outputs} output(s), "
                                         f"0..{outputs - 1}")
-    if config.label is not None and config.rule == "example-loss":
-        limit = 2 if (activation == "sigmoid" and outputs == 1) else outputs
-        if config.label >= limit:
-            raise ConfigError("label", f"label {config.label} is out of range: 0..{limit - 1} for this model")
     if config.loss == "sce" and outputs < 2:
         raise ConfigError("loss", "sparse categorical cross-entropy needs at least 2 outputs")
     if config.loss == "bce" and activation == "softmax":
         raise ConfigError("loss", "binary cross-entropy does not fit a softmax output (use sce or auto)")
+    loss = loss_name(config, activation, outputs)
+    if config.label is not None and config.rule == "example-loss":
+        if outputs == 1 and loss == "bce" and config.label > 1:
+            raise ConfigError("label", f"label {config.label} is out of range: 0..1 for one output with binary "
+                                       "cross-entropy")
+        if outputs > 1 and config.label >= outputs:
+            raise ConfigError("label", f"label {config.label} is out of range: 0..{outputs - 1} for this model")
 
 
 def prediction_objective(y: tf.Tensor, target: str) -> tf.Tensor:

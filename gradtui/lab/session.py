@@ -30,7 +30,7 @@ from gradtui.lab.runtime import keras, resolve_device, tf
 
 # Fields whose change needs a new model, probe or data set; the others are applied in place.
 REBUILD_FIELDS = ("model", "new_head", "weights", "input_shape", "classes", "probe", "n_probe", "data", "seed",
-                  "device")
+                  "device", "loss")  # the loss decides the labels' shape, so a new loss reloads the data
 OPTIMIZER_FIELDS = ("optimizer", "clipnorm", "weight_decay")
 CHUNK_SECONDS = 0.1  # target wall time of one compiled call when the caller leaves chunk=0
 MAX_CHUNK = 4096
@@ -103,6 +103,13 @@ class Session:
         input_shape = tuple(model.input_shape[1:])
         if any(d is None for d in input_shape):
             raise LabError(f"the model's input shape {input_shape} is not fully known; build it with a fixed shape")
+        if len(model.outputs) != 1:
+            raise ConfigError("model", f"{loaded.name} has {len(model.outputs)} outputs; gradtui follows a model "
+                                       "with one output")
+        wide = sorted({str(v.dtype) for v in model.trainable_variables} - {"float32"})
+        if wide:
+            raise ConfigError("model", f"{loaded.name} has {', '.join(wide)} weights; gradtui runs float32 models "
+                                       "(rebuild it under keras.config.set_floatx('float32'))")
         output_shape = tuple(model.output_shape[1:])
         if len(output_shape) != 1:
             raise LabError(f"the model's output has shape {output_shape}; gradtui needs a flat (batch, K) output")
@@ -110,8 +117,9 @@ class Session:
         self.outputs = int(output_shape[0])
         rules.check_against_model(config, self.activation, self.outputs)
         self.loss_name = rules.loss_name(config, self.activation, self.outputs)
-        self.classify = self.loss_name in ("bce", "sce")
-        self.data = lab_data.load_data(config, input_shape, self.outputs, self.activation)
+        self._from_logits = rules.from_logits(self.loss_name, self.activation)
+        self.data = lab_data.load_data(config, input_shape, self.outputs, self.activation, self.loss_name)
+        self.classify = self.data is not None and self.data.kind != "values"  # held-out accuracy is defined
         if config.rule == "batch-loss" and self.data is None:
             raise ConfigError("data", "the batch-loss rule needs a data set: --data PATH.npz")
         probe, probe_desc = lab_data.load_probe(config, input_shape, self.data)
@@ -152,11 +160,11 @@ class Session:
         label = config.label if config.label is not None else 0
         if self.loss_name == "sce":
             self._probe_labels = tf.constant(np.full((probes,), label, np.int32))
-        elif self.loss_name == "bce":
-            self._probe_labels = tf.constant(np.full((probes, self.outputs), label, np.float32))
-        else:
+        elif self.outputs == 1:  # bce (0 or 1) or mse: the label is the target value
+            self._probe_labels = tf.constant(np.full((probes, 1), label, np.float32))
+        else:  # bce or mse on several outputs: the label's one-hot row
             onehot = np.zeros((probes, self.outputs), np.float32)
-            onehot[:, min(label, self.outputs - 1)] = 1.0
+            onehot[:, label] = 1.0
             self._probe_labels = tf.constant(onehot)
 
     def _setup_optimizer(self) -> None:
@@ -176,13 +184,14 @@ class Session:
     def _compile(self) -> Callable[[tf.Tensor], dict[str, tf.Tensor]]:
         config, model, variables, groups = self.config, self.model, self.vars, self._groups
         optimizer = self.optimizer
-        loss_fn = rules.make_loss(self.loss_name)
+        loss_fn = rules.make_loss(self.loss_name, self._from_logits)
         x_probe, probe_labels = self.x_probe, self._probe_labels
         init = self._init_tensors
         step_var = self._step
         has_data = self.data is not None
         sign = -1.0 if config.sign == "ascend" else 1.0
         rule, target, seed, every = config.rule, config.target, config.seed, config.eval_every
+        clipnorm = config.clipnorm
         nan = tf.constant(math.nan, tf.float32)
         if has_data:
             x_train, y_train = self._x_train, self._y_train
@@ -265,7 +274,9 @@ class Session:
             delta = [a - b for a, b in zip(new, old, strict=True)]
             forecast = forecast_fn(old, new, delta)
             y_new = model(x_probe, training=False)
-            weight_norm, grad_norm, ratio, distance = norms(new, old, grads)
+            # the norm of the gradient the optimizer applied: Keras clips each tensor to clipnorm first
+            shown = [tf.clip_by_norm(g, clipnorm) for g in grads] if clipnorm else grads
+            weight_norm, grad_norm, ratio, distance = norms(new, old, shown)
             step_var.assign_add(1)
             if has_data:
                 acc_, eval_loss, drawdown, flipped = tf.cond(
@@ -305,22 +316,27 @@ class Session:
     def _evaluator(self) -> Callable[[], tuple[tf.Tensor, ...]]:
         """Held-out accuracy, loss, drawdown and flip fraction against step 0, for inside the graph."""
         model, x_eval, y_eval = self.model, self._x_eval, self._y_eval
-        loss_fn = rules.make_loss(self.loss_name)
-        classify, loss_name = self.classify, self.loss_name
+        loss_fn = rules.make_loss(self.loss_name, self._from_logits)
+        classify = self.classify
+        kind = self.data.kind if self.data is not None else "values"
+        threshold = 0.0 if self._from_logits else 0.5  # one output: a probability, or a logit
 
         def classes(p: tf.Tensor) -> tf.Tensor:
             if p.shape[-1] == 1:
-                return tf.cast(p[:, 0] > 0.5, tf.int32)
+                return tf.cast(p[:, 0] > threshold, tf.int32)
             return tf.argmax(p, axis=-1, output_type=tf.int32)
 
-        def truth() -> tf.Tensor:
-            if loss_name == "bce":
-                return tf.cast(y_eval[:, 0] > 0.5, tf.int32)
-            return tf.cast(tf.reshape(y_eval, [-1]), tf.int32)
+        def correct(c: tf.Tensor) -> tf.Tensor:
+            """Whether each predicted class is right: the label, or (hot rows) a positive of the row."""
+            if kind == "hot":
+                return tf.gather(y_eval, c, axis=1, batch_dims=1) > 0.5
+            if kind == "binary":
+                return tf.equal(c, tf.cast(y_eval[:, 0] > 0.5, tf.int32))
+            return tf.equal(c, tf.cast(tf.reshape(y_eval, [-1]), tf.int32))
 
         p0 = model(x_eval, training=False)
         class0 = classes(p0)
-        acc0 = tf.reduce_mean(tf.cast(tf.equal(class0, truth()), tf.float32)) if classify else None
+        acc0 = tf.reduce_mean(tf.cast(correct(class0), tf.float32)) if classify else None
         self._acc0 = float(acc0) if acc0 is not None else math.nan
 
         def evaluate() -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
@@ -330,7 +346,7 @@ class Session:
                 nan = tf.constant(math.nan, tf.float32)
                 return nan, loss, nan, nan
             c = classes(p)
-            acc = tf.reduce_mean(tf.cast(tf.equal(c, truth()), tf.float32))
+            acc = tf.reduce_mean(tf.cast(correct(c), tf.float32))
             flipped = tf.reduce_mean(tf.cast(tf.not_equal(c, class0), tf.float32))
             return acc, loss, acc0 - acc, flipped
 
@@ -355,29 +371,38 @@ class Session:
         if c.rule in ("prediction", "random") and c.target == "sum" and self.activation == "softmax":
             self.notes.append(
                 "Zero gradient: the target is the sum of a softmax output, and softmax outputs sum to 1 for "
-                "every input and every weight, so d(sum)/dw = 0 exactly. apply_gradients then moves "
-                "nothing (any nonzero gradient norm shown is float32 rounding). Use --target class:K or "
-                "argmax to move a prediction.")
+                "every input and every weight, so d(sum)/dw = 0 exactly and nothing moves (gradient norms "
+                "near 1e-6 are float32 rounding). Use --target class:K or argmax to move a prediction.")
         if c.rule == "prediction" and c.target == "sum" and self.outputs > 1 and self.activation != "softmax":
             self.notes.append(f"Target sum adds all {self.outputs} outputs of every probe row, as tape.gradient "
                               "does with a non-scalar target.")
 
     def _explain_steps(self, first_row: int) -> list[str]:
-        """Notes that only the measurements can show (said once each)."""
+        """Notes that only the measurements can show (said once each), with the cause they point to."""
         said = set(self.notes)
         fresh = []
-        grads = self.history.column("grad_norm")[first_row:]
-        weights = self.history.column("weight_norm")[first_row:]
+        grads = self.history.tail("grad_norm", 1) if len(self.history) > first_row else np.zeros((0,))
         if len(grads):
+            weights = self.history.last("weight_norm")
             g = float(np.sqrt(np.sum(np.square(grads[-1].astype(np.float64)))))
-            w = float(np.sqrt(np.sum(np.square(weights[-1].astype(np.float64)))))
+            w = float(np.sqrt(np.sum(np.square(weights.astype(np.float64)))))
             softmax_sum = any(n.startswith("Zero gradient: the target is the sum of a softmax") for n in self.notes)
             if g <= 1e-6 * max(w, 1.0) and not softmax_sum:
-                note = (f"The gradient is (near) zero at step {self.step_count} (|g| = {g:.2e}): the prediction is "
-                        "saturated (a sigmoid/softmax output at 0 or 1) or every ReLU feeding the output is "
-                        "inactive for the probe, so the update cannot move it.")
+                head = f"The gradient is (near) zero at step {self.step_count} (|g| = {g:.2e}): "
+                loss = float(self.history.last("loss"))
+                prediction = self.history.last("predictions")
+                if self.config.rule in ("example-loss", "batch-loss") and np.isfinite(loss) and loss < 1e-4:
+                    cause = (f"the loss is {loss:.2g}, so the model already fits its labels and there is nothing "
+                             "left to descend.")
+                elif self.activation in ("sigmoid", "softmax") and (
+                        np.max(prediction) > 1 - 1e-4 or (self.activation == "sigmoid" and np.min(prediction) < 1e-4)):
+                    cause = (f"the {self.activation} output is saturated (a probability within 1e-4 of 0 or 1), where "
+                             "its slope vanishes, so the update cannot move it.")
+                else:
+                    cause = ("no path from the weights to the output is active for these inputs (e.g. every ReLU "
+                             "feeding the output is off), so the update cannot move it.")
                 if not any(n.startswith("The gradient is (near) zero") for n in said):
-                    fresh.append(note)
+                    fresh.append(head + cause)
         self.notes.extend(fresh)
         return fresh
 
@@ -553,7 +578,6 @@ class Session:
         saved = (self.config, self.loss_name, self.optimizer, self._opt_vars, self._opt_init, self._run)
         try:
             self.config, self.loss_name = config, new_loss
-            self.classify = new_loss in ("bce", "sce")
             if any(getattr(old, f) != getattr(config, f) for f in OPTIMIZER_FIELDS):
                 self._setup_optimizer()
                 self._undo.entries.clear()
@@ -601,6 +625,9 @@ class Session:
     def load(cls, path: str | Path) -> Session:
         """Rebuild a saved session: the model from its config, then weights, optimizer state, history."""
         try:
+            with open(path, "rb") as handle:
+                if handle.read(4) != b"PK\x03\x04":  # np.load would call anything else "pickled data"
+                    raise ValueError("not an .npz archive: it is not a file gradtui saved")
             with np.load(path, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
             meta = json.loads(str(arrays["meta"]))

@@ -163,3 +163,16 @@ def test_control_characters_in_values_stay_on_one_line(run_cli: Run) -> None:
     assert_refused(code, out, err, "--lr", "expected a number, got '1\\n2'")
     code, out, err = run_cli("run", "--model", "bad\u2028name.keras\r")
     assert_refused(code, out, err, "--model", "does not exist")
+
+
+def test_flags_before_the_command_are_used_and_checked(run_cli: Run, tmp_path: Path) -> None:
+    code, out, err = run_cli("--lr", "abc", "run", "--steps", "1")
+    assert_refused(code, out, err, "--lr", "expected a number")
+    code, out, err = run_cli("--model", str(tmp_path / "nothere.keras"), "run", "--steps", "1")
+    assert_refused(code, out, err, "--model", "does not exist")
+    out_json = tmp_path / "h.json"
+    code, _, err = run_cli("--lr", "0.5", "run", "--steps", "1", "--quiet", "--out", str(out_json))
+    assert code == 0, err
+    import json
+
+    assert json.loads(out_json.read_text())["config"]["lr"] == 0.5
