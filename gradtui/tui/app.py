@@ -23,7 +23,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
 from textual.widget import Widget
-from textual.widgets import Footer, Log, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, RichLog, Static, TabbedContent, TabPane
 
 from gradtui import logs
 from gradtui.config import LabConfig
@@ -42,12 +42,12 @@ from gradtui.tui.messages import (
     SessionReady,
     StepsDone,
 )
-from gradtui.tui.screens.help import HelpScreen
+from gradtui.tui.screens.help import HelpScreen, NotesScreen
 from gradtui.tui.screens.prompts import ChoiceScreen, ExportScreen, PathScreen
 from gradtui.tui.widgets import series
 from gradtui.tui.widgets.form import ConfigForm
 from gradtui.tui.widgets.plots import ChartPlot
-from gradtui.tui.widgets.status import Controls, StatusLine, format_prediction, format_rate
+from gradtui.tui.widgets.status import Controls, StatusLine, StoryLine, format_prediction, format_rate
 
 REFRESH_SECONDS = 0.25  # plots and status redraw a few times a second, never once per step
 STAGGER_SECONDS = 0.06  # while running, the plots of one redraw paint in separate frames this far apart
@@ -97,6 +97,9 @@ class GradApp(App[int]):
         self._rate_mark: tuple[float, int] | None = None
         self._rate: float | None = None
         self._widgets: dict[str, Widget] = {}
+        self.stories: list[Text] = []  # every explanation shown in the story line, oldest first (`i` shows them)
+        # set while a preset or opened session replaces the experiment: (steps, snapshots) it had, None if unasked
+        self._replacing: tuple[int, int] | None = None
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -106,7 +109,7 @@ class GradApp(App[int]):
             with Vertical(id="main"):
                 yield Controls(id="controls")
                 yield StatusLine(id="status")
-                yield Static("", id="story")
+                yield StoryLine(id="story")
                 yield Static("", id="demo-note")
                 with Horizontal(id="top-plots"):
                     yield ChartPlot("probe prediction", id="plot-predictions")
@@ -121,7 +124,7 @@ class GradApp(App[int]):
                     with TabPane("Forecast", id="tab-forecast"):
                         yield ChartPlot("forecast vs actual", id="plot-forecast")
                     with TabPane("Log", id="tab-log"):
-                        yield Log(max_lines=2000, id="log")
+                        yield RichLog(max_lines=2000, min_width=20, wrap=True, id="log")
         yield Footer(compact=True)
 
     def _w(self, selector: str | type[W], kind: type[W] | None = None) -> W:
@@ -143,7 +146,7 @@ class GradApp(App[int]):
         self._update_controls()
         self._update_status()
         if self.preset:
-            self._show_story(self.preset.title, self.preset.story)
+            self._show_story(self._preset_title(self.preset), self.preset.story)
         if self.beats:
             self._w("#demo-note", Static).update(f"Demo: {len(self.beats)} beats; press → (right) for the next one.")
             self._w("#demo-note", Static).display = True
@@ -214,7 +217,9 @@ class GradApp(App[int]):
         lines = logs.TAIL.since(self._log_serial)
         if lines:
             self._log_serial = lines[-1][0]
-            self._w("#log", Log).write_lines([text for _, text in lines])
+            log = self._w("#log", RichLog)
+            for _, text in lines:
+                log.write(Text(text))  # plain text (no markup), word-wrapped to the view's width
 
     def _say(self, text: str) -> None:
         logs.logger().info("%s", text)  # the tail poll shows it in the log view, in order with TF's lines
@@ -234,11 +239,19 @@ class GradApp(App[int]):
         ready = self.engine.session is not None and self.state not in ("loading",)
         self._w("#controls", Controls).set_enabled(ready, self.form_valid, self.state == "running")
 
+    @staticmethod
+    def _preset_title(preset: Preset) -> str:
+        return f"{preset.key}. {preset.title}"
+
     def _show_story(self, title: str, text: str) -> None:
         story = Text()
         story.append(title, style="bold")
         story.append("  " + text)
-        self._w("#story", Static).update(story)
+        if self.stories and story.plain.startswith(self.stories[-1].plain):
+            self.stories[-1] = story  # the same story, now with the engine's note appended
+        else:
+            self.stories = [*self.stories[-19:], story]
+        self._w("#story", StoryLine).show(story)
 
     # -- engine messages -------------------------------------------------------------------------
 
@@ -265,13 +278,44 @@ class GradApp(App[int]):
         if message.notes and not self.preset:
             self._show_story("Note", message.notes[-1])
         elif message.notes and self.preset:
-            self._show_story(self.preset.title, f"{self.preset.story}  ⟶ {message.notes[-1]}")
+            self._show_story(self._preset_title(self.preset), f"{self.preset.story}  ⟶ {message.notes[-1]}")
         self._dirty = True
+        if message.origin in ("preset", "load"):
+            self._fresh_experiment(in_place=False)
         self._rate = None
+        self._rate_mark = None
 
     @on(ConfigApplied)
     def _config_applied(self, message: ConfigApplied) -> None:
         self._dirty = True
+        if self._replacing is not None:  # a preset applied in place (same model): it reset the history
+            self._fresh_experiment(in_place=True)
+
+    def _fresh_experiment(self, in_place: bool) -> None:
+        """A preset or opened session has replaced the experiment: no stale rate, and say what was replaced.
+
+        Runs on the engine's answer, so a StepsDone from a run the switch interrupted cannot bring the old
+        rate back."""
+        self._rate = None
+        self._rate_mark = None
+        had, self._replacing = self._replacing, None
+        if had is None or had == (0, 0):
+            return
+        steps, snaps = had
+        history = f"{steps} step{'s' * (steps != 1)} of history"
+        if in_place:  # same model: the session was reset (undoable) and keeps its snapshots
+            text = f"History reset to step 0 ({history}; u undoes it, snapshots are kept)."
+        else:
+            lost = history + (f", {snaps} snapshot{'s' * (snaps != 1)}" if snaps else "")
+            text = f"The previous experiment ({lost}) was replaced."
+        self.notify(f"{text} ctrl+s saves an experiment to a file.", title="new experiment")
+
+    def _experiment_size(self) -> tuple[int, int]:
+        """(steps of history, snapshots) that switching experiments would replace."""
+        session = self.engine.session
+        if session is None:
+            return (0, 0)
+        return (max(len(session.history) - 1, 0), len(session.snapshot_names))  # row 0 is the initial state
 
     @on(StepsDone)
     def _steps_done(self, message: StepsDone) -> None:
@@ -298,6 +342,8 @@ class GradApp(App[int]):
 
     @on(EngineFailed)
     def _engine_failed(self, message: EngineFailed) -> None:
+        if message.action in ("apply", "load"):
+            self._replacing = None  # the old experiment stays
         self._say(f"{message.action} failed: {message.text}")
         if message.field:
             session = self.engine.session
@@ -405,13 +451,15 @@ class GradApp(App[int]):
 
         self.push_screen(ChoiceScreen("Restore snapshot", names), chosen)
 
-    def action_preset(self, name: str) -> None:
+    def action_preset(self, name: str, announce: bool = True) -> None:
+        """A preset is a fresh experiment from step 0 (the previous one is replaced, and said so)."""
         preset = _find_preset(name)
         form = self._w(ConfigForm)
         config = preset.config(form.applied)
         self.preset = preset
+        self._replacing = self._experiment_size() if announce else (0, 0)
         form.load(config)
-        self._show_story(f"{preset.key}. {preset.title}", preset.story)
+        self._show_story(self._preset_title(preset), preset.story)
         self._say(f"preset {preset.name}: {preset.title}. {preset.story}")
         self._interrupt()
         self.engine.apply(config, origin="preset")
@@ -453,6 +501,7 @@ class GradApp(App[int]):
         def chosen(path: str | None) -> None:
             if path:
                 self.session_file = path
+                self._replacing = self._experiment_size()
                 self._interrupt()
                 self.engine.load(path)
 
@@ -478,11 +527,25 @@ class GradApp(App[int]):
     def action_leave_form(self) -> None:
         self.set_focus(None)
 
+    def action_leave_field(self) -> None:
+        """Escape from a form text field, taken as the key arrives (see commands.bindings)."""
+        self.set_focus(None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_field":  # only a text field of the form; elsewhere escape keeps its own meaning
+            focused = self.focused
+            return (isinstance(focused, Input) and focused.screen is self.screen_stack[0]
+                    and any(isinstance(node, ConfigForm) for node in focused.ancestors))
+        return True
+
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_story(self) -> None:
+        self.push_screen(NotesScreen(list(reversed(self.stories))))
 
     async def action_quit(self) -> None:
         self.engine.shutdown(timeout=0.9)
@@ -514,7 +577,7 @@ class GradApp(App[int]):
     def _run_command(self, command: demo_script.DemoCommand) -> None:
         verb = command.verb
         if verb == "preset":
-            self.action_preset(command.arg)
+            self.action_preset(command.arg, announce=False)  # a script's presets are meant to start afresh
         elif verb == "step":
             if self._can_act() and self._apply_pending():
                 self._interrupt()

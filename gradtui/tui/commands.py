@@ -31,24 +31,36 @@ ACTIONS: tuple[Action, ...] = (
     Action("p", "play_pause", "Play", "Run until paused; pause a run in progress"),
     Action("u", "undo", "Undo", "Undo the last step, run or play"),
     Action("r", "reset", "Reset", "Back to the initial weights and optimizer state"),
-    Action("s", "snapshot", "Snapshot", "Remember the current weights under a name"),
+    Action("s", "snapshot", "Snapshot", "Snapshot the weights and optimizer state, named step-N (o restores)"),
     Action("question_mark", "help", "Help", "Show every key"),
     Action("q", "quit", "Quit", "Quit gradtui"),
     Action("o", "restore", "Restore", "Go back to a snapshot", footer=False),
     Action("e", "export", "Export", "Export the history (CSV/JSON) or the screen (SVG)"),
     Action("ctrl+s", "save_session", "Save", "Save the session (config, snapshots, history) to a file"),
     Action("ctrl+o", "open_session", "Open", "Open a saved session file", footer=False),
+    Action("i", "story", "Notes", "Show the whole preset story and engine notes (the story line shows their start)",
+           footer=False),
     Action("f", "toggle_form", "Form", "Show or hide the settings form"),
     Action("right,enter", "demo_next", "Next beat", "Demo: play the next beat of the script", footer=False),
     Action("escape", "leave_form", "Leave field", "Take focus out of the form so keys drive the lab",
            footer=False, palette=False),
-    Action("t", "toggle_dark", "Theme", "Switch between the light and dark themes", footer=False),
+    Action("t", "toggle_theme", "Theme", "Switch between the light and dark themes", footer=False),
 )
 
 
 def bindings() -> list[Binding]:
-    """Non-priority bindings: a focused Input gets printable keys (space, digits, letters) first."""
+    """Lab keys are non-priority: a focused Input gets printable keys (space, digits, letters) first.
+
+    Tab, shift+tab and escape-in-a-form-field are priority: Textual sends each key to the widget
+    focused when the key arrives, so a focus change that waited for its key to bubble up to the app
+    would hand the keys typed right after it to the field just left (e.g. `escape space` typed a space
+    instead of stepping). The app's check_action limits `leave_field` to a focused text field.
+    """
     out = [Binding(a.key, a.action, a.label, show=a.footer, id=a.action, tooltip=a.help) for a in ACTIONS]
+    out.append(Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="focus-next"))
+    out.append(Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True,
+                       id="focus-previous"))
+    out.append(Binding("escape", "leave_field", "Leave field", show=False, priority=True, id="leave-field"))
     for preset in PRESETS:
         out.append(Binding(preset.key, f"preset('{preset.name}')", preset.name, show=False, id=f"preset-{preset.key}",
                            tooltip=preset.title))

@@ -6,14 +6,16 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from textual import events
 from textual.message import Message
 from textual.widgets import Button, Input, Static
 
 from gradtui.config import ConfigError, LabConfig
+from gradtui.tui.app import GradApp
 from gradtui.tui.messages import ConfigApplied, EngineFailed, SessionReady, StepsDone
 from gradtui.tui.widgets.form import ConfigForm, FieldRow
 
-from .helpers import make_app, of_type, settle
+from .helpers import make_app, of_type, settle, wait_until
 
 
 async def test_bad_value_shows_inline_error_and_starts_no_run() -> None:
@@ -160,3 +162,53 @@ async def test_divergence_is_shown_and_undo_returns_to_finite_weights(tmp_path: 
         await pilot.press("u")
         await settle(pilot)
         assert len(session.history) == 1 and session.step_count == 0
+
+
+def burst(app: GradApp, *keys: str) -> None:
+    """Queue `keys` at once, as a terminal delivers a fast typist's keys (or tmux send-keys).
+
+    pilot.press waits for the app to go idle after every key, so it cannot show what happens when
+    the next key arrives before the previous one has been handled.
+    """
+    chars = {"space": " ", "tab": "\t", "escape": "\x1b", "backspace": "\x7f"}
+    for key in keys:
+        event = events.Key(key, chars.get(key, key if len(key) == 1 else None))
+        event.set_sender(app)
+        app.post_message(event)
+
+
+async def test_fast_typing_keeps_every_key_in_order() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        lr = app.query_one("#field-lr", Input)
+        lr.focus()
+        await pilot.press("end", *["backspace"] * 5, "0", ".", "0", "5")  # several keys in a row, no pause
+        assert lr.value == "0.05"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("f", "escape")
+        # Tab to steps/run (the form container is no Tab stop), retype it, go on to batch size, leave the
+        # form and step: every key in one burst. Before the fix the digits overtook end/backspace (which
+        # ran only after bubbling up to the app) and keys after a tab went to the field just left.
+        burst(app, *["tab"] * 11, "end", *["backspace"] * 5, "3", "0", "4",
+              "tab", "end", "backspace", "backspace", "7", "escape", "space")
+        await wait_until(pilot, lambda: app.focused is None and rows(app) == 2, timeout=10)
+        await settle(pilot)
+        assert app.query_one("#field-steps", Input).value == "304"
+        assert app.query_one("#field-batch_size", Input).value == "17"
+        assert lr.value == "0.05"
+        assert app.engine.session is not None and app.engine.session.config.steps == 304
+        steps = app.query_one("#field-steps", Input)
+        steps.focus()
+        await pilot.pause()
+        burst(app, "shift+tab", "end", *["backspace"] * 4, "0", ".", "5", "shift+tab", "home", "1")
+        await wait_until(pilot, lambda: app.focused is lr, timeout=10)
+        await pilot.pause(0.2)
+        assert app.query_one("#field-clipnorm", Input).value == "0.5"
+        assert lr.value == "10.05"
+        assert steps.value == "304"
+
+
+def rows(app: GradApp) -> int:
+    return len(app.engine.session.history) if app.engine.session is not None else 0

@@ -12,6 +12,7 @@ from gradtui.tui.app import GradApp
 from gradtui.tui.messages import EngineState, HistoryChanged, SessionReady, StepsDone
 from gradtui.tui.screens.help import HelpScreen
 from gradtui.tui.screens.prompts import ChoiceScreen
+from gradtui.tui.widgets.status import StoryLine
 
 from .helpers import make_app, of_type, settle, wait_until
 
@@ -124,7 +125,7 @@ async def test_preset_keys_apply_config_and_show_story() -> None:
         await settle(pilot)
         session = app.engine.session
         assert session is not None and session.config.model == "cnn" and session.config.new_head
-        story = str(app.query_one("#story", Static).render())
+        story = app.query_one("#story", StoryLine).full.plain  # the whole text; the row may show only its start
         assert "Example 2" in story or "example 2" in story
         assert "Zero gradient" in story  # the engine's explanation is shown with the story
         assert of_type(messages, SessionReady)[-1].origin == "preset"

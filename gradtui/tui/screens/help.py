@@ -1,14 +1,16 @@
-"""`?`: every key, generated from the action table so it cannot drift from the bindings."""
+"""`?`: every key, generated from the action table so it cannot drift from the bindings; `i`: the
+whole preset story and engine notes, which the one-to-three-line story row can only start."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Markdown, Static
 
 from gradtui.presets import PRESETS
 from gradtui.tui.commands import ACTIONS, key_display
@@ -38,3 +40,32 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll() as box:
             box.border_title = "Help (escape to close)"
             yield Markdown(help_markdown())
+
+
+class NotesScreen(ModalScreen[None]):
+    """The explanations the story row has shown, newest first, whole and word-wrapped."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,i", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    NotesScreen { align: center middle; }
+    NotesScreen > VerticalScroll { width: 90%; max-width: 100; height: auto; max-height: 90%;
+                                   border: round $primary; background: $surface; padding: 0 1; }
+    NotesScreen Static { margin-bottom: 1; }
+    NotesScreen .earlier { color: $text-muted; }
+    """
+
+    def __init__(self, stories: list[Text]) -> None:
+        super().__init__()
+        self.stories = stories
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as box:
+            box.border_title = "Notes (escape to close)"
+            box.border_subtitle = "also in the Log tab"
+            if not self.stories:
+                yield Static("No notes yet: pick a preset (1-6) or take a step.")
+            for i, story in enumerate(self.stories):
+                yield Static(story, classes="earlier" if i else "latest")
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()  # up/down/page keys scroll a long list

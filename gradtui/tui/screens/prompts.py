@@ -12,6 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 
+from gradtui.tui.widgets.form import FieldInput  # keeps editing keys in typing order
+
 EXPORT_FORMATS = (("history as CSV", "csv"), ("history as JSON", "json"), ("screen as SVG", "svg"))
 
 PROMPT_CSS = """
@@ -45,7 +47,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
                 yield Select(EXPORT_FORMATS, value="csv", allow_blank=False, compact=True, id="format")
             with Horizontal(classes="row"):
                 yield Label("path")
-                yield Input(f"{self.stem}.csv", compact=True, id="path")
+                yield FieldInput(f"{self.stem}.csv", compact=True, id="path")
             yield Static("", classes="problem")
             with Horizontal(classes="buttons"):
                 yield Button("Export", variant="primary", compact=True, id="ok")
@@ -92,7 +94,7 @@ class PathScreen(ModalScreen[str | None]):
             box.border_title = self.title_text
             with Horizontal(classes="row"):
                 yield Label("path")
-                yield Input(self.default, compact=True, id="path")
+                yield FieldInput(self.default, compact=True, id="path")
             yield Static("", classes="problem")
 
     def on_mount(self) -> None:

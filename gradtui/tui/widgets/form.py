@@ -3,6 +3,9 @@
 Every edit re-validates the whole form through the same parsers as the CLI; errors show inline
 under their field and make the form invalid (the app disables running). A valid form is applied
 when a choice changes, an input is submitted (enter) or left (tab), or a run starts.
+
+Keys typed faster than the app handles them must still act in typing order: see FieldInput and the
+app's priority tab/escape bindings (commands.bindings).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
@@ -26,6 +29,26 @@ RULE_PANE = ("rule", "target", "sign", "label", "optimizer", "lr", "clipnorm", "
              "eval_every", "seed", "device")
 LABELS = {"new_head": "new head", "batch_size": "batch size", "eval_every": "eval every", "lr": "learn rate",
           "steps": "steps/run", "n_probe": "probes", "weight_decay": "wt decay", "input_shape": "input shape"}
+
+
+class FieldInput(Input):
+    """An Input whose editing keys (end, backspace, home, …) act in the order they were typed.
+
+    Textual inserts a printable key when the Input's own queue reaches it, but runs the Input's
+    key bindings only after the key has bubbled up through every container to the App. In a burst
+    such as `end backspace backspace 3 0 4` the digits then land first and the late backspaces
+    delete them, leaving "", "3" or a wrong but valid number. Running the Input's own bindings here,
+    in its queue, keeps every key in order.
+    """
+
+    async def _on_key(self, event: events.Key) -> None:
+        if not event.is_printable:
+            for binding in self._bindings.key_to_bindings.get(event.key, ()):
+                if not binding.priority and await self.app.run_action(binding.action, self):
+                    event.stop()
+                    event.prevent_default()
+                    return
+        await super()._on_key(event)
 
 
 def is_closed_choice(spec: Field) -> bool:
@@ -62,12 +85,13 @@ class FieldRow(Vertical):
                              id=f"field-{spec.name}", classes="field-editor")
             else:
                 suggester = SuggestFromList(spec.choices, case_sensitive=False) if spec.choices else None
-                yield Input(placeholder=spec.metavar or "", compact=True, suggester=suggester,
-                            id=f"field-{spec.name}", classes="field-editor")
+                yield FieldInput(placeholder=spec.metavar or "", compact=True, suggester=suggester,
+                                 id=f"field-{spec.name}", classes="field-editor")
         if spec.name == "model":
             with Horizontal():
                 yield Label("model file", classes="field-label")
-                yield Input(placeholder="path/to/model.keras", compact=True, id="model-path", classes="field-editor")
+                yield FieldInput(placeholder="path/to/model.keras", compact=True, id="model-path",
+                                 classes="field-editor")
         yield Static("", classes="field-error")
 
     def on_mount(self) -> None:
@@ -80,7 +104,11 @@ class FieldRow(Vertical):
 
 
 class ConfigForm(VerticalScroll):
-    """Model pane + rule & hyperparameter pane + the remaining settings, collapsed."""
+    """Model pane + rule & hyperparameter pane + the remaining settings, collapsed.
+
+    Not focusable itself: as a Tab stop it swallowed typing meant for the first field (and let the
+    lab's keys act while the user thought they were in the form); focusing a field scrolls it into view.
+    """
 
     DEFAULT_CSS = """
     ConfigForm { height: 1fr; }
@@ -89,6 +117,8 @@ class ConfigForm(VerticalScroll):
     ConfigForm #model-summary { color: $text-muted; height: auto; }
     ConfigForm Collapsible { padding: 0; border: none; }
     """
+
+    can_focus = False
 
     valid: var[bool] = var(True)
     dirty: var[bool] = var(False)

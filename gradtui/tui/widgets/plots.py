@@ -7,18 +7,43 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+from rich.color import Color
+from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 from gradtui.lab.history import downsample
-from gradtui.tui.widgets.series import Chart
+from gradtui.tui.widgets.series import Chart, Series
 
-# plotext colour names, fixed so the same layer/class keeps its colour in every plot and theme
-PALETTE = ("blue+", "red+", "green+", "orange+", "magenta+", "cyan+", "yellow", "gray")
+RGB = tuple[int, int, int]
+# Line colours per theme: series i keeps its hue (blue, red, green, orange, magenta, teal, yellow, gray) in
+# every plot and theme, shaded for the plot background ($surface: #1E1E1E dark, #D8D8D8 light) so each line
+# has a contrast of at least 4.5:1 (plotext's named colours gave 1.2-1.9:1 on the light background).
+PALETTE_DARK: tuple[RGB, ...] = ((78, 168, 255), (255, 107, 107), (79, 209, 106), (255, 169, 77),
+                                 (226, 123, 230), (61, 217, 214), (240, 224, 74), (180, 180, 180))
+PALETTE_LIGHT: tuple[RGB, ...] = ((10, 79, 163), (179, 0, 30), (23, 107, 44), (143, 69, 0),
+                                  (132, 25, 143), (0, 95, 102), (92, 82, 0), (60, 60, 60))
+
+
+def palette(dark: bool) -> tuple[RGB, ...]:
+    return PALETTE_DARK if dark else PALETTE_LIGHT
+
+
+@dataclass(frozen=True)
+class Look:
+    """The theme's colours a build needs, read on the UI thread (a build may run on another)."""
+
+    dark: bool = True
+    surface: str = "#1E1E1E"  # the plot's background (textual-plotext draws on $surface)
+    foreground: str = "#E0E0E0"
+
+
+DARK_LOOK = Look()
 
 
 class ChartPlot(PlotextPlot):
@@ -41,6 +66,15 @@ class ChartPlot(PlotextPlot):
         self._generation = 0
         self._ready: tuple[Chart, tuple[int, int], str, Text] | None = None
 
+    def on_mount(self) -> None:
+        # The palette follows the theme: repaint on a switch (a cached build for the old theme is ignored).
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh())
+
+    def _look(self) -> Look:
+        variables = self.app.theme_variables
+        return Look(bool(self.app.current_theme.dark), variables.get("surface", DARK_LOOK.surface),
+                    variables.get("foreground", DARK_LOOK.foreground))
+
     def show(self, chart: Chart, background: bool = False) -> None:
         self.chart = chart
         self._generation += 1
@@ -50,12 +84,12 @@ class ChartPlot(PlotextPlot):
             return
         theme = self._get_plotext_theme_name(self.app.theme)
         generation = self._generation
-        self.run_worker(partial(self._build_off_thread, chart, (width, height), theme, generation),
+        self.run_worker(partial(self._build_off_thread, chart, (width, height), theme, self._look(), generation),
                         thread=True, group=f"draw-{self.id}", exit_on_error=False)
 
-    def _build_off_thread(self, chart: Chart, size: tuple[int, int], theme: str, generation: int) -> None:
+    def _build_off_thread(self, chart: Chart, size: tuple[int, int], theme: str, look: Look, generation: int) -> None:
         with self._lock:
-            text = self._draw(chart, size, theme)
+            text = self._draw(chart, size, theme, look)
         with contextlib.suppress(RuntimeError):  # the app closed meanwhile
             self.app.call_from_thread(self._built, chart, size, theme, text, generation)
 
@@ -73,23 +107,31 @@ class ChartPlot(PlotextPlot):
         if ready is not None and ready[0] is self.chart and ready[1] == size and ready[2] == theme:
             return ready[3]
         with self._lock:
-            return self._draw(self.chart, size, theme)
+            return self._draw(self.chart, size, theme, self._look())
 
-    def _draw(self, chart: Chart, size: tuple[int, int], theme: str) -> Text:
-        """The chart as plotext draws it at `size` (what PlotextPlot.render does, with the data set here)."""
+    def _draw(self, chart: Chart, size: tuple[int, int], theme: str, look: Look = DARK_LOOK) -> Text:
+        """The chart as plotext draws it at `size` (what PlotextPlot.render does, with the data set here).
+
+        plotext leaves the legend out when its canvas has fewer rows than series (the tab plots at 80x24),
+        so then the title row becomes a coloured legend instead and plotext draws the rest."""
         width, height = size
+        colours = palette(look.dark)
+        shown = [(i, series) for i, series in enumerate(chart.series) if len(series.x)]
+        inline = len(shown) > 1 and height - 5 < len(shown)  # canvas rows: height - title, ticks, labels, frame
         plt = self.plt
         plt.clear_figure()
-        plt.title(chart.title)
+        if not inline:
+            plt.title(chart.title)
         plt.xlabel(chart.xlabel)
         plt.ylabel(chart.ylabel)
+        if chart.ylabel_right and any(s.yside == "right" and len(s.x) for s in chart.series):
+            plt.ylabel(chart.ylabel_right, yside="right")
         drawn = 0
         lo, hi = np.inf, -np.inf
-        for i, series in enumerate(chart.series):
-            if len(series.x) == 0:
-                continue
+        for i, series in shown:
             x, y = downsample(series.x, series.y, max(8, width - 10))
-            plt.plot(x.tolist(), y.tolist(), label=series.label, marker="braille", color=PALETTE[i % len(PALETTE)])
+            plt.plot(x.tolist(), y.tolist(), label=None if inline else side_label(series), marker="braille",
+                     color=colours[i % len(colours)], yside=series.yside)
             lo, hi = min(lo, float(x[0])), max(hi, float(x[-1]))
             drawn += 1
         if drawn == 0:
@@ -102,12 +144,37 @@ class ChartPlot(PlotextPlot):
             ticks = step_ticks(lo, hi, max(2, min(6, width // 12)))
             plt.xticks(ticks, [f"{t:,}" for t in ticks])
         try:
-            plt.plotsize(width, height)
-            plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext issue 5)
+            rows = height - 1 if inline else height
+            plt.plotsize(width, rows)
+            plt._set_size(width, rows)  # as PlotextPlot.render does (textual-plotext issue 5)
             plt.theme(theme)
-            return Text.from_ansi(plt.build())
+            built = Text.from_ansi(plt.build())
+            if not inline:
+                return built
+            return Text.assemble(legend_line(chart, shown, colours, look, width), "\n", built)
         except Exception as err:
             return Text(f"{chart.title}: cannot draw ({type(err).__name__})", no_wrap=True)
+
+
+def side_label(series: Series) -> str:
+    return series.label + (" (right axis)" if series.yside == "right" else "")
+
+
+def legend_line(chart: Chart, shown: list[tuple[int, Series]], colours: tuple[RGB, ...], look: Look,
+                width: int) -> Text:
+    """`title  ━ a ━ b ━ c` in the series' colours on the plot's background, cut to `width`; a title too
+    long for the line is shortened to its part before any colon."""
+    base = Style(color=look.foreground, bgcolor=look.surface)
+    items = Text()
+    for i, series in shown:
+        colour = Color.from_rgb(*colours[i % len(colours)])
+        items.append(" ━ ", style=base + Style(color=colour, bold=True))
+        items.append(side_label(series), style=base)
+    title = chart.title if len(chart.title) + len(items) <= width else chart.title.split(":")[0]
+    line = Text(title, style=base) + items
+    line.truncate(width, overflow="ellipsis")
+    line.append(" " * (width - line.cell_len), style=base)  # the plot's background across the whole row
+    return line
 
 
 def step_ticks(lo: float, hi: float, count: int) -> list[int]:

@@ -20,6 +20,7 @@ class Series:
     label: str
     x: np.ndarray
     y: np.ndarray
+    yside: str = "left"  # "right": drawn against the chart's right y axis (a quantity on another scale)
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Chart:
     ylabel: str
     series: list[Series] = field(default_factory=list)
     xlabel: str = "step"
+    ylabel_right: str = ""  # the right axis's label, when any series uses it
 
 
 def _finite(label: str, x: np.ndarray, y: np.ndarray) -> Series:
@@ -77,12 +79,17 @@ def per_layer(history: History, column: str, layers: tuple[str, ...], title: str
 
 
 def heldout(history: History) -> Chart:
-    names = (("eval_acc", "accuracy"), ("eval_loss", "loss"), ("drawdown", "drawdown"), ("flipped", "flipped"))
-    steps, *values = history.columns("step", *(name for name, _ in names))
+    """Accuracy, drawdown and flipped share the left axis (fractions); the loss (often ~10) gets the right
+    one, or it would squash the fractions onto the bottom row."""
+    names = (("eval_acc", "accuracy", "left"), ("eval_loss", "loss", "right"), ("drawdown", "drawdown", "left"),
+             ("flipped", "flipped", "left"))
+    steps, *values = history.columns("step", *(name for name, _, _ in names))
     steps = steps.astype(np.float64)
-    chart = Chart("held-out accuracy, loss and drawdown", "value")
-    for (_, label), column in zip(names, values, strict=True):
+    chart = Chart("held-out: accuracy, drawdown, flipped (left axis) and loss (right axis)", "fraction",
+                  ylabel_right="loss")
+    for (_, label, side), column in zip(names, values, strict=True):
         series = _finite(label, steps, column)
+        series.yside = side
         if len(series.x):
             chart.series.append(series)
     return chart

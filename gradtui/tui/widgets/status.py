@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from rich.console import Console
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import ComposeResult, RenderResult
 from textual.containers import Horizontal
+from textual.geometry import Size
+from textual.widget import Widget
 from textual.widgets import Button, Static
 
 STATE_STYLE = {"loading": "bold yellow", "ready": "bold green", "running": "bold cyan", "paused": "bold magenta",
@@ -80,3 +83,68 @@ class StatusLine(Static):
             text.append(f" {detail}", style="italic")
         text.append(f"  {device or '—'} · step {step if step is not None else '—'} · {rate} · {prediction}")
         self.update(text)
+
+
+STORY_HINT = " … (i: whole note)"
+_MEASURE = Console(width=1000, color_system=None, legacy_windows=False)  # only wraps text, never prints
+
+
+def wrapped_lines(text: Text, width: int) -> int:
+    return len(text.wrap(_MEASURE, width)) if width > 0 else 0
+
+
+def fit_text(text: Text, width: int, max_lines: int, hint: str = STORY_HINT) -> Text:
+    """`text` if it wraps into `max_lines` lines of `width`; else its longest word-boundary prefix that,
+    with `hint` appended, still does (so a cut explanation always says where the rest is)."""
+    if width <= 0 or max_lines <= 0 or wrapped_lines(text, width) <= max_lines:
+        return text
+    tail = Text(hint, style="italic")
+
+    def cut(n: int) -> Text:
+        head = text[:n]
+        head.rstrip()
+        return Text.assemble(head, tail)
+
+    lo, hi, best = 0, len(text.plain), 0
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if wrapped_lines(cut(mid), width) <= max_lines:
+            best, lo = mid, mid + 1
+        else:
+            hi = mid - 1
+    space = text.plain.rfind(" ", 0, best + 1)
+    if space > best - 20:  # end on a whole word unless that wastes most of a line
+        best = max(space, 0)
+    return cut(best)
+
+
+class StoryLine(Widget):
+    """The preset story or the latest engine note, in at most max-height lines (set in app.tcss so the
+    plots keep their height at 80x24); a longer text ends with a hint to `i`, which shows it whole."""
+
+    DEFAULT_CSS = """
+    StoryLine { height: auto; max-height: 3; }
+    """
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.full = Text()
+
+    def show(self, text: Text) -> None:
+        self.full = text
+        self.refresh(layout=True)
+
+    def max_lines(self) -> int:
+        limit = self.styles.max_height
+        return int(limit.value) if limit is not None and limit.is_cells else 3
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the text is cut at the current width."""
+        return wrapped_lines(self.full, self.content_size.width) > self.max_lines()
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(1, min(wrapped_lines(self.full, width), self.max_lines())) if self.full.plain else 0
+
+    def render(self) -> RenderResult:
+        return fit_text(self.full, self.content_size.width, self.max_lines())

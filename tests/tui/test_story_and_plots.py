@@ -1,0 +1,155 @@
+"""Long explanations stay readable (story row hint, `i`, wrapped log); plots follow the theme; held-out axes."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.color import Color
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.widgets import RichLog
+
+from gradtui.lab.history import Dims, History
+from gradtui.tui.screens.help import NotesScreen
+from gradtui.tui.widgets import series
+from gradtui.tui.widgets.plots import PALETTE_DARK, PALETTE_LIGHT, ChartPlot
+from gradtui.tui.widgets.status import STORY_HINT, StoryLine, fit_text, wrapped_lines
+
+from .helpers import make_app, settle, wait_until
+
+ZERO_GRADIENT_END = "argmax to move a prediction."  # the last words of example 2's engine note
+
+
+def test_fit_text_keeps_short_text_and_cuts_long_text_with_the_hint() -> None:
+    short = Text("a short note")
+    assert fit_text(short, 40, 2) is short
+    long = Text("word " * 60)
+    cut = fit_text(long, 40, 2)
+    assert wrapped_lines(cut, 40) <= 2
+    assert cut.plain.endswith(STORY_HINT)
+    assert cut.plain.startswith("word word")
+
+
+async def test_a_long_note_is_cut_with_a_hint_and_i_shows_it_whole() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")  # example 2: the story plus the engine's zero-gradient note
+        await settle(pilot)
+        story = app.query_one("#story", StoryLine)
+        assert story.full.plain.endswith(ZERO_GRADIENT_END)
+        assert story.truncated and story.size.height == 2  # two rows at 80x24, so the plots keep their room
+        assert STORY_HINT.strip() in str(story.render())
+        for plot in ("#plot-predictions", "#plot-weights", "#plot-grads"):
+            assert app.query_one(plot, ChartPlot).size.height >= 6
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, NotesScreen)
+        assert any(ZERO_GRADIENT_END in s.plain for s in app.screen.stories)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, NotesScreen)
+        log = app.query_one("#log", RichLog)
+        app.query_one("#tabs").active = "tab-log"  # type: ignore[attr-defined]
+        await pilot.pause()
+        app._poll_logs()
+        await pilot.pause()
+        text = "\n".join(line.text for line in log.lines)
+        assert ZERO_GRADIENT_END in text  # wrapped, so the end of a long line is on screen too
+        assert max(line.cell_length for line in log.lines) <= log.size.width
+
+
+async def test_switching_preset_while_playing_resets_the_rate_and_says_what_was_replaced() -> None:
+    app = make_app(frozen=False)
+    async with app.run_test(notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("s", "p")
+        await wait_until(pilot, lambda: app._rate is not None, timeout=20)
+        await pilot.press("6")  # the random control: same mlp, applied in place
+        await settle(pilot)
+        assert app._rate is None and "— steps/s" in str(app.query_one("#status").render())
+        assert any("History reset to step 0" in n.message and "ctrl+s" in n.message for n in app._notifications)
+        await pilot.press("space", "2")  # example 2: a new model, so a new session
+        await settle(pilot)
+        assert any("was replaced" in n.message and "1 snapshot" in n.message for n in app._notifications)
+
+
+def test_help_says_s_names_the_snapshot_itself() -> None:
+    from gradtui.tui.commands import ACTIONS
+
+    text = next(a.help for a in ACTIONS if a.key == "s")
+    assert "named step-N" in text and "under a name" not in text
+
+
+def contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    def luminance(rgb: tuple[int, int, int]) -> float:
+        c = [x / 255 for x in rgb]
+        lin = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_palettes_are_readable_on_their_plot_background() -> None:
+    for palette, surface in ((PALETTE_DARK, (0x1E, 0x1E, 0x1E)), (PALETTE_LIGHT, (0xD8, 0xD8, 0xD8))):
+        assert min(contrast(colour, surface) for colour in palette) >= 4.5
+
+
+def colours_in(text: Text) -> set[tuple[int, int, int]]:
+    out: set[tuple[int, int, int]] = set()
+    for span in text.spans:
+        style = span.style
+        colour = getattr(style, "color", None)
+        if isinstance(colour, Color) and colour.triplet is not None:
+            out.add(tuple(colour.triplet))  # type: ignore[arg-type]
+    return out
+
+
+async def test_plot_colours_follow_the_theme() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("space")
+        await settle(pilot)
+        plot = app.query_one("#plot-weights", ChartPlot)
+        rendered = plot.render()
+        assert isinstance(rendered, Text)
+        assert PALETTE_DARK[0] in colours_in(rendered) and PALETTE_LIGHT[0] not in colours_in(rendered)
+        await pilot.press("t")
+        await pilot.pause()
+        rendered = plot.render()
+        assert isinstance(rendered, Text)
+        assert PALETTE_LIGHT[0] in colours_in(rendered) and PALETTE_DARK[0] not in colours_in(rendered)
+
+
+def heldout_history() -> History:
+    history = History(Dims(1, 1, 2))
+    steps = np.arange(0, 40, 10)
+    history.append({"step": steps, "eval_acc": np.linspace(0.9, 0.6, 4), "eval_loss": np.linspace(10.0, 11.0, 4),
+                    "drawdown": np.linspace(0.0, 0.3, 4), "flipped": np.linspace(0.0, 0.2, 4)})
+    return history
+
+
+def test_heldout_loss_gets_the_right_axis() -> None:
+    chart = series.heldout(heldout_history())
+    sides = {s.label: s.yside for s in chart.series}
+    assert sides == {"accuracy": "left", "loss": "right", "drawdown": "left", "flipped": "left"}
+
+
+async def test_heldout_plot_draws_two_scales_and_a_legend_at_any_height() -> None:
+    class Harness(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ChartPlot("held-out", id="plot")
+
+    chart = series.heldout(heldout_history())
+    async with Harness().run_test(size=(80, 30)) as pilot:
+        plot = pilot.app.query_one(ChartPlot)
+        for height in (8, 16):  # 8: the tab at 80x24, too short for plotext's own legend
+            text = plot._draw(chart, (78, height), plot._get_plotext_theme_name(pilot.app.theme), plot._look())
+            lines = text.plain.splitlines()
+            assert len(lines) == height
+            assert "loss (right axis)" in text.plain and "accuracy" in text.plain
+            left = [float(line[:line.index("┤")]) for line in lines if "┤" in line[:8]]
+            right = [float(line[line.rindex("├") + 1:]) for line in lines if "├" in line[-8:]]
+            assert left and max(left) <= 1.0  # the fractions keep the left axis to themselves
+            assert right and min(right) >= 9.9  # the loss reads off its own scale
