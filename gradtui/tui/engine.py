@@ -180,16 +180,17 @@ class Engine:
         self._submit("save", do)
 
     def load(self, path: str) -> None:
-        def do() -> None:
-            from gradtui.lab.session import Session
+        self._submit("load", lambda: self._load(path))
 
-            fresh = Session.load(path)
-            self.session = fresh
-            self._freeze_heap()
-            self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), "load"))
-            self._settle()
+    def _load(self, path: str) -> None:
+        """Replace the session with a saved one (the current one stays if the file cannot be read)."""
+        from gradtui.lab.session import Session
 
-        self._submit("load", do)
+        fresh = Session.load(path)
+        self.session = fresh
+        self._freeze_heap()
+        self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), "load"))
+        self._settle()
 
     def export_history(self, path: str) -> None:
         def do() -> None:
@@ -241,7 +242,7 @@ class Engine:
         self._set_state("loading", "importing TensorFlow")
         started = time.perf_counter()
         try:
-            from gradtui.lab.session import Session  # the 3-second import, off the UI thread
+            import gradtui.lab.session  # noqa: F401 - the 3-second import, here off the UI thread
         except Exception as err:
             self.log.exception("engine import failed")
             self._post(EngineFailed("load", f"could not load the engine: {type(err).__name__}: {err}"))
@@ -250,15 +251,7 @@ class Engine:
         self.log.info("engine imported in %.1f s", time.perf_counter() - started)
         path = self._session_file
         if path and Path(path).exists():
-
-            def load() -> None:
-                fresh = Session.load(path)
-                self.session = fresh
-                self._freeze_heap()
-                self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), "load"))
-                self._settle()
-
-            self._guarded("load", load)
+            self._guarded("load", lambda: self._load(path))
             if self.session is not None:
                 return
         self._guarded("build", lambda: self._build(self._initial_config, "build"))
