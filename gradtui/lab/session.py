@@ -381,11 +381,9 @@ class Session:
         """Notes that only the measurements can show (said once each), with the cause they point to."""
         said = set(self.notes)
         fresh = []
-        grads = self.history.tail("grad_norm", 1) if len(self.history) > first_row else np.zeros((0,))
-        if len(grads):
-            weights = self.history.last("weight_norm")
-            g = float(np.sqrt(np.sum(np.square(grads[-1].astype(np.float64)))))
-            w = float(np.sqrt(np.sum(np.square(weights.astype(np.float64)))))
+        if len(self.history) > first_row:  # this call recorded a step: look at the latest
+            g = float(np.linalg.norm(self.history.last("grad_norm").astype(np.float64)))
+            w = float(np.linalg.norm(self.history.last("weight_norm").astype(np.float64)))
             softmax_sum = any(n.startswith("Zero gradient: the target is the sum of a softmax") for n in self.notes)
             if g <= 1e-6 * max(w, 1.0) and not softmax_sum:
                 head = f"The gradient is (near) zero at step {self.step_count} (|g| = {g:.2e}): "
@@ -571,13 +569,12 @@ class Session:
             return Session.build(config)
         if config == old:
             return self
-        rules.check_against_model(config, self.activation, self.outputs)
-        new_loss = rules.loss_name(config, self.activation, self.outputs)
+        rules.check_against_model(config, self.activation, self.outputs)  # the loss is a rebuild field: unchanged
         if config.rule == "batch-loss" and self.data is None:
             raise ConfigError("data", "the batch-loss rule needs a data set: --data PATH.npz")
-        saved = (self.config, self.loss_name, self.optimizer, self._opt_vars, self._opt_init, self._run)
+        saved = (self.config, self.optimizer, self._opt_vars, self._opt_init, self._run)
         try:
-            self.config, self.loss_name = config, new_loss
+            self.config = config
             if any(getattr(old, f) != getattr(config, f) for f in OPTIMIZER_FIELDS):
                 self._setup_optimizer()
                 self._undo.entries.clear()
@@ -588,9 +585,8 @@ class Session:
             self._setup_data()
             self._run = self._compile()
         except Exception:
-            (self.config, self.loss_name, self.optimizer, self._opt_vars, self._opt_init, self._run) = saved
+            (self.config, self.optimizer, self._opt_vars, self._opt_init, self._run) = saved
             raise
-        self.summary = ModelSummary(**{**self.summary.__dict__, "loss": rules.LOSS_TITLES[new_loss]})
         self.divergence = None
         self._chunk = 1
         self.notes = [n for n in self.notes if not n.startswith(("Zero gradient", "Target sum"))]

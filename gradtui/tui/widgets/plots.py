@@ -126,15 +126,13 @@ class ChartPlot(PlotextPlot):
         plt.ylabel(chart.ylabel)
         if chart.ylabel_right and any(s.yside == "right" and len(s.x) for s in chart.series):
             plt.ylabel(chart.ylabel_right, yside="right")
-        drawn = 0
         lo, hi = np.inf, -np.inf
         for i, series in shown:
             x, y = downsample(series.x, series.y, max(8, width - 10))
             plt.plot(x.tolist(), y.tolist(), label=None if inline else side_label(series), marker="braille",
                      color=colours[i % len(colours)], yside=series.yside)
             lo, hi = min(lo, float(x[0])), max(hi, float(x[-1]))
-            drawn += 1
-        if drawn == 0:
+        if not shown:
             plt.xlim(0, 1)
             plt.ylim(0, 1)
         elif chart.xlabel == "step":
