@@ -1,6 +1,6 @@
 """Regenerate assets/screenshot.svg: the lab at 150x45 on the article's example 3 after 300 steps.
 
-    python assets/make_screenshot.py
+python assets/make_screenshot.py
 """
 
 from __future__ import annotations

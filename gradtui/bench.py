@@ -81,10 +81,24 @@ TARGETS: tuple[tuple[str, str, str, float], ...] = (
 )
 
 FIGURE_KEYS = (
-    "engine_steps_per_s", "train_on_batch_steps_per_s", "eager_steps_per_s", "in_graph_steps_per_s",
-    "engine_vs_train_on_batch", "engine_vs_in_graph", "tui_steps_per_s", "tui_vs_engine", "first_frame_s",
-    "ui_latency_p50_ms", "ui_latency_p99_ms", "rss_growth_mb_100k", "plot_draw_ms_100k", "engine_cnn_steps_per_s",
-    "in_graph_cnn_steps_per_s", "engine_cnn_vs_in_graph", "engine_vgg16_steps_per_s", "in_graph_vgg16_steps_per_s",
+    "engine_steps_per_s",
+    "train_on_batch_steps_per_s",
+    "eager_steps_per_s",
+    "in_graph_steps_per_s",
+    "engine_vs_train_on_batch",
+    "engine_vs_in_graph",
+    "tui_steps_per_s",
+    "tui_vs_engine",
+    "first_frame_s",
+    "ui_latency_p50_ms",
+    "ui_latency_p99_ms",
+    "rss_growth_mb_100k",
+    "plot_draw_ms_100k",
+    "engine_cnn_steps_per_s",
+    "in_graph_cnn_steps_per_s",
+    "engine_cnn_vs_in_graph",
+    "engine_vgg16_steps_per_s",
+    "in_graph_vgg16_steps_per_s",
     "engine_vgg16_vs_in_graph",
 )
 
@@ -106,12 +120,45 @@ class Sizes:
     first_frame_runs: int
 
 
-FULL = Sizes("full", rounds=5, seconds=3.0, warmup_s=2.0, memory_steps=100_000, cnn_rounds=3, tui_idle_s=2.0,
-             tui_warmup_s=2.0, tui_seconds=15.0, plot_repeats=30, first_frame_runs=5)
-QUICK = Sizes("quick", rounds=3, seconds=1.5, warmup_s=1.0, memory_steps=20_000, cnn_rounds=2, tui_idle_s=1.0,
-              tui_warmup_s=1.5, tui_seconds=5.0, plot_repeats=15, first_frame_runs=3)
-TINY = Sizes("tiny", rounds=1, seconds=0.25, warmup_s=0.2, memory_steps=300, cnn_rounds=1, tui_idle_s=0.3,
-             tui_warmup_s=0.3, tui_seconds=1.0, plot_repeats=3, first_frame_runs=1)
+FULL = Sizes(
+    "full",
+    rounds=5,
+    seconds=3.0,
+    warmup_s=2.0,
+    memory_steps=100_000,
+    cnn_rounds=3,
+    tui_idle_s=2.0,
+    tui_warmup_s=2.0,
+    tui_seconds=15.0,
+    plot_repeats=30,
+    first_frame_runs=5,
+)
+QUICK = Sizes(
+    "quick",
+    rounds=3,
+    seconds=1.5,
+    warmup_s=1.0,
+    memory_steps=20_000,
+    cnn_rounds=2,
+    tui_idle_s=1.0,
+    tui_warmup_s=1.5,
+    tui_seconds=5.0,
+    plot_repeats=15,
+    first_frame_runs=3,
+)
+TINY = Sizes(
+    "tiny",
+    rounds=1,
+    seconds=0.25,
+    warmup_s=0.2,
+    memory_steps=300,
+    cnn_rounds=1,
+    tui_idle_s=0.3,
+    tui_warmup_s=0.3,
+    tui_seconds=1.0,
+    plot_repeats=3,
+    first_frame_runs=1,
+)
 
 
 @dataclass
@@ -162,8 +209,9 @@ def _engine_rate(session: Session, seconds: float, rate_guess: float) -> float:
     n = max(1, int(rate_guess * seconds))
     report = session.step(n)
     if report.steps != n:
-        raise RuntimeError(f"the engine stopped after {report.steps} of {n} steps "
-                           f"({report.divergence or 'no divergence'})")
+        raise RuntimeError(
+            f"the engine stopped after {report.steps} of {n} steps ({report.divergence or 'no divergence'})"
+        )
     return report.steps_per_s
 
 
@@ -301,7 +349,7 @@ def _engine_figures(sizes: Sizes, results: Results) -> Session | None:
             ("eager", lambda: base.eager_rate(sizes.seconds)),
             ("in_graph", lambda: base.in_graph_rate(sizes.seconds)),
         ]
-        for name, measure in methods[i % 4:] + methods[: i % 4]:
+        for name, measure in methods[i % 4 :] + methods[: i % 4]:
             value = measure()
             runs[name].append(value)
             if name == "engine":
@@ -331,10 +379,14 @@ def _memory_figure(session: Session, sizes: Sizes, results: Results) -> None:
     if steps <= 0:
         raise RuntimeError("no steps were recorded")
     results.figures["rss_growth_mb_100k"] = (after - before) * MEMORY_SCALE_STEPS / steps
-    results.extra["memory"] = {"steps": steps, "rss_before_mb": round(before, 1), "rss_after_mb": round(after, 1),
-                               "history_mb": round(session.history.nbytes() / 2**20, 2),
-                               "steps_per_s": round(report.steps_per_s, 1),
-                               "scaled": steps != MEMORY_SCALE_STEPS}
+    results.extra["memory"] = {
+        "steps": steps,
+        "rss_before_mb": round(before, 1),
+        "rss_after_mb": round(after, 1),
+        "history_mb": round(session.history.nbytes() / 2**20, 2),
+        "steps_per_s": round(report.steps_per_s, 1),
+        "scaled": steps != MEMORY_SCALE_STEPS,
+    }
     if steps != MEMORY_SCALE_STEPS:
         results.notes.append(f"memory growth measured over {steps:,} steps and scaled to 100k")
 
@@ -454,14 +506,24 @@ def _synthetic_history(rows: int) -> History:
     for start in range(0, rows, chunk):
         stop = min(rows, start + chunk)
         w = walk[start:stop]
-        history.append({
-            "step": np.arange(start, stop), "predictions": 0.5 + w[:, 0:1, None] * 0.1,
-            "loss": 0.7 + w[:, 1], "objective": 0.7 + w[:, 1], "weight_norm": 2.0 + w[:, 2:4],
-            "grad_norm": np.abs(w[:, 4:6]) + 0.1, "update_ratio": np.abs(w[:, 6:8]) * 1e-3,
-            "distance": np.abs(w[:, 2]), "forecast": w[:, 0:1, None] * 1e-3, "actual": w[:, 0:1, None] * 1e-3,
-            "eval_acc": 0.8 + w[:, 3] * 0.1, "eval_loss": 0.5 + w[:, 4], "drawdown": w[:, 5] * 0.1,
-            "flipped": np.abs(w[:, 6]) * 0.1,
-        })
+        history.append(
+            {
+                "step": np.arange(start, stop),
+                "predictions": 0.5 + w[:, 0:1, None] * 0.1,
+                "loss": 0.7 + w[:, 1],
+                "objective": 0.7 + w[:, 1],
+                "weight_norm": 2.0 + w[:, 2:4],
+                "grad_norm": np.abs(w[:, 4:6]) + 0.1,
+                "update_ratio": np.abs(w[:, 6:8]) * 1e-3,
+                "distance": np.abs(w[:, 2]),
+                "forecast": w[:, 0:1, None] * 1e-3,
+                "actual": w[:, 0:1, None] * 1e-3,
+                "eval_acc": 0.8 + w[:, 3] * 0.1,
+                "eval_loss": 0.5 + w[:, 4],
+                "drawdown": w[:, 5] * 0.1,
+                "flipped": np.abs(w[:, 6]) * 0.1,
+            }
+        )
     return history
 
 
@@ -523,11 +585,23 @@ def first_frame_once(timeout: float = 60.0) -> float:
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     with tempfile.TemporaryDirectory(prefix="gradtui-bench-") as state:
-        env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": state, "COLUMNS": str(columns),
-               "LINES": str(rows)}
+        env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "XDG_STATE_HOME": state,
+            "COLUMNS": str(columns),
+            "LINES": str(rows),
+        }
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "gradtui"], stdin=slave, stdout=slave, stderr=slave, env=env,
-                                start_new_session=True, close_fds=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gradtui"],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
         os.close(slave)
         seen = b""
         painted: float | None = None
@@ -580,13 +654,16 @@ def _machine(results: Results) -> dict[str, Any]:
     except AttributeError:
         affinity = os.cpu_count() or 0
     return {
-        "cpu_count": os.cpu_count() or 0, "cpus_usable": affinity,
+        "cpu_count": os.cpu_count() or 0,
+        "cpus_usable": affinity,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
-        "platform": platform.platform(), "device": results.extra.get("engine_device") or (
-            gpus[0].name if gpus else "/device:CPU:0"),
-        "gpus": [d.description for d in gpus], "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg")
-        else None,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": results.extra.get("engine_device") or (gpus[0].name if gpus else "/device:CPU:0"),
+        "gpus": [d.description for d in gpus],
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
 
 
@@ -645,8 +722,10 @@ def format_table(report: dict[str, Any]) -> str:
         ("engine steps/s, vgg16 (GPU only)", "engine_vgg16_steps_per_s", "/s"),
         ("engine / bare in-graph loop, vgg16", "engine_vgg16_vs_in_graph", "x"),
     ]
-    head = (f"gradtui bench ({report['mode']}) - {m['cpu_count']} CPUs, TensorFlow {m['tensorflow']}, "
-            f"Keras {m['keras']}, {m['device']}, {m['date']}")
+    head = (
+        f"gradtui bench ({report['mode']}) - {m['cpu_count']} CPUs, TensorFlow {m['tensorflow']}, "
+        f"Keras {m['keras']}, {m['device']}, {m['date']}"
+    )
     width = max(len(label) for label, _, _ in rows) + 2
     lines = [head, "", f"{'figure':<{width}}{'value':>12}  {'target':<12}{'met'}", "-" * (width + 32)]
     for label, key, unit in rows:
@@ -711,9 +790,16 @@ def run_bench(quick: bool = False, json_path: str | None = None, tiny: bool = Fa
         asyncio.run(_plot_run(sizes, results, (max(20, int(size[0])), max(8, int(size[1])))))
     figures = {k: _finite_or_none(v) for k, v in results.figures.items()}
     report: dict[str, Any] = {
-        "gradtui": __version__, "format": FORMAT, "mode": sizes.mode, "machine": _machine(results), **figures,
-        "targets": _targets(figures), "notes": results.notes, "failures": results.failures,
-        "extra": results.extra, "runtime_s": time.perf_counter() - started,
+        "gradtui": __version__,
+        "format": FORMAT,
+        "mode": sizes.mode,
+        "machine": _machine(results),
+        **figures,
+        "targets": _targets(figures),
+        "notes": results.notes,
+        "failures": results.failures,
+        "extra": results.extra,
+        "runtime_s": time.perf_counter() - started,
     }
     print(format_table(report))
     if json_path:

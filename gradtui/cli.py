@@ -38,29 +38,47 @@ def _add_lab_flags(parser: argparse.ArgumentParser, command: bool = False) -> No
     for spec in FIELDS:
         choices = f" ({', '.join(spec.choices)})" if spec.choices and spec.metavar is None else ""
         default = LabConfig().as_text(spec.name)
-        group.add_argument(spec.flag, dest=spec.name, metavar=spec.metavar or spec.name.upper(), default=unset,
-                           help=f"{spec.help}{choices} [default: {default}]")
-    group.add_argument("--preset", choices=sorted(PRESET_BY_NAME), default=unset,
-                       help="start from one of the article's experiments; other flags apply on top")
+        group.add_argument(
+            spec.flag,
+            dest=spec.name,
+            metavar=spec.metavar or spec.name.upper(),
+            default=unset,
+            help=f"{spec.help}{choices} [default: {default}]",
+        )
+    group.add_argument(
+        "--preset",
+        choices=sorted(PRESET_BY_NAME),
+        default=unset,
+        help="start from one of the article's experiments; other flags apply on top",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gradtui", description="A terminal lab: what does applying a gradient do to a Keras "
-                                                 "model's predictions? With no command, opens the lab.")
+    parser = _Parser(
+        prog="gradtui",
+        description="A terminal lab: what does applying a gradient do to a Keras "
+        "model's predictions? With no command, opens the lab.",
+    )
     parser.add_argument("--version", action="version", version=f"gradtui {__version__}")
     parser.add_argument("--demo", metavar="FILE", help="replay a demo script (one key per beat)")
     parser.add_argument("--session", metavar="FILE", help="open a saved session (created on save if missing)")
     _add_lab_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    run = sub.add_parser("run", help="run an experiment headless and print (or write) its history",
-                         description="Run --steps steps headless; print a table; optionally write the history.")
+    run = sub.add_parser(
+        "run",
+        help="run an experiment headless and print (or write) its history",
+        description="Run --steps steps headless; print a table; optionally write the history.",
+    )
     _add_lab_flags(run, command=True)
     run.add_argument("--out", metavar="FILE", help="write the whole history to FILE.json or FILE.csv")
     run.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files (curves, histograms)")
     run.add_argument("--rows", type=int, default=12, metavar="N", help="table rows to print [default: 12]")
     run.add_argument("--quiet", action="store_true", help="print no table")
-    bench = sub.add_parser("bench", help="measure speed against plain Keras/TF loops",
-                           description="Measure engine, TUI and memory figures as ratios from one run.")
+    bench = sub.add_parser(
+        "bench",
+        help="measure speed against plain Keras/TF loops",
+        description="Measure engine, TUI and memory figures as ratios from one run.",
+    )
     bench.add_argument("--quick", action="store_true", help="smaller sizes (under 2 minutes on 2 cores)")
     bench.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
@@ -111,9 +129,15 @@ def _check_in(path: str, flag: str) -> None:
     """An input file that must exist and be readable."""
     target = Path(path).expanduser()
     try:
-        problem = (None if target.is_file() and os.access(target, os.R_OK) else
-                   "is a directory, not a file" if target.is_dir() else
-                   "does not exist" if not target.exists() else "is not a readable file")
+        problem = (
+            None
+            if target.is_file() and os.access(target, os.R_OK)
+            else "is a directory, not a file"
+            if target.is_dir()
+            else "does not exist"
+            if not target.exists()
+            else "is not a readable file"
+        )
     except (OSError, ValueError) as err:
         problem = f"is not a usable path ({err})"
     if problem:
@@ -194,8 +218,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.tensorboard is not None:
                 _check_dir(args.tensorboard, "--tensorboard")
                 if not _tensorboard_installed():
-                    raise UsageError("--tensorboard: the tensorboard package is not installed "
-                                     "(pip install tensorboard)")
+                    raise UsageError(
+                        "--tensorboard: the tensorboard package is not installed (pip install tensorboard)"
+                    )
             if args.rows < 0:
                 raise UsageError(f"--rows: must be at least 0, got {args.rows}")
         if args.command == "bench" and args.json is not None:
@@ -212,8 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from gradtui.lab.headless import run_headless
 
-            return run_headless(config, out=args.out, tensorboard=args.tensorboard, rows=args.rows,
-                                quiet=args.quiet)
+            return run_headless(config, out=args.out, tensorboard=args.tensorboard, rows=args.rows, quiet=args.quiet)
         if args.command == "bench":
             from gradtui.bench import run_bench
 
@@ -239,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         from gradtui.logs import log_file, logger
 
         logger().exception("unhandled error")
-        print(f"gradtui: {type(err).__name__}: {_first_line(str(err))[:300]} (details in {log_file()})",
-              file=sys.stderr)
+        print(
+            f"gradtui: {type(err).__name__}: {_first_line(str(err))[:300]} (details in {log_file()})", file=sys.stderr
+        )
         return EXIT_FAILED

@@ -178,8 +178,7 @@ def parse_model(text: str) -> str:
     except (OSError, ValueError):  # a name too long or with a NUL byte: not a file that exists
         looks_like_path = False
     if not looks_like_path:
-        raise ValueError(f"unknown model {_show(text)} (choose from {', '.join(BUILTIN_MODELS)}, "
-                         "or a .keras/.h5 file)")
+        raise ValueError(f"unknown model {_show(text)} (choose from {', '.join(BUILTIN_MODELS)}, or a .keras/.h5 file)")
     return _readable_file(value, MODEL_SUFFIXES, "a Keras model file", allow_dir=True)
 
 
@@ -257,43 +256,47 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("model", parse_model, "built-in model or a .keras/.h5 file", "model",
-          BUILTIN_MODELS, "NAME|PATH"),
-    Field("new_head", _bool, "replace the classifier with a fresh Dense(classes, softmax)", "model",
-          ("no", "yes")),
-    Field("weights", lambda t: _choice(t, WEIGHTS),
-          "vgg16/mobilenetv2 weights: imagenet, none, or auto (imagenet if cached)", "model", WEIGHTS),
+    Field("model", parse_model, "built-in model or a .keras/.h5 file", "model", BUILTIN_MODELS, "NAME|PATH"),
+    Field("new_head", _bool, "replace the classifier with a fresh Dense(classes, softmax)", "model", ("no", "yes")),
+    Field(
+        "weights",
+        lambda t: _choice(t, WEIGHTS),
+        "vgg16/mobilenetv2 weights: imagenet, none, or auto (imagenet if cached)",
+        "model",
+        WEIGHTS,
+    ),
     Field("input_shape", parse_shape, "vgg16/mobilenetv2 input shape", "model", (), "H,W,C"),
     Field("classes", lambda t: _int(t, lo=2, hi=1000), "classes of a new head", "model", (), "K"),
-    Field("probe", parse_probe, "probe inputs: random (seeded normal), heldout, or a .npy file",
-          "data", PROBE_WORDS, "random|heldout|PATH"),
-    Field("n_probe", lambda t: _int(t, lo=1, hi=256), "how many probe rows (random/heldout)", "data",
-          (), "N"),
-    Field("data", parse_data, "a .npz with x_train, y_train [, x_test, y_test]; auto = built-in",
-          "data", (), "PATH"),
+    Field(
+        "probe",
+        parse_probe,
+        "probe inputs: random (seeded normal), heldout, or a .npy file",
+        "data",
+        PROBE_WORDS,
+        "random|heldout|PATH",
+    ),
+    Field("n_probe", lambda t: _int(t, lo=1, hi=256), "how many probe rows (random/heldout)", "data", (), "N"),
+    Field("data", parse_data, "a .npz with x_train, y_train [, x_test, y_test]; auto = built-in", "data", (), "PATH"),
     Field("rule", lambda t: _choice(t, RULES), "what the tape differentiates", "rule", RULES),
-    Field("target", parse_target, "prediction rule: sum, argmax or class:K", "rule",
-          ("sum", "argmax", "class:0"), "sum|argmax|class:K"),
+    Field(
+        "target",
+        parse_target,
+        "prediction rule: sum, argmax or class:K",
+        "rule",
+        ("sum", "argmax", "class:0"),
+        "sum|argmax|class:K",
+    ),
     Field("sign", lambda t: _choice(t, SIGNS), "descend (apply_gradients) or ascend", "rule", SIGNS),
     Field("label", parse_optional_label, "example-loss label for the probe rows", "rule", (), "K"),
-    Field("loss", lambda t: _choice(t, LOSSES), "loss; auto follows the output activation", "rule",
-          LOSSES),
-    Field("optimizer", lambda t: _choice(t, OPTIMIZERS), "update rule's optimizer", "optimizer",
-          OPTIMIZERS),
-    Field("lr", lambda t: _float(t, lo=0.0, hi=1e6, open_lo=True), "learning rate", "optimizer",
-          (), "LR"),
-    Field("clipnorm", parse_optional_float, "clip each gradient's norm (none = off)", "optimizer",
-          (), "C"),
-    Field("weight_decay", lambda t: _float(t, lo=0.0, hi=1.0), "decoupled weight decay",
-          "optimizer", (), "WD"),
-    Field("batch_size", lambda t: _int(t, lo=1, hi=65536), "batch-loss minibatch size", "run",
-          (), "B"),
-    Field("steps", lambda t: _int(t, lo=1, hi=10_000_000), "steps for `run` and Run N", "run",
-          (), "N"),
-    Field("eval_every", lambda t: _int(t, lo=1, hi=1_000_000), "held-out evaluation every K steps",
-          "run", (), "K"),
-    Field("seed", lambda t: _int(t, lo=0, hi=2**31 - 1), "seed for weights, probes, data, batches",
-          "run", (), "S"),
+    Field("loss", lambda t: _choice(t, LOSSES), "loss; auto follows the output activation", "rule", LOSSES),
+    Field("optimizer", lambda t: _choice(t, OPTIMIZERS), "update rule's optimizer", "optimizer", OPTIMIZERS),
+    Field("lr", lambda t: _float(t, lo=0.0, hi=1e6, open_lo=True), "learning rate", "optimizer", (), "LR"),
+    Field("clipnorm", parse_optional_float, "clip each gradient's norm (none = off)", "optimizer", (), "C"),
+    Field("weight_decay", lambda t: _float(t, lo=0.0, hi=1.0), "decoupled weight decay", "optimizer", (), "WD"),
+    Field("batch_size", lambda t: _int(t, lo=1, hi=65536), "batch-loss minibatch size", "run", (), "B"),
+    Field("steps", lambda t: _int(t, lo=1, hi=10_000_000), "steps for `run` and Run N", "run", (), "N"),
+    Field("eval_every", lambda t: _int(t, lo=1, hi=1_000_000), "held-out evaluation every K steps", "run", (), "K"),
+    Field("seed", lambda t: _int(t, lo=0, hi=2**31 - 1), "seed for weights, probes, data, batches", "run", (), "S"),
     Field("device", parse_device, "auto, cpu, gpu or gpu:N", "run", DEVICE_WORDS, "DEV"),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}

@@ -26,36 +26,82 @@ class Preset:
 
 
 PRESETS: tuple[Preset, ...] = (
-    Preset("1", "example1", "Article example 1: gradient of the prediction, SGD",
-           "Dense(10,relu)->Dense(1,sigmoid). The tape differentiates the prediction itself and "
-           "apply_gradients descends it: the probe's prediction falls towards 0 a little each step.",
-           {"model": "mlp", "rule": "prediction", "target": "sum", "sign": "descend",
-            "optimizer": "sgd", "lr": 0.1}),
-    Preset("2", "example2", "Article example 2: pre-trained CNN, new softmax head, gradient of the prediction",
-           "The gradient of a softmax vector's sum is exactly zero: the outputs always sum to 1, so "
-           "no weight can change that sum. Nothing moves, whatever the learning rate.",
-           {"model": "cnn", "new_head": True, "rule": "prediction", "target": "sum", "sign": "descend",
-            "optimizer": "sgd", "lr": 0.001, "probe": "random"}),
-    Preset("3", "example2-class", "Example 2 with a class target: the argmax flips",
-           "Differentiate only the predicted class's probability and descend: within two steps another "
-           "class overtakes it and the argmax flips; the new winner is then pushed down in turn, and "
-           "held-out accuracy pays for every flip.",
-           {"model": "cnn", "rule": "prediction", "target": "argmax", "sign": "descend",
-            "optimizer": "sgd", "lr": 0.01, "probe": "heldout", "eval_every": 1}),
-    Preset("4", "example3", "Article example 3: a real training loop (loss, labels, Adam)",
-           "Binary cross-entropy on labelled minibatches with Adam: the loss falls and held-out "
-           "accuracy rises. This is what gradients are for.",
-           {"model": "mlp", "rule": "batch-loss", "optimizer": "adam", "lr": 0.01, "batch_size": 100}),
-    Preset("5", "wrong-label", "One example, the wrong label: held-out drawdown",
-           "Train the pre-trained CNN on one held-out image (a vline) with the wrong label 0 (hline). "
-           "The probe flips to that label in two steps; held-out accuracy keeps drawing down as the "
-           "model learns the mistake.",
-           {"model": "cnn", "rule": "example-loss", "label": 0, "probe": "heldout", "optimizer": "sgd",
-            "lr": 0.002, "eval_every": 1}),
-    Preset("6", "random", "Control: a random direction of the same size",
-           "A random update scaled to the prediction gradient's norm. Compare with example 1: the "
-           "probe barely moves, because almost every direction is nearly orthogonal to the gradient.",
-           {"model": "mlp", "rule": "random", "optimizer": "sgd", "lr": 0.1}),
+    Preset(
+        "1",
+        "example1",
+        "Article example 1: gradient of the prediction, SGD",
+        "Dense(10,relu)->Dense(1,sigmoid). The tape differentiates the prediction itself and "
+        "apply_gradients descends it: the probe's prediction falls towards 0 a little each step.",
+        {"model": "mlp", "rule": "prediction", "target": "sum", "sign": "descend", "optimizer": "sgd", "lr": 0.1},
+    ),
+    Preset(
+        "2",
+        "example2",
+        "Article example 2: pre-trained CNN, new softmax head, gradient of the prediction",
+        "The gradient of a softmax vector's sum is exactly zero: the outputs always sum to 1, so "
+        "no weight can change that sum. Nothing moves, whatever the learning rate.",
+        {
+            "model": "cnn",
+            "new_head": True,
+            "rule": "prediction",
+            "target": "sum",
+            "sign": "descend",
+            "optimizer": "sgd",
+            "lr": 0.001,
+            "probe": "random",
+        },
+    ),
+    Preset(
+        "3",
+        "example2-class",
+        "Example 2 with a class target: the argmax flips",
+        "Differentiate only the predicted class's probability and descend: within two steps another "
+        "class overtakes it and the argmax flips; the new winner is then pushed down in turn, and "
+        "held-out accuracy pays for every flip.",
+        {
+            "model": "cnn",
+            "rule": "prediction",
+            "target": "argmax",
+            "sign": "descend",
+            "optimizer": "sgd",
+            "lr": 0.01,
+            "probe": "heldout",
+            "eval_every": 1,
+        },
+    ),
+    Preset(
+        "4",
+        "example3",
+        "Article example 3: a real training loop (loss, labels, Adam)",
+        "Binary cross-entropy on labelled minibatches with Adam: the loss falls and held-out "
+        "accuracy rises. This is what gradients are for.",
+        {"model": "mlp", "rule": "batch-loss", "optimizer": "adam", "lr": 0.01, "batch_size": 100},
+    ),
+    Preset(
+        "5",
+        "wrong-label",
+        "One example, the wrong label: held-out drawdown",
+        "Train the pre-trained CNN on one held-out image (a vline) with the wrong label 0 (hline). "
+        "The probe flips to that label in two steps; held-out accuracy keeps drawing down as the "
+        "model learns the mistake.",
+        {
+            "model": "cnn",
+            "rule": "example-loss",
+            "label": 0,
+            "probe": "heldout",
+            "optimizer": "sgd",
+            "lr": 0.002,
+            "eval_every": 1,
+        },
+    ),
+    Preset(
+        "6",
+        "random",
+        "Control: a random direction of the same size",
+        "A random update scaled to the prediction gradient's norm. Compare with example 1: the "
+        "probe barely moves, because almost every direction is nearly orthogonal to the gradient.",
+        {"model": "mlp", "rule": "random", "optimizer": "sgd", "lr": 0.1},
+    ),
 )
 PRESET_BY_NAME = {p.name: p for p in PRESETS}
 PRESET_BY_KEY = {p.key: p for p in PRESETS}

@@ -13,8 +13,10 @@ from gradtui.config import FIELDS, ConfigError, LabConfig
 NAMES = [f.name for f in FIELDS]
 
 # Text a user could type: numbers of every kind, words from the choice lists, paths, junk.
-WORDS = sorted({w for f in FIELDS for w in f.choices} | {"class:1", "class:-1", "class:x", "nan", "inf", "-inf",
-                                                         "1e400", "0x10", "1_000", " 3 ", "", "none", "auto"})
+WORDS = sorted(
+    {w for f in FIELDS for w in f.choices}
+    | {"class:1", "class:-1", "class:x", "nan", "inf", "-inf", "1e400", "0x10", "1_000", " 3 ", "", "none", "auto"}
+)
 VALUES = st.one_of(
     st.text(max_size=30),
     st.sampled_from(WORDS),

@@ -10,8 +10,9 @@ import pytest
 from gradtui.files import atomic_write_bytes, check_writable
 
 
-def test_a_write_interrupted_before_the_rename_keeps_the_old_file(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_write_interrupted_before_the_rename_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "history.json"
     target.write_text("old and whole")
 

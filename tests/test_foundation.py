@@ -17,8 +17,9 @@ PACKAGE = ROOT / "gradtui"
 def _python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     full_env.pop("TF_CPP_MIN_LOG_LEVEL", None)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=120,
-                          cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=120, cwd=ROOT
+    )
 
 
 def test_quiet_runtime_import_writes_nothing_to_fd2(tmp_path: Path) -> None:
@@ -83,8 +84,14 @@ def _module_imports(path: Path) -> list[tuple[str, bool]]:
 
 
 TF_MODULES = ("tensorflow", "keras")
-TF_LAB_MODULES = ("gradtui.lab.runtime", "gradtui.lab.session", "gradtui.lab.models", "gradtui.lab.rules",
-                  "gradtui.lab.board", "gradtui.lab.headless")
+TF_LAB_MODULES = (
+    "gradtui.lab.runtime",
+    "gradtui.lab.session",
+    "gradtui.lab.models",
+    "gradtui.lab.rules",
+    "gradtui.lab.board",
+    "gradtui.lab.headless",
+)
 
 
 def test_tui_never_imports_tensorflow_or_keras() -> None:

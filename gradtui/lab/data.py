@@ -65,17 +65,23 @@ def _labels_for(y: np.ndarray, outputs: int, loss: str, flag: str, what: str) ->
     numbers = one_per_row and bool(np.all(values == np.round(values)))
     in_range = numbers and values.min() >= 0 and values.max() < outputs
     if loss == "sce":
-        if y.ndim == 2 and y.shape[1] == outputs > 1 and np.all(np.isin(values, (0.0, 1.0))) \
-                and np.all(values.sum(axis=1) == 1):
+        if (
+            y.ndim == 2
+            and y.shape[1] == outputs > 1
+            and np.all(np.isin(values, (0.0, 1.0)))
+            and np.all(values.sum(axis=1) == 1)
+        ):
             return np.argmax(values, axis=1).astype(np.int32), "class"  # one-hot rows: their class numbers
         if not in_range:
-            raise ConfigError(flag, f"{what} labels must be class numbers 0..{outputs - 1} "
-                                    "(sparse categorical cross-entropy)")
+            raise ConfigError(
+                flag, f"{what} labels must be class numbers 0..{outputs - 1} (sparse categorical cross-entropy)"
+            )
         return y.reshape(-1).astype(np.int32), "class"
     if outputs == 1:
         if not one_per_row:
-            raise ConfigError(flag, f"{what} has {y.reshape(len(y), -1).shape[1]} values per row; the model has "
-                                    "1 output")
+            raise ConfigError(
+                flag, f"{what} has {y.reshape(len(y), -1).shape[1]} values per row; the model has 1 output"
+            )
         flat = values.reshape(-1, 1).astype(np.float32)
         binary = bool(np.all(np.isin(flat, (0.0, 1.0))))
         if loss == "bce" and not binary:
@@ -142,8 +148,9 @@ def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, loss: str, 
     return DataSet(x, y, xt, yt, described, kind)
 
 
-def load_data(config: LabConfig, input_shape: tuple[int, ...], outputs: int, activation: str,
-              loss: str) -> DataSet | None:
+def load_data(
+    config: LabConfig, input_shape: tuple[int, ...], outputs: int, activation: str, loss: str
+) -> DataSet | None:
     """The data set for loss rules and held-out measurements (labels in `loss`'s shape), or None."""
     if config.data is not None:
         return _load_npz(config.data, input_shape, outputs, loss, config.seed)
@@ -156,8 +163,9 @@ def load_data(config: LabConfig, input_shape: tuple[int, ...], outputs: int, act
     return DataSet(x, y, xt, yt, described, kind)
 
 
-def _builtin_data(config: LabConfig, input_shape: tuple[int, ...], outputs: int,
-                  activation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str] | None:
+def _builtin_data(
+    config: LabConfig, input_shape: tuple[int, ...], outputs: int, activation: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str] | None:
     if config.model == "mlp":
         x, y = _teacher_task(config.seed + 1, 500)
         xt, yt = _teacher_task(config.seed + 2, 500)
@@ -170,8 +178,12 @@ def _builtin_data(config: LabConfig, input_shape: tuple[int, ...], outputs: int,
             return None
         described = f"shipped shapes.npz ({len(x)} train, {len(xt)} held out)"
         return x, y.astype(np.int32), xt, yt.astype(np.int32), described
-    if (config.model in ("vgg16", "mobilenetv2") and len(input_shape) == 3 and activation == "softmax"
-            and outputs == len(shapes.CLASS_NAMES)):
+    if (
+        config.model in ("vgg16", "mobilenetv2")
+        and len(input_shape) == 3
+        and activation == "softmax"
+        and outputs == len(shapes.CLASS_NAMES)
+    ):
         h, w, c = input_shape
         size = min(h, w)
         x, y = shapes.make_shapes(1000, size=size, channels=c, seed=config.seed + 1)

@@ -49,8 +49,12 @@ def history_dict(run: Recorded) -> dict[str, Any]:
         "gradtui": __version__,
         "format": "gradtui-history/1",
         "config": run.config.to_dict(),
-        "model": {**asdict(run.summary), "input_shape": list(run.summary.input_shape),
-                  "output_shape": list(run.summary.output_shape), "layers": list(run.summary.layers)},
+        "model": {
+            **asdict(run.summary),
+            "input_shape": list(run.summary.input_shape),
+            "output_shape": list(run.summary.output_shape),
+            "layers": list(run.summary.layers),
+        },
         "notes": list(run.notes),
         "divergence": asdict(run.divergence) if run.divergence else None,
         "layers": list(run.summary.layers),
@@ -84,8 +88,9 @@ def history_csv(run: Recorded) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     for row in table:
-        writer.writerow(["" if not math.isfinite(v) else (str(int(v)) if i == 0 else f"{v:.9g}")
-                         for i, v in enumerate(row)])
+        writer.writerow(
+            ["" if not math.isfinite(v) else (str(int(v)) if i == 0 else f"{v:.9g}") for i, v in enumerate(row)]
+        )
     return buffer.getvalue()
 
 

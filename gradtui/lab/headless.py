@@ -55,8 +55,9 @@ def _table(session: object, rows: int) -> list[str]:
             probe = f"{k:>4d} ({pred[k]:.3f})"
         w = float(np.sqrt(np.sum(np.square(h["weight_norm"][r].astype(np.float64)))))
         acc, drawdown = _latest(h["eval_acc"], r), _latest(h["drawdown"], r)  # between evaluations: the latest
-        lines.append(f"{int(h['step'][r]):>8d} {probe:>12} {_fmt(float(h['loss'][r]))} {_fmt(w)} {_fmt(acc)} "
-                     f"{_fmt(drawdown)}")
+        lines.append(
+            f"{int(h['step'][r]):>8d} {probe:>12} {_fmt(float(h['loss'][r]))} {_fmt(w)} {_fmt(acc)} {_fmt(drawdown)}"
+        )
     return lines
 
 
@@ -132,8 +133,11 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
     if session.divergence is not None:
         d = session.divergence
         kept = f", written to {out}" if out else ""
-        print(f"gradtui: diverged at step {d.step}: non-finite {d.where}; history kept up to step "
-              f"{session.step_count}{kept}", file=sys.stderr)
+        print(
+            f"gradtui: diverged at step {d.step}: non-finite {d.where}; history kept up to step "
+            f"{session.step_count}{kept}",
+            file=sys.stderr,
+        )
         return 3
     return 0
 

@@ -172,8 +172,10 @@ def _application(config: LabConfig, notes: list[str]) -> keras.Model:
     if weights == "auto":
         weights = "imagenet" if _imagenet_cached(config.model, config.input_shape) else None
         if weights is None:
-            notes.append(f"{config.model}: no imagenet weights in the Keras cache, using random weights "
-                         "(--weights imagenet downloads them)")
+            notes.append(
+                f"{config.model}: no imagenet weights in the Keras cache, using random weights "
+                "(--weights imagenet downloads them)"
+            )
     elif weights == "none":
         weights = None
     builder = getattr(keras.applications, APPLICATIONS[config.model])
@@ -185,14 +187,18 @@ def _application(config: LabConfig, notes: list[str]) -> keras.Model:
     except Exception as err:
         reason = _reason(err)
         if weights == "imagenet":
-            raise LabError(f"could not get imagenet weights for {config.model} ({reason}); offline? "
-                           "use --weights none") from None
+            raise LabError(
+                f"could not get imagenet weights for {config.model} ({reason}); offline? use --weights none"
+            ) from None
         raise LabError(f"could not build {config.model}: {reason}") from None
     finally:
         socket.setdefaulttimeout(old_timeout)
     return keras.Sequential(
-        [base, keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(config.classes, activation="softmax",
-                                                                         name="head")],
+        [
+            base,
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(config.classes, activation="softmax", name="head"),
+        ],
         name=config.model,
     )
 

@@ -43,8 +43,9 @@ def check_against_model(config: LabConfig, activation: str, outputs: int) -> Non
     if config.target.startswith("class:"):
         k = int(config.target.split(":")[1])
         if k >= outputs:
-            raise ConfigError("target", f"class {k} is out of range: the model has {outputs} output(s), "
-                                        f"0..{outputs - 1}")
+            raise ConfigError(
+                "target", f"class {k} is out of range: the model has {outputs} output(s), 0..{outputs - 1}"
+            )
     if config.loss == "sce" and outputs < 2:
         raise ConfigError("loss", "sparse categorical cross-entropy needs at least 2 outputs")
     if config.loss == "bce" and activation == "softmax":
@@ -52,8 +53,9 @@ def check_against_model(config: LabConfig, activation: str, outputs: int) -> Non
     loss = loss_name(config, activation, outputs)
     if config.label is not None and config.rule == "example-loss":
         if outputs == 1 and loss == "bce" and config.label > 1:
-            raise ConfigError("label", f"label {config.label} is out of range: 0..1 for one output with binary "
-                                       "cross-entropy")
+            raise ConfigError(
+                "label", f"label {config.label} is out of range: 0..1 for one output with binary cross-entropy"
+            )
         if outputs > 1 and config.label >= outputs:
             raise ConfigError("label", f"label {config.label} is out of range: 0..{outputs - 1} for this model")
 
@@ -75,9 +77,12 @@ def prediction_objective(y: tf.Tensor, target: str) -> tf.Tensor:
 def random_direction(grads: Sequence[tf.Tensor], step: tf.Tensor, seed: int) -> list[tf.Tensor]:
     """A seeded random direction with the same global norm as `grads`: the control for the prediction rule."""
     step = tf.cast(step, tf.int64)
-    raw = [tf.random.stateless_normal(tf.shape(g), seed=tf.stack([tf.constant(seed + 7919 * j, tf.int64), step]),
-                                      dtype=g.dtype)
-           for j, g in enumerate(grads)]
+    raw = [
+        tf.random.stateless_normal(
+            tf.shape(g), seed=tf.stack([tf.constant(seed + 7919 * j, tf.int64), step]), dtype=g.dtype
+        )
+        for j, g in enumerate(grads)
+    ]
     scale = tf.linalg.global_norm(list(grads)) / tf.maximum(tf.linalg.global_norm(raw), 1e-30)
     return [r * scale for r in raw]
 

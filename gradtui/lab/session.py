@@ -29,8 +29,19 @@ from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
 from gradtui.lab.runtime import keras, resolve_device, tf
 
 # Fields whose change needs a new model, probe or data set; the others are applied in place.
-REBUILD_FIELDS = ("model", "new_head", "weights", "input_shape", "classes", "probe", "n_probe", "data", "seed",
-                  "device", "loss")  # the loss decides the labels' shape, so a new loss reloads the data
+REBUILD_FIELDS = (
+    "model",
+    "new_head",
+    "weights",
+    "input_shape",
+    "classes",
+    "probe",
+    "n_probe",
+    "data",
+    "seed",
+    "device",
+    "loss",
+)  # the loss decides the labels' shape, so a new loss reloads the data
 OPTIMIZER_FIELDS = ("optimizer", "clipnorm", "weight_decay")
 CHUNK_SECONDS = 0.1  # target wall time of one compiled call when the caller leaves chunk=0
 MAX_CHUNK = 4096
@@ -104,12 +115,16 @@ class Session:
         if any(d is None for d in input_shape):
             raise LabError(f"the model's input shape {input_shape} is not fully known; build it with a fixed shape")
         if len(model.outputs) != 1:
-            raise ConfigError("model", f"{loaded.name} has {len(model.outputs)} outputs; gradtui follows a model "
-                                       "with one output")
+            raise ConfigError(
+                "model", f"{loaded.name} has {len(model.outputs)} outputs; gradtui follows a model with one output"
+            )
         wide = sorted({str(v.dtype) for v in model.trainable_variables} - {"float32"})
         if wide:
-            raise ConfigError("model", f"{loaded.name} has {', '.join(wide)} weights; gradtui runs float32 models "
-                                       "(rebuild it under keras.config.set_floatx('float32'))")
+            raise ConfigError(
+                "model",
+                f"{loaded.name} has {', '.join(wide)} weights; gradtui runs float32 models "
+                "(rebuild it under keras.config.set_floatx('float32'))",
+            )
         output_shape = tuple(model.output_shape[1:])
         if len(output_shape) != 1:
             raise LabError(f"the model's output has shape {output_shape}; gradtui needs a flat (batch, K) output")
@@ -137,9 +152,15 @@ class Session:
         self._chunk = 1
         params = int(sum(int(np.prod(v.shape)) for v in self.vars))
         self.summary = ModelSummary(
-            name=loaded.name, params=params, input_shape=input_shape, output_shape=output_shape,
-            activation=self.activation, loss=rules.LOSS_TITLES[self.loss_name], layers=tuple(layer_names),
-            device=_device_of(self.vars[0], device), data=self.data.description if self.data else "none",
+            name=loaded.name,
+            params=params,
+            input_shape=input_shape,
+            output_shape=output_shape,
+            activation=self.activation,
+            loss=rules.LOSS_TITLES[self.loss_name],
+            layers=tuple(layer_names),
+            device=_device_of(self.vars[0], device),
+            data=self.data.description if self.data else "none",
             probe=probe_desc,
         )
         self.history = History(Dims(len(probe), self.outputs, len(self._groups)))
@@ -238,8 +259,9 @@ class Session:
             distance = tf.sqrt(tf.reduce_sum(tf.stack(rows)[:, 4]))
             return per_layer[:, 0], per_layer[:, 3], per_layer[:, 1] / tf.maximum(per_layer[:, 2], 1e-30), distance
 
-        def gradients(step: tf.Tensor, y: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor,
-                                                                                list[tf.Tensor]]:
+        def gradients(
+            step: tf.Tensor, y: tf.Tensor | None = None
+        ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, list[tf.Tensor]]:
             """The rule: (objective, loss, probe predictions, gradient to apply before the sign).
 
             `y`, the probe predictions at the current weights, saves a forward pass where the rule does not
@@ -280,17 +302,38 @@ class Session:
             step_var.assign_add(1)
             if has_data:
                 acc_, eval_loss, drawdown, flipped = tf.cond(
-                    (step + 1) % every == 0, evaluate, lambda: (nan, nan, nan, nan))
+                    (step + 1) % every == 0, evaluate, lambda: (nan, nan, nan, nan)
+                )
             else:
                 acc_, eval_loss, drawdown, flipped = nan, nan, nan, nan
             # one flat row per step (one TensorArray write): scalars, then per-layer, then per-probe values
-            row = tf.concat([tf.stack([tf.cast(loss, tf.float32), tf.cast(objective, tf.float32), distance,
-                                       acc_, eval_loss, drawdown, flipped]),
-                             weight_norm, grad_norm, ratio,
-                             tf.reshape(tf.stack([y_new, forecast, y_new - y]), [-1])], 0)
-            finite = tf.concat([tf.math.is_finite(weight_norm),
-                                [tf.reduce_all(tf.math.is_finite(y_new)),
-                                 tf.math.is_finite(tf.cast(objective, tf.float32))]], 0)
+            row = tf.concat(
+                [
+                    tf.stack(
+                        [
+                            tf.cast(loss, tf.float32),
+                            tf.cast(objective, tf.float32),
+                            distance,
+                            acc_,
+                            eval_loss,
+                            drawdown,
+                            flipped,
+                        ]
+                    ),
+                    weight_norm,
+                    grad_norm,
+                    ratio,
+                    tf.reshape(tf.stack([y_new, forecast, y_new - y]), [-1]),
+                ],
+                0,
+            )
+            finite = tf.concat(
+                [
+                    tf.math.is_finite(weight_norm),
+                    [tf.reduce_all(tf.math.is_finite(y_new)), tf.math.is_finite(tf.cast(objective, tf.float32))],
+                ],
+                0,
+            )
             return row, finite, y_new
 
         row_width = len(SCALARS) + 3 * len(groups) + 3 * int(x_probe.shape[0]) * outputs
@@ -355,8 +398,10 @@ class Session:
     def _record_initial(self) -> None:
         """Row 0: the model before any step."""
         y = self.model(self.x_probe, training=False).numpy()
-        norms = np.array([math.sqrt(sum(float(np.sum(np.square(self._init_weights[i]))) for i in g))
-                          for g in self._groups], np.float32)
+        norms = np.array(
+            [math.sqrt(sum(float(np.sum(np.square(self._init_weights[i]))) for i in g)) for g in self._groups],
+            np.float32,
+        )
         row: dict[str, Any] = {"step": [0], "predictions": y[None], "weight_norm": norms[None], "distance": [0.0]}
         if self.data is not None:
             acc, loss, drawdown, flipped = (float(t) for t in self._evaluator()())
@@ -372,10 +417,13 @@ class Session:
             self.notes.append(
                 "Zero gradient: the target is the sum of a softmax output, and softmax outputs sum to 1 for "
                 "every input and every weight, so d(sum)/dw = 0 exactly and nothing moves (gradient norms "
-                "near 1e-6 are float32 rounding). Use --target class:K or argmax to move a prediction.")
+                "near 1e-6 are float32 rounding). Use --target class:K or argmax to move a prediction."
+            )
         if c.rule == "prediction" and c.target == "sum" and self.outputs > 1 and self.activation != "softmax":
-            self.notes.append(f"Target sum adds all {self.outputs} outputs of every probe row, as tape.gradient "
-                              "does with a non-scalar target.")
+            self.notes.append(
+                f"Target sum adds all {self.outputs} outputs of every probe row, as tape.gradient "
+                "does with a non-scalar target."
+            )
 
     def _explain_steps(self, first_row: int) -> list[str]:
         """Notes that only the measurements can show (said once each), with the cause they point to."""
@@ -390,15 +438,22 @@ class Session:
                 loss = float(self.history.last("loss"))
                 prediction = self.history.last("predictions")
                 if self.config.rule in ("example-loss", "batch-loss") and np.isfinite(loss) and loss < 1e-4:
-                    cause = (f"the loss is {loss:.2g}, so the model already fits its labels and there is nothing "
-                             "left to descend.")
+                    cause = (
+                        f"the loss is {loss:.2g}, so the model already fits its labels and there is nothing "
+                        "left to descend."
+                    )
                 elif self.activation in ("sigmoid", "softmax") and (
-                        np.max(prediction) > 1 - 1e-4 or (self.activation == "sigmoid" and np.min(prediction) < 1e-4)):
-                    cause = (f"the {self.activation} output is saturated (a probability within 1e-4 of 0 or 1), where "
-                             "its slope vanishes, so the update cannot move it.")
+                    np.max(prediction) > 1 - 1e-4 or (self.activation == "sigmoid" and np.min(prediction) < 1e-4)
+                ):
+                    cause = (
+                        f"the {self.activation} output is saturated (a probability within 1e-4 of 0 or 1), where "
+                        "its slope vanishes, so the update cannot move it."
+                    )
                 else:
-                    cause = ("no path from the weights to the output is active for these inputs (e.g. every ReLU "
-                             "feeding the output is off), so the update cannot move it.")
+                    cause = (
+                        "no path from the weights to the output is active for these inputs (e.g. every ReLU "
+                        "feeding the output is off), so the update cannot move it."
+                    )
                 if not any(n.startswith("The gradient is (near) zero") for n in said):
                     fresh.append(head + cause)
         self.notes.extend(fresh)
@@ -450,15 +505,20 @@ class Session:
             self._restore(entry)
             self._undo.entries.pop()
             if isinstance(err, tf.errors.ResourceExhaustedError):
-                raise LabError(f"out of memory on {self.device}: {_first_line(err)} "
-                               "(try a smaller batch or model)") from None
+                raise LabError(
+                    f"out of memory on {self.device}: {_first_line(err)} (try a smaller batch or model)"
+                ) from None
             raise LabError(f"the step failed: {_first_line(err)}") from None
         if done == 0:
             self._undo.entries.pop()
         self.divergence = divergence
         if divergence is not None:
-            logs.logger().warning("diverged at step %d: non-finite %s; kept the last finite weights (step %d)",
-                                  divergence.step, divergence.where, self.step_count)
+            logs.logger().warning(
+                "diverged at step %d: non-finite %s; kept the last finite weights (step %d)",
+                divergence.step,
+                divergence.where,
+                self.step_count,
+            )
         notes = self._explain_steps(first_row)
         for note in notes:
             logs.logger().info("%s", note)
@@ -476,12 +536,17 @@ class Session:
         flat = out["rows"][:count]
         n_layers, n_scalars = len(self._groups), len(SCALARS)
         scalars = flat[:, :n_scalars]
-        layers = flat[:, n_scalars:n_scalars + 3 * n_layers].reshape(count, 3, n_layers)
-        probes = flat[:, n_scalars + 3 * n_layers:].reshape(count, 3, int(self.x_probe.shape[0]), self.outputs)
-        rows: dict[str, np.ndarray] = {"step": np.arange(start, start + count, dtype=np.int64),
-                                       "weight_norm": layers[:, 0], "grad_norm": layers[:, 1],
-                                       "update_ratio": layers[:, 2], "predictions": probes[:, 0],
-                                       "forecast": probes[:, 1], "actual": probes[:, 2]}
+        layers = flat[:, n_scalars : n_scalars + 3 * n_layers].reshape(count, 3, n_layers)
+        probes = flat[:, n_scalars + 3 * n_layers :].reshape(count, 3, int(self.x_probe.shape[0]), self.outputs)
+        rows: dict[str, np.ndarray] = {
+            "step": np.arange(start, start + count, dtype=np.int64),
+            "weight_norm": layers[:, 0],
+            "grad_norm": layers[:, 1],
+            "update_ratio": layers[:, 2],
+            "predictions": probes[:, 0],
+            "forecast": probes[:, 1],
+            "actual": probes[:, 2],
+        }
         for i, name in enumerate(SCALARS):
             rows[name] = scalars[:, i]
         self.history.append(rows)
@@ -503,8 +568,14 @@ class Session:
     # ---- state ---------------------------------------------------------------------------------
 
     def _capture(self, with_history: bool) -> _State:
-        return _State([v.numpy() for v in self.vars], [v.numpy() for v in self._opt_vars], self.step_count,
-                      len(self.history), self.history.to_dict() if with_history else None, self.divergence)
+        return _State(
+            [v.numpy() for v in self.vars],
+            [v.numpy() for v in self._opt_vars],
+            self.step_count,
+            len(self.history),
+            self.history.to_dict() if with_history else None,
+            self.divergence,
+        )
 
     def _restore(self, state: _State, truncate: bool = True) -> None:
         for var, value in zip(self.vars, state.weights, strict=True):
@@ -578,8 +649,9 @@ class Session:
             if any(getattr(old, f) != getattr(config, f) for f in OPTIMIZER_FIELDS):
                 self._setup_optimizer()
                 self._undo.entries.clear()
-                self.notes.append(f"Optimizer now {config.optimizer}: its state starts fresh and undo history "
-                                  "was cleared.")
+                self.notes.append(
+                    f"Optimizer now {config.optimizer}: its state starts fresh and undo history was cleared."
+                )
             elif old.lr != config.lr:
                 self.optimizer.learning_rate.assign(config.lr)
             self._setup_data()
@@ -600,10 +672,16 @@ class Session:
         import io
 
         arrays: dict[str, np.ndarray] = {}
-        meta = {"format": "gradtui-session/1", "config": self.config.to_dict(), "snapshots": list(self._snapshots),
-                "notes": self.notes}
-        states = {"current": self._capture(with_history=True), **{f"snap{i}": s for i, s in
-                                                                     enumerate(self._snapshots.values())}}
+        meta = {
+            "format": "gradtui-session/1",
+            "config": self.config.to_dict(),
+            "snapshots": list(self._snapshots),
+            "notes": self.notes,
+        }
+        states = {
+            "current": self._capture(with_history=True),
+            **{f"snap{i}": s for i, s in enumerate(self._snapshots.values())},
+        }
         for key, state in states.items():
             for i, w in enumerate(state.weights):
                 arrays[f"{key}/w{i}"] = w

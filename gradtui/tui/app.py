@@ -53,8 +53,12 @@ REFRESH_SECONDS = 0.25  # plots and status redraw a few times a second, never on
 STAGGER_SECONDS = 0.06  # while running, the plots of one redraw paint in separate frames this far apart
 FROZEN_ENV = "GRADTUI_FROZEN"  # set to 1 to hide timing-dependent text (snapshot tests, recorded demos)
 W = TypeVar("W", bound=Widget)
-TAB_PLOTS = {"tab-grads": "plot-grads", "tab-ratio": "plot-ratio", "tab-heldout": "plot-heldout",
-             "tab-forecast": "plot-forecast"}
+TAB_PLOTS = {
+    "tab-grads": "plot-grads",
+    "tab-ratio": "plot-ratio",
+    "tab-heldout": "plot-heldout",
+    "tab-forecast": "plot-forecast",
+}
 
 
 class GradApp(App[int]):
@@ -186,14 +190,17 @@ class GradApp(App[int]):
         layers = summary.layers
         jobs: list[tuple[str, Callable[[], series.Chart]]] = [
             ("#plot-predictions", lambda: series.predictions(history)),
-            ("#plot-weights", lambda: series.per_layer(history, "weight_norm", layers, "weight norm per layer",
-                                                       "L2 norm")),
+            (
+                "#plot-weights",
+                lambda: series.per_layer(history, "weight_norm", layers, "weight norm per layer", "L2 norm"),
+            ),
         ]
         active = self._w("#tabs", TabbedContent).active
         charts: dict[str, Callable[[], series.Chart]] = {
             "tab-grads": lambda: series.per_layer(history, "grad_norm", layers, "gradient norm per layer", "L2 norm"),
-            "tab-ratio": lambda: series.per_layer(history, "update_ratio", layers, "update / weight ratio per layer",
-                                                  "ratio"),
+            "tab-ratio": lambda: series.per_layer(
+                history, "update_ratio", layers, "update / weight ratio per layer", "ratio"
+            ),
             "tab-heldout": lambda: series.heldout(history),
             "tab-forecast": lambda: series.forecast(history),
         }
@@ -206,8 +213,9 @@ class GradApp(App[int]):
         selector, build = jobs[0]
         self._w(selector, ChartPlot).show(build(), background=True)
         for i, (selector, build) in enumerate(jobs[1:], start=1):  # (Textual's set_timer cannot take 0)
-            self.set_timer(i * STAGGER_SECONDS,
-                           lambda s=selector, b=build: self._w(s, ChartPlot).show(b(), background=True))
+            self.set_timer(
+                i * STAGGER_SECONDS, lambda s=selector, b=build: self._w(s, ChartPlot).show(b(), background=True)
+            )
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
@@ -327,8 +335,13 @@ class GradApp(App[int]):
             self._show_story("Note", note)
         if report.divergence is not None:
             d = report.divergence
-            self.notify(f"Diverged at step {d.step}: non-finite {d.where}. Kept the last finite weights; "
-                        "undo or lower the learning rate.", title="diverged", severity="error", timeout=8)
+            self.notify(
+                f"Diverged at step {d.step}: non-finite {d.where}. Kept the last finite weights; "
+                "undo or lower the learning rate.",
+                title="diverged",
+                severity="error",
+                timeout=8,
+            )
         self._dirty = True
 
     @on(HistoryChanged)
@@ -370,8 +383,12 @@ class GradApp(App[int]):
 
     def _can_act(self) -> bool:
         if self.engine.session is None:
-            self.notify("The engine is still loading." if self.state == "loading" else
-                        "No model is loaded: fix the settings and press enter.", severity="warning")
+            self.notify(
+                "The engine is still loading."
+                if self.state == "loading"
+                else "No model is loaded: fix the settings and press enter.",
+                severity="warning",
+            )
             return False
         return True
 
@@ -535,8 +552,11 @@ class GradApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_field":  # only a text field of the form; elsewhere escape keeps its own meaning
             focused = self.focused
-            return (isinstance(focused, Input) and focused.screen is self.screen_stack[0]
-                    and any(isinstance(node, ConfigForm) for node in focused.ancestors))
+            return (
+                isinstance(focused, Input)
+                and focused.screen is self.screen_stack[0]
+                and any(isinstance(node, ConfigForm) for node in focused.ancestors)
+            )
         return True
 
     def action_toggle_theme(self) -> None:
@@ -649,8 +669,13 @@ def run_app(config: LabConfig, preset: str | None, demo: str | None, session_fil
     try:
         if sys.platform != "win32" and sys.__stderr__ is not None:
             screen = os.fdopen(os.dup(sys.__stderr__.fileno()), "w", encoding="utf-8", errors="replace")
-        app = GradApp(config, preset=preset, beats=beats, session_file=session_file,
-                      driver_class=_screen_driver(screen) if screen else None)
+        app = GradApp(
+            config,
+            preset=preset,
+            beats=beats,
+            session_file=session_file,
+            driver_class=_screen_driver(screen) if screen else None,
+        )
         with logs.fd2_to_log():
             code = app.run()
     except Exception as err:

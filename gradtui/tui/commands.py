@@ -38,12 +38,23 @@ ACTIONS: tuple[Action, ...] = (
     Action("e", "export", "Export", "Export the history (CSV/JSON) or the screen (SVG)"),
     Action("ctrl+s", "save_session", "Save", "Save the session (config, snapshots, history) to a file"),
     Action("ctrl+o", "open_session", "Open", "Open a saved session file", footer=False),
-    Action("i", "story", "Notes", "Show the whole preset story and engine notes (the story line shows their start)",
-           footer=False),
+    Action(
+        "i",
+        "story",
+        "Notes",
+        "Show the whole preset story and engine notes (the story line shows their start)",
+        footer=False,
+    ),
     Action("f", "toggle_form", "Form", "Show or hide the settings form"),
     Action("right,enter", "demo_next", "Next beat", "Demo: play the next beat of the script", footer=False),
-    Action("escape", "leave_form", "Leave field", "Take focus out of the form so keys drive the lab",
-           footer=False, palette=False),
+    Action(
+        "escape",
+        "leave_form",
+        "Leave field",
+        "Take focus out of the form so keys drive the lab",
+        footer=False,
+        palette=False,
+    ),
     Action("t", "toggle_theme", "Theme", "Switch between the light and dark themes", footer=False),
 )
 
@@ -58,12 +69,21 @@ def bindings() -> list[Binding]:
     """
     out = [Binding(a.key, a.action, a.label, show=a.footer, id=a.action, tooltip=a.help) for a in ACTIONS]
     out.append(Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="focus-next"))
-    out.append(Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True,
-                       id="focus-previous"))
+    out.append(
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True, id="focus-previous")
+    )
     out.append(Binding("escape", "leave_field", "Leave field", show=False, priority=True, id="leave-field"))
     for preset in PRESETS:
-        out.append(Binding(preset.key, f"preset('{preset.name}')", preset.name, show=False, id=f"preset-{preset.key}",
-                           tooltip=preset.title))
+        out.append(
+            Binding(
+                preset.key,
+                f"preset('{preset.name}')",
+                preset.name,
+                show=False,
+                id=f"preset-{preset.key}",
+                tooltip=preset.title,
+            )
+        )
     return out
 
 

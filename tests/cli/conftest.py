@@ -39,8 +39,14 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # 3-class softmax one, both saved as a user would.
     linear = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, name="dense")], name="linear")
     linear.save(d / "linear.keras")
-    softmax = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="tanh", name="hidden"),
-                                keras.layers.Dense(3, activation="softmax", name="out")], name="softmax3")
+    softmax = keras.Sequential(
+        [
+            keras.Input((5,)),
+            keras.layers.Dense(4, activation="tanh", name="hidden"),
+            keras.layers.Dense(3, activation="softmax", name="out"),
+        ],
+        name="softmax3",
+    )
     softmax.save(d / "softmax3.keras")
     x = rng.standard_normal((60, 5)).astype(np.float32)
     np.savez(d / "regression.npz", x_train=x, y_train=(x @ np.ones(5, np.float32) * 10).reshape(-1, 1))

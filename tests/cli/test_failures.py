@@ -47,11 +47,32 @@ def test_imagenet_weights_offline_fail_fast_with_one_line(tmp_path: Path) -> Non
     # A fresh process: KERAS_HOME is read when Keras is imported. An empty cache, and every HTTPS
     # request sent to a closed local port, so the download fails as it does offline.
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy", "https_proxy", "http_proxy")}
-    env.update(KERAS_HOME=str(tmp_path / "keras"), https_proxy="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9",
-               XDG_STATE_HOME=str(tmp_path / "state"))
+    env.update(
+        KERAS_HOME=str(tmp_path / "keras"),
+        https_proxy="http://127.0.0.1:9",
+        HTTPS_PROXY="http://127.0.0.1:9",
+        XDG_STATE_HOME=str(tmp_path / "state"),
+    )
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "gradtui", "run", "--model", "vgg16", "--weights", "imagenet",
-                           "--steps", "1", "--quiet"], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gradtui",
+            "run",
+            "--model",
+            "vgg16",
+            "--weights",
+            "imagenet",
+            "--steps",
+            "1",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     took = time.monotonic() - start
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == ""  # Keras's "Downloading data from ..." went to the log, not the terminal
@@ -70,8 +91,24 @@ def _finite_or_null(value: Any) -> bool:
 
 def test_divergence_exits_3_and_keeps_the_finite_history(run_cli: Run, files: Path, tmp_path: Path) -> None:
     # Plain SGD at lr 100 on a linear regression overshoots by ~100x per step: it reaches inf in a few.
-    args = ["run", "--model", str(files / "linear.keras"), "--data", str(files / "regression.npz"),
-            "--rule", "batch-loss", "--loss", "mse", "--lr", "100", "--steps", "50", "--device", "cpu", "--quiet"]
+    args = [
+        "run",
+        "--model",
+        str(files / "linear.keras"),
+        "--data",
+        str(files / "regression.npz"),
+        "--rule",
+        "batch-loss",
+        "--loss",
+        "mse",
+        "--lr",
+        "100",
+        "--steps",
+        "50",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     out_json, out_csv = tmp_path / "h.json", tmp_path / "h.csv"
     code, _out, err = run_cli(*args, "--out", str(out_json))
     assert code == 3, err
@@ -100,7 +137,8 @@ def test_divergence_exits_3_and_keeps_the_finite_history(run_cli: Run, files: Pa
 
 
 def test_engine_failure_mid_run_exits_1_and_writes_what_was_recorded(
-        run_cli: Run, files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_cli: Run, files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from gradtui.lab.results import LabError
     from gradtui.lab.session import Session
 
@@ -114,13 +152,15 @@ def test_engine_failure_mid_run_exits_1_and_writes_what_was_recorded(
     out_json = tmp_path / "h.json"
     code, _, err = run_cli("run", "--steps", "10", "--quiet", "--device", "cpu", "--out", str(out_json))
     assert code == 1
-    assert err.splitlines() == ["gradtui: out of memory on /device:GPU:0: OOM when allocating tensor "
-                                "(try a smaller batch or model)"]
+    assert err.splitlines() == [
+        "gradtui: out of memory on /device:GPU:0: OOM when allocating tensor (try a smaller batch or model)"
+    ]
     assert json.loads(out_json.read_text())["step"] == [0, 1, 2, 3]
 
 
 def test_interrupt_mid_run_writes_what_was_recorded(
-        run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from gradtui.lab.session import Session
 
     real_step = Session.step

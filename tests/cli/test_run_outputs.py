@@ -13,8 +13,22 @@ from .helpers import Run
 
 def test_json_csv_and_tensorboard(run_cli: Run, tmp_path: Path) -> None:
     out_json, out_csv, board = tmp_path / "h.json", tmp_path / "h.csv", tmp_path / "tb"
-    args = ["run", "--rule", "batch-loss", "--optimizer", "adam", "--lr", "0.01", "--steps", "6", "--eval-every", "3",
-            "--n-probe", "2", "--quiet"]
+    args = [
+        "run",
+        "--rule",
+        "batch-loss",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.01",
+        "--steps",
+        "6",
+        "--eval-every",
+        "3",
+        "--n-probe",
+        "2",
+        "--quiet",
+    ]
     code, _, err = run_cli(*args, "--out", str(out_json), "--tensorboard", str(board))
     assert code == 0, err
     data = json.loads(out_json.read_text())

@@ -14,8 +14,13 @@ def softmax_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from gradtui.lab.runtime import keras
 
     keras.utils.set_random_seed(11)
-    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="tanh", name="h"),
-                              keras.layers.Dense(3, activation="softmax", name="out")])
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(4, activation="tanh", name="h"),
+            keras.layers.Dense(3, activation="softmax", name="out"),
+        ]
+    )
     path = tmp_path_factory.mktemp("models") / "softmax.keras"
     model.save(path)
     return path

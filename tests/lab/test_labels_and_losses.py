@@ -56,11 +56,20 @@ def multilabel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pa
 
 @pytest.mark.parametrize("labels", ["classes", "hot"])
 @pytest.mark.parametrize("loss", ["auto", "mse"])
-def test_several_sigmoid_outputs_train_on_class_numbers_or_hot_rows(multilabel: tuple[Path, Path, Path],
-                                                                    labels: str, loss: str) -> None:
+def test_several_sigmoid_outputs_train_on_class_numbers_or_hot_rows(
+    multilabel: tuple[Path, Path, Path], labels: str, loss: str
+) -> None:
     model, classes, hot = multilabel
-    session = _session(model=model, data=classes if labels == "classes" else hot, rule="batch-loss", loss=loss,
-                       optimizer="adam", lr=0.05, batch_size=32, eval_every=5)
+    session = _session(
+        model=model,
+        data=classes if labels == "classes" else hot,
+        rule="batch-loss",
+        loss=loss,
+        optimizer="adam",
+        lr=0.05,
+        batch_size=32,
+        eval_every=5,
+    )
     session.step(60)
     losses = session.history.column("loss")[1:]
     assert np.all(losses >= 0) and losses[-10:].mean() < losses[:10].mean()
@@ -77,8 +86,16 @@ def test_example_loss_label_on_several_sigmoid_outputs_is_one_hot(multilabel: tu
 
 
 def test_mse_on_a_softmax_model_uses_one_hot_rows(softmax_model: Path, softmax_data: Path) -> None:
-    session = _session(model=softmax_model, data=softmax_data, rule="batch-loss", loss="mse", optimizer="adam",
-                       lr=0.05, batch_size=20, eval_every=1)
+    session = _session(
+        model=softmax_model,
+        data=softmax_data,
+        rule="batch-loss",
+        loss="mse",
+        optimizer="adam",
+        lr=0.05,
+        batch_size=20,
+        eval_every=1,
+    )
     session.step(40)
     assert np.isfinite(session.history.column("eval_acc")).all()
     assert session.history.column("loss")[-5:].mean() < session.history.column("loss")[1:6].mean()

@@ -21,9 +21,20 @@ GROUPS = [[0, 1], [2, 3]]  # Dense kernels and biases, two layers
 def classifier(softmax_model: Path, softmax_data: Path, probe_file: Path):  # type: ignore[no-untyped-def]
     from gradtui.lab.session import Session
 
-    return Session.build(LabConfig.parse({"model": str(softmax_model), "data": str(softmax_data),
-                                          "probe": str(probe_file), "rule": "batch-loss", "optimizer": "adam",
-                                          "lr": "0.05", "batch_size": "8", "eval_every": "2"}))
+    return Session.build(
+        LabConfig.parse(
+            {
+                "model": str(softmax_model),
+                "data": str(softmax_data),
+                "probe": str(probe_file),
+                "rule": "batch-loss",
+                "optimizer": "adam",
+                "lr": "0.05",
+                "batch_size": "8",
+                "eval_every": "2",
+            }
+        )
+    )
 
 
 def test_norms_ratios_distance_against_numpy(classifier) -> None:  # type: ignore[no-untyped-def]
@@ -37,8 +48,9 @@ def test_norms_ratios_distance_against_numpy(classifier) -> None:  # type: ignor
     np.testing.assert_allclose(h.column("weight_norm")[1], _layer_norms(w1, GROUPS), rtol=1e-5)
     np.testing.assert_allclose(h.column("grad_norm")[1], _layer_norms(grad, GROUPS), rtol=1e-5)
     delta = [a - b for a, b in zip(w1, w0, strict=True)]
-    np.testing.assert_allclose(h.column("update_ratio")[1], _layer_norms(delta, GROUPS) / _layer_norms(w0, GROUPS),
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        h.column("update_ratio")[1], _layer_norms(delta, GROUPS) / _layer_norms(w0, GROUPS), rtol=1e-4
+    )
     s.step(3)
     dist = np.sqrt(sum(np.sum((a.astype(np.float64) - b) ** 2) for a, b in zip(s.weights(), w0, strict=True)))
     np.testing.assert_allclose(h.column("distance")[-1], dist, rtol=1e-5)
@@ -67,8 +79,9 @@ def test_forecast_against_finite_differences(classifier) -> None:  # type: ignor
     forecast = s.history.column("forecast")[1]
     actual = s.history.column("actual")[1]
     np.testing.assert_allclose(forecast, finite_diff, rtol=2e-2, atol=1e-6)
-    np.testing.assert_allclose(actual, s.history.column("predictions")[1] - s.history.column("predictions")[0],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        actual, s.history.column("predictions")[1] - s.history.column("predictions")[0], atol=1e-6
+    )
     assert np.abs(forecast).max() > 1e-4
 
 
@@ -164,8 +177,10 @@ def test_session_file_round_trip(classifier, tmp_path: Path) -> None:  # type: i
     assert loaded.config == s.config
     assert _same(_state(loaded), _state(s))
     assert loaded.snapshot_names == ["early"]
-    assert all(np.array_equal(a, b, equal_nan=True) for a, b in
-               zip(loaded.history.to_dict().values(), s.history.to_dict().values(), strict=True))
+    assert all(
+        np.array_equal(a, b, equal_nan=True)
+        for a, b in zip(loaded.history.to_dict().values(), s.history.to_dict().values(), strict=True)
+    )
     loaded.step(1)
     s.step(1)
     assert _same(_state(loaded), _state(s))
@@ -190,8 +205,9 @@ def test_divergence_stops_unrecorded_and_keeps_last_finite_state(exploding: tupl
     from gradtui.lab.session import Session
 
     model, data = exploding
-    s = Session.build(LabConfig.parse({"model": str(model), "data": str(data), "rule": "batch-loss", "lr": "5",
-                                       "batch_size": "64"}))
+    s = Session.build(
+        LabConfig.parse({"model": str(model), "data": str(data), "rule": "batch-loss", "lr": "5", "batch_size": "64"})
+    )
     report = s.step(500)
     assert report.divergence is not None and s.divergence is not None
     assert report.steps == report.divergence.step - 1 == s.step_count
@@ -200,7 +216,8 @@ def test_divergence_stops_unrecorded_and_keeps_last_finite_state(exploding: tupl
     for name in ("predictions", "weight_norm", "distance"):
         assert np.all(np.isfinite(h[name])), name
     assert all(np.all(np.isfinite(w)) for w in s.weights())
-    np.testing.assert_allclose(h["weight_norm"][-1], [np.sqrt(sum(np.sum(w.astype(np.float64) ** 2)
-                                                               for w in s.weights()))], rtol=1e-5)
+    np.testing.assert_allclose(
+        h["weight_norm"][-1], [np.sqrt(sum(np.sum(w.astype(np.float64) ** 2) for w in s.weights()))], rtol=1e-5
+    )
     assert any(word in report.divergence.where for word in ("linear", "probe", "loss"))
     assert s.undo() and s.step_count == 0 and s.divergence is None

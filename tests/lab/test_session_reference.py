@@ -46,7 +46,8 @@ def _reference(config: LabConfig, session, steps: int) -> np.ndarray:  # type: i
                 assert data is not None
                 idx = session.batch_indices(step)
                 objective = keras.losses.SparseCategoricalCrossentropy()(
-                    data["y_train"][idx], model(tf.constant(data["x_train"][idx])))
+                    data["y_train"][idx], model(tf.constant(data["x_train"][idx]))
+                )
             elif config.target == "sum":
                 objective = prediction  # a non-scalar target: tape.gradient sums it, as in the article
             else:
@@ -63,13 +64,23 @@ def _reference(config: LabConfig, session, steps: int) -> np.ndarray:  # type: i
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("rule", RULES)
-def test_rule_and_optimizer_match_eager_reference(rule: str, optimizer: str, softmax_model: Path,
-                                                  softmax_data: Path, probe_file: Path) -> None:
+def test_rule_and_optimizer_match_eager_reference(
+    rule: str, optimizer: str, softmax_model: Path, softmax_data: Path, probe_file: Path
+) -> None:
     from gradtui.lab.session import Session
 
-    settings = {"model": str(softmax_model), "data": str(softmax_data), "probe": str(probe_file), "rule": rule,
-                "optimizer": optimizer, "lr": "0.05", "target": "class:1", "label": "2", "batch_size": "8",
-                "sign": "ascend" if optimizer == "momentum" else "descend"}
+    settings = {
+        "model": str(softmax_model),
+        "data": str(softmax_data),
+        "probe": str(probe_file),
+        "rule": rule,
+        "optimizer": optimizer,
+        "lr": "0.05",
+        "target": "class:1",
+        "label": "2",
+        "batch_size": "8",
+        "sign": "ascend" if optimizer == "momentum" else "descend",
+    }
     config = LabConfig.parse(settings)
     session = Session.build(config)
     session.step(1)
@@ -102,8 +113,9 @@ def test_article_example1_shape_on_builtin_mlp() -> None:
 def test_argmax_target_pushes_the_predicted_class_down(softmax_model: Path, probe_file: Path) -> None:
     from gradtui.lab.session import Session
 
-    session = Session.build(LabConfig.parse({"model": str(softmax_model), "probe": str(probe_file),
-                                             "target": "argmax", "lr": "0.5"}))
+    session = Session.build(
+        LabConfig.parse({"model": str(softmax_model), "probe": str(probe_file), "target": "argmax", "lr": "0.5"})
+    )
     before = session.history.column("predictions")[0]
     session.step(1)
     after = session.history.column("predictions")[1]
@@ -111,8 +123,9 @@ def test_argmax_target_pushes_the_predicted_class_down(softmax_model: Path, prob
     assert np.all(after[np.arange(2), top] < before[np.arange(2), top])
 
 
-def test_saved_model_directory_matches_the_same_model_as_keras_file(softmax_model: Path, probe_file: Path,
-                                                                     tmp_path: Path) -> None:
+def test_saved_model_directory_matches_the_same_model_as_keras_file(
+    softmax_model: Path, probe_file: Path, tmp_path: Path
+) -> None:
     """A SavedModel export drives like the .keras file it came from, forecast included."""
     from gradtui.lab.runtime import keras
     from gradtui.lab.session import Session
@@ -126,5 +139,6 @@ def test_saved_model_directory_matches_the_same_model_as_keras_file(softmax_mode
     from_file.step(3)
     from_dir.step(3)
     for column in ("predictions", "forecast", "actual", "weight_norm", "grad_norm"):
-        np.testing.assert_allclose(from_dir.history.column(column), from_file.history.column(column),
-                                   atol=1e-5, err_msg=column)
+        np.testing.assert_allclose(
+            from_dir.history.column(column), from_file.history.column(column), atol=1e-5, err_msg=column
+        )

@@ -144,8 +144,11 @@ async def test_divergence_is_shown_and_undo_returns_to_finite_weights(tmp_path: 
     np.savez(data, x_train=x, y_train=x @ np.arange(1, 6, dtype=np.float32)[:, None])
     # plain SGD at lr 100 on a linear regression overshoots ~100x a step: inf within a few steps
     messages: list[Message] = []
-    app = make_app(config=LabConfig(model=str(linear), data=str(data), rule="batch-loss", loss="mse", lr=100.0,
-                                    steps=50, device="cpu"))
+    app = make_app(
+        config=LabConfig(
+            model=str(linear), data=str(data), rule="batch-loss", loss="mse", lr=100.0, steps=50, device="cpu"
+        )
+    )
     async with app.run_test(message_hook=messages.append, notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("n")
@@ -191,8 +194,22 @@ async def test_fast_typing_keeps_every_key_in_order() -> None:
         # Tab to steps/run (the form container is no Tab stop), retype it, go on to batch size, leave the
         # form and step: every key in one burst. Before the fix the digits overtook end/backspace (which
         # ran only after bubbling up to the app) and keys after a tab went to the field just left.
-        burst(app, *["tab"] * 11, "end", *["backspace"] * 5, "3", "0", "4",
-              "tab", "end", "backspace", "backspace", "7", "escape", "space")
+        burst(
+            app,
+            *["tab"] * 11,
+            "end",
+            *["backspace"] * 5,
+            "3",
+            "0",
+            "4",
+            "tab",
+            "end",
+            "backspace",
+            "backspace",
+            "7",
+            "escape",
+            "space",
+        )
         await wait_until(pilot, lambda: app.focused is None and rows(app) == 2, timeout=10)
         await settle(pilot)
         assert app.query_one("#field-steps", Input).value == "304"

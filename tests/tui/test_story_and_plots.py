@@ -125,8 +125,15 @@ async def test_plot_colours_follow_the_theme() -> None:
 def heldout_history() -> History:
     history = History(Dims(1, 1, 2))
     steps = np.arange(0, 40, 10)
-    history.append({"step": steps, "eval_acc": np.linspace(0.9, 0.6, 4), "eval_loss": np.linspace(10.0, 11.0, 4),
-                    "drawdown": np.linspace(0.0, 0.3, 4), "flipped": np.linspace(0.0, 0.2, 4)})
+    history.append(
+        {
+            "step": steps,
+            "eval_acc": np.linspace(0.9, 0.6, 4),
+            "eval_loss": np.linspace(10.0, 11.0, 4),
+            "drawdown": np.linspace(0.0, 0.3, 4),
+            "flipped": np.linspace(0.0, 0.2, 4),
+        }
+    )
     return history
 
 
@@ -149,7 +156,7 @@ async def test_heldout_plot_draws_two_scales_and_a_legend_at_any_height() -> Non
             lines = text.plain.splitlines()
             assert len(lines) == height
             assert "loss (right axis)" in text.plain and "accuracy" in text.plain
-            left = [float(line[:line.index("┤")]) for line in lines if "┤" in line[:8]]
-            right = [float(line[line.rindex("├") + 1:]) for line in lines if "├" in line[-8:]]
+            left = [float(line[: line.index("┤")]) for line in lines if "┤" in line[:8]]
+            right = [float(line[line.rindex("├") + 1 :]) for line in lines if "├" in line[-8:]]
             assert left and max(left) <= 1.0  # the fractions keep the left axis to themselves
             assert right and min(right) >= 9.9  # the loss reads off its own scale

@@ -23,9 +23,14 @@ def help_markdown() -> str:
     rows += [f"| `{p.key}` | preset {p.name}: {p.title} |" for p in PRESETS]
     rows += ["| `ctrl+p` | command palette: every action and preset |", "| `tab` | next field in the form |"]
     demo = (DEMO_DOC or "").split("Format", 1)[-1]
-    return ("# gradtui keys\n\n" + "\n".join(rows)
-            + "\n\nKeys act when no text field has focus (`escape` leaves a field).\n\n"
-            + "## Demo scripts (`gradtui --demo FILE`, `→` plays the next beat)\n\n```\nFormat" + demo + "```\n")
+    return (
+        "# gradtui keys\n\n"
+        + "\n".join(rows)
+        + "\n\nKeys act when no text field has focus (`escape` leaves a field).\n\n"
+        + "## Demo scripts (`gradtui --demo FILE`, `→` plays the next beat)\n\n```\nFormat"
+        + demo
+        + "```\n"
+    )
 
 
 class HelpScreen(ModalScreen[None]):

@@ -25,10 +25,30 @@ from gradtui.config import BUILTIN_MODELS, FIELD_BY_NAME, FIELDS, ConfigError, F
 
 OWN_FILE = "file"  # the model Select's entry for "a model file of your own" (its path goes in #model-path)
 MODEL_PANE = ("model", "new_head", "weights")
-RULE_PANE = ("rule", "target", "sign", "label", "optimizer", "lr", "clipnorm", "steps", "batch_size",
-             "eval_every", "seed", "device")
-LABELS = {"new_head": "new head", "batch_size": "batch size", "eval_every": "eval every", "lr": "learn rate",
-          "steps": "steps/run", "n_probe": "probes", "weight_decay": "wt decay", "input_shape": "input shape"}
+RULE_PANE = (
+    "rule",
+    "target",
+    "sign",
+    "label",
+    "optimizer",
+    "lr",
+    "clipnorm",
+    "steps",
+    "batch_size",
+    "eval_every",
+    "seed",
+    "device",
+)
+LABELS = {
+    "new_head": "new head",
+    "batch_size": "batch size",
+    "eval_every": "eval every",
+    "lr": "learn rate",
+    "steps": "steps/run",
+    "n_probe": "probes",
+    "weight_decay": "wt decay",
+    "input_shape": "input shape",
+}
 
 
 class FieldInput(Input):
@@ -81,17 +101,28 @@ class FieldRow(Vertical):
                 options = [(m, m) for m in BUILTIN_MODELS] + [("own file…", OWN_FILE)]
                 yield Select(options, allow_blank=False, compact=True, id="field-model", classes="field-editor")
             elif is_closed_choice(spec):
-                yield Select([(c, c) for c in spec.choices], allow_blank=False, compact=True,
-                             id=f"field-{spec.name}", classes="field-editor")
+                yield Select(
+                    [(c, c) for c in spec.choices],
+                    allow_blank=False,
+                    compact=True,
+                    id=f"field-{spec.name}",
+                    classes="field-editor",
+                )
             else:
                 suggester = SuggestFromList(spec.choices, case_sensitive=False) if spec.choices else None
-                yield FieldInput(placeholder=spec.metavar or "", compact=True, suggester=suggester,
-                                 id=f"field-{spec.name}", classes="field-editor")
+                yield FieldInput(
+                    placeholder=spec.metavar or "",
+                    compact=True,
+                    suggester=suggester,
+                    id=f"field-{spec.name}",
+                    classes="field-editor",
+                )
         if spec.name == "model":
             with Horizontal():
                 yield Label("model file", classes="field-label")
-                yield FieldInput(placeholder="path/to/model.keras", compact=True, id="model-path",
-                                 classes="field-editor")
+                yield FieldInput(
+                    placeholder="path/to/model.keras", compact=True, id="model-path", classes="field-editor"
+                )
         yield Static("", classes="field-error")
 
     def on_mount(self) -> None:

@@ -24,10 +24,26 @@ RGB = tuple[int, int, int]
 # Line colours per theme: series i keeps its hue (blue, red, green, orange, magenta, teal, yellow, gray) in
 # every plot and theme, shaded for the plot background ($surface: #1E1E1E dark, #D8D8D8 light) so each line
 # has a contrast of at least 4.5:1 (plotext's named colours gave 1.2-1.9:1 on the light background).
-PALETTE_DARK: tuple[RGB, ...] = ((78, 168, 255), (255, 107, 107), (79, 209, 106), (255, 169, 77),
-                                 (226, 123, 230), (61, 217, 214), (240, 224, 74), (180, 180, 180))
-PALETTE_LIGHT: tuple[RGB, ...] = ((10, 79, 163), (179, 0, 30), (23, 107, 44), (143, 69, 0),
-                                  (132, 25, 143), (0, 95, 102), (92, 82, 0), (60, 60, 60))
+PALETTE_DARK: tuple[RGB, ...] = (
+    (78, 168, 255),
+    (255, 107, 107),
+    (79, 209, 106),
+    (255, 169, 77),
+    (226, 123, 230),
+    (61, 217, 214),
+    (240, 224, 74),
+    (180, 180, 180),
+)
+PALETTE_LIGHT: tuple[RGB, ...] = (
+    (10, 79, 163),
+    (179, 0, 30),
+    (23, 107, 44),
+    (143, 69, 0),
+    (132, 25, 143),
+    (0, 95, 102),
+    (92, 82, 0),
+    (60, 60, 60),
+)
 
 
 def palette(dark: bool) -> tuple[RGB, ...]:
@@ -72,8 +88,11 @@ class ChartPlot(PlotextPlot):
 
     def _look(self) -> Look:
         variables = self.app.theme_variables
-        return Look(bool(self.app.current_theme.dark), variables.get("surface", DARK_LOOK.surface),
-                    variables.get("foreground", DARK_LOOK.foreground))
+        return Look(
+            bool(self.app.current_theme.dark),
+            variables.get("surface", DARK_LOOK.surface),
+            variables.get("foreground", DARK_LOOK.foreground),
+        )
 
     def show(self, chart: Chart, background: bool = False) -> None:
         self.chart = chart
@@ -84,8 +103,12 @@ class ChartPlot(PlotextPlot):
             return
         theme = self._get_plotext_theme_name(self.app.theme)
         generation = self._generation
-        self.run_worker(partial(self._build_off_thread, chart, (width, height), theme, self._look(), generation),
-                        thread=True, group=f"draw-{self.id}", exit_on_error=False)
+        self.run_worker(
+            partial(self._build_off_thread, chart, (width, height), theme, self._look(), generation),
+            thread=True,
+            group=f"draw-{self.id}",
+            exit_on_error=False,
+        )
 
     def _build_off_thread(self, chart: Chart, size: tuple[int, int], theme: str, look: Look, generation: int) -> None:
         with self._lock:
@@ -129,8 +152,14 @@ class ChartPlot(PlotextPlot):
         lo, hi = np.inf, -np.inf
         for i, series in shown:
             x, y = downsample(series.x, series.y, max(8, width - 10))
-            plt.plot(x.tolist(), y.tolist(), label=None if inline else side_label(series), marker="braille",
-                     color=colours[i % len(colours)], yside=series.yside)
+            plt.plot(
+                x.tolist(),
+                y.tolist(),
+                label=None if inline else side_label(series),
+                marker="braille",
+                color=colours[i % len(colours)],
+                yside=series.yside,
+            )
             lo, hi = min(lo, float(x[0])), max(hi, float(x[-1]))
         if not shown:
             plt.xlim(0, 1)
@@ -158,8 +187,9 @@ def side_label(series: Series) -> str:
     return series.label + (" (right axis)" if series.yside == "right" else "")
 
 
-def legend_line(chart: Chart, shown: list[tuple[int, Series]], colours: tuple[RGB, ...], look: Look,
-                width: int) -> Text:
+def legend_line(
+    chart: Chart, shown: list[tuple[int, Series]], colours: tuple[RGB, ...], look: Look, width: int
+) -> Text:
     """`title  ━ a ━ b ━ c` in the series' colours on the plot's background, cut to `width`; a title too
     long for the line is shortened to its part before any colon."""
     base = Style(color=look.foreground, bgcolor=look.surface)

@@ -81,12 +81,17 @@ def per_layer(history: History, column: str, layers: tuple[str, ...], title: str
 def heldout(history: History) -> Chart:
     """Accuracy, drawdown and flipped share the left axis (fractions); the loss (often ~10) gets the right
     one, or it would squash the fractions onto the bottom row."""
-    names = (("eval_acc", "accuracy", "left"), ("eval_loss", "loss", "right"), ("drawdown", "drawdown", "left"),
-             ("flipped", "flipped", "left"))
+    names = (
+        ("eval_acc", "accuracy", "left"),
+        ("eval_loss", "loss", "right"),
+        ("drawdown", "drawdown", "left"),
+        ("flipped", "flipped", "left"),
+    )
     steps, *values = history.columns("step", *(name for name, _, _ in names))
     steps = steps.astype(np.float64)
-    chart = Chart("held-out: accuracy, drawdown, flipped (left axis) and loss (right axis)", "fraction",
-                  ylabel_right="loss")
+    chart = Chart(
+        "held-out: accuracy, drawdown, flipped (left axis) and loss (right axis)", "fraction", ylabel_right="loss"
+    )
     for (_, label, side), column in zip(names, values, strict=True):
         series = _finite(label, steps, column)
         series.yside = side

@@ -13,10 +13,22 @@ from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
-STATE_STYLE = {"loading": "bold yellow", "ready": "bold green", "running": "bold cyan", "paused": "bold magenta",
-               "diverged": "bold red", "error": "bold red"}
-CONTROLS = (("Step", "step", "space"), ("Run N", "run_n", "n"), ("Play", "play_pause", "p"),
-            ("Undo", "undo", "u"), ("Reset", "reset", "r"), ("Snapshot", "snapshot", "s"))
+STATE_STYLE = {
+    "loading": "bold yellow",
+    "ready": "bold green",
+    "running": "bold cyan",
+    "paused": "bold magenta",
+    "diverged": "bold red",
+    "error": "bold red",
+}
+CONTROLS = (
+    ("Step", "step", "space"),
+    ("Run N", "run_n", "n"),
+    ("Play", "play_pause", "p"),
+    ("Undo", "undo", "u"),
+    ("Reset", "reset", "r"),
+    ("Snapshot", "snapshot", "s"),
+)
 
 
 class Controls(Horizontal):
