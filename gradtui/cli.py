@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from gradtui import __version__
-from gradtui.config import FIELDS, ConfigError, LabConfig, one_line
+from gradtui.config import FIELDS, ConfigError, LabConfig, logical_cpus, one_line
 from gradtui.presets import PRESET_BY_NAME
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
@@ -212,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(_bind_dash_values(list(sys.argv[1:] if argv is None else argv), parser))
         config = config_from(args)
+        try:
+            logical_cpus(os.environ)  # refused here, before the 3-second TensorFlow import
+        except ValueError as err:
+            raise UsageError(str(err)) from None
         if args.command == "run":
             if args.out is not None:
                 _check_out(args.out, (".json", ".csv"), "--out")

@@ -23,7 +23,8 @@ SIGNS = ("descend", "ascend")
 LOSSES = ("auto", "bce", "sce", "mse")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad")
 WEIGHTS = ("auto", "imagenet", "none")
-DEVICE_WORDS = ("auto", "cpu", "gpu")
+DEVICE_WORDS = ("auto", "cpu", "gpu", "all")
+DEVICE_CHOICES = "auto, cpu, gpu, all, cpu:N, gpu:N, or a list such as gpu:0,gpu:1"
 PROBE_WORDS = ("random", "heldout")
 
 
@@ -230,12 +231,48 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 
 def parse_device(text: str) -> str:
+    """auto|cpu|gpu|all, one `cpu:N`/`gpu:N`, or a comma-separated list of them (one kind, each once).
+
+    Whether the devices exist is checked by the lab (it needs TensorFlow); the form is checked here.
+    """
     value = str(text).strip().lower()
     if value in DEVICE_WORDS:
         return value
-    if value.startswith("gpu:"):
-        return f"gpu:{_int(value[4:], lo=0)}"
-    raise ValueError(f"unknown device {_show(text)} (choose from auto, cpu, gpu, gpu:N)")
+    items = [item.strip() for item in value.split(",")]
+    if not all(items):
+        raise ValueError(f"expected devices separated by commas such as gpu:0,gpu:1, got {_show(text)}")
+    names = []
+    for item in items:
+        kind, colon, index = item.partition(":")
+        if kind not in ("cpu", "gpu"):
+            raise ValueError(f"unknown device {_show(item)} (choose from {DEVICE_CHOICES})")
+        names.append(f"{kind}:{_int(index, lo=0) if colon else 0}")
+    if len({name.split(":")[0] for name in names}) > 1:
+        raise ValueError(f"{_show(text)} mixes CPU and GPU devices; list devices of one kind")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"{twice[0]} is listed twice in {_show(text)}")
+    return ",".join(names)
+
+
+def device_list(device: str) -> tuple[str, ...]:
+    """The entries of a parsed --device value: ('auto',), ('gpu:0', 'gpu:1'), ..."""
+    return tuple(device.split(","))
+
+
+LOGICAL_CPUS_VAR = "GRADTUI_LOGICAL_CPUS"
+MAX_LOGICAL_CPUS = 64
+
+
+def logical_cpus(environ: Mapping[str, str]) -> int:
+    """How many logical devices GRADTUI_LOGICAL_CPUS asks the host CPU to be split into (1 = unsplit)."""
+    raw = environ.get(LOGICAL_CPUS_VAR, "").strip()
+    if not raw:
+        return 1
+    try:
+        return _int(raw, lo=1, hi=MAX_LOGICAL_CPUS)
+    except ValueError as err:
+        raise ValueError(f"{LOGICAL_CPUS_VAR}: {err}") from None
 
 
 # ---- the table ---------------------------------------------------------------------------------
@@ -297,7 +334,14 @@ FIELDS: tuple[Field, ...] = (
     Field("steps", lambda t: _int(t, lo=1, hi=10_000_000), "steps for `run` and Run N", "run", (), "N"),
     Field("eval_every", lambda t: _int(t, lo=1, hi=1_000_000), "held-out evaluation every K steps", "run", (), "K"),
     Field("seed", lambda t: _int(t, lo=0, hi=2**31 - 1), "seed for weights, probes, data, batches", "run", (), "S"),
-    Field("device", parse_device, "auto, cpu, gpu or gpu:N", "run", DEVICE_WORDS, "DEV"),
+    Field(
+        "device",
+        parse_device,
+        "auto, cpu, gpu, all, gpu:N, or a list such as gpu:0,gpu:1 (one replica each)",
+        "run",
+        DEVICE_WORDS,
+        "DEV",
+    ),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 

@@ -76,3 +76,35 @@ def test_refusals_name_the_flag(field: str, value: str, piece: str) -> None:
         LabConfig.parse({field: value}, base)
     assert str(caught.value).startswith(f"--{piece}: ")
     assert base == LabConfig()  # the base it was parsed against is untouched
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("auto", "auto"),
+        ("ALL", "all"),
+        (" gpu:1 ", "gpu:1"),
+        ("cpu:0, cpu:1", "cpu:0,cpu:1"),
+        ("gpu,gpu:1", "gpu:0,gpu:1"),
+        ("gpu:1,gpu:0", "gpu:1,gpu:0"),
+    ],
+)
+def test_device_lists_are_normalised(text: str, parsed: str) -> None:
+    assert LabConfig.parse({"device": text}).device == parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("tpu:0,tpu:1", "unknown device 'tpu:0'"),
+        ("gpu:0,,gpu:1", "separated by commas"),
+        ("cpu:0,gpu:0", "mixes CPU and GPU"),
+        ("gpu:0,gpu:0", "gpu:0 is listed twice"),
+        ("gpu:0,gpu:x", "whole number"),
+    ],
+)
+def test_bad_device_lists_are_one_line(text: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        LabConfig.parse({"device": text})
+    assert str(caught.value).startswith("--device: ")
+    assert reason in str(caught.value)

@@ -145,7 +145,12 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
 def print_devices() -> int:
     from gradtui.lab.runtime import devices
 
-    for dev in devices():
+    found = devices()
+    for dev in found:
         memory = f", {dev.memory_mb:.0f} MB in use" if dev.memory_mb is not None else ""
-        print(f"{dev.name}  {dev.kind}  {dev.description}{memory}")
+        spelling = dev.kind.lower() + ":" + dev.name.rsplit(":", 1)[-1]
+        print(f"{spelling:<7} {dev.name}  {dev.description}{memory}")
+    kind = "gpu" if any(d.kind == "GPU" for d in found) else "cpu"
+    if sum(d.kind.lower() == kind for d in found) > 1:
+        print(f"several at once: --device all, or a list such as --device {kind}:0,{kind}:1 (one replica each)")
     return 0

@@ -2,15 +2,19 @@
 
 Importing this module imports TensorFlow (3+ s), quietly: C++/absl logs go to the log file,
 Python's tensorflow/absl loggers go to gradtui's log (file + UI tail), GPUs get memory growth so a
-shared box is not grabbed whole. Everything else in gradtui gets `tf` and `keras` from here.
+shared box is not grabbed whole, and GRADTUI_LOGICAL_CPUS=N splits the host CPU into N logical
+devices (so the several-device path runs on a machine without GPUs). Everything else in gradtui
+gets `tf` and `keras` from here, and its distribution strategy from `strategy_for`.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from gradtui import logs
+from gradtui.config import LOGICAL_CPUS_VAR, device_list, logical_cpus
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
@@ -42,6 +46,26 @@ for _problem in _enable_memory_growth():
     logs.logger().warning("memory growth not set: %s", _problem)
 
 
+def _split_cpu(count: int) -> str | None:
+    """Make the host CPU `count` logical devices; must happen before TensorFlow initialises them."""
+    if count <= 1:
+        return None
+    try:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except (RuntimeError, ValueError, IndexError) as err:
+        return f"{LOGICAL_CPUS_VAR}={count} ignored: {err}"
+    return None
+
+
+try:
+    _problem_cpus = _split_cpu(logical_cpus(os.environ))
+except ValueError as _err:  # the CLI refuses a bad value before it imports this module
+    _problem_cpus = f"{_err}; the CPU stays one device"
+if _problem_cpus:
+    logs.logger().warning("%s", _problem_cpus)
+
+
 @dataclass(frozen=True)
 class DeviceInfo:
     name: str  # TensorFlow's logical name, e.g. /device:GPU:0
@@ -61,32 +85,86 @@ def devices() -> list[DeviceInfo]:
         memory: float | None = None
         if kind == "GPU":
             physical = tf.config.list_physical_devices("GPU")
-            index = int(dev.name.rsplit(":", 1)[-1])
+            index = _kind_index(dev.name)[1]
             if index < len(physical):
                 details = tf.config.experimental.get_device_details(physical[index])
                 description = str(details.get("device_name", "GPU"))
-            try:
-                memory = tf.config.experimental.get_memory_info(dev.name)["current"] / 2**20
-            except (ValueError, RuntimeError):
-                memory = None
+            memory = memory_in_use_mb(dev.name)
         found.append(DeviceInfo(dev.name, kind, description, memory))
     return found
 
 
-def resolve_device(choice: str) -> str:
-    """Turn auto|cpu|gpu|gpu:N into a TensorFlow device name; ValueError if it does not exist."""
-    gpus = [d for d in devices() if d.kind == "GPU"]
+def _kind_index(name: str) -> tuple[str, int]:
+    """`/device:GPU:1` -> ('GPU', 1)."""
+    kind, _, index = name.rsplit("device:", 1)[-1].partition(":")
+    return kind.upper(), int(index or 0)
+
+
+def resolve_devices(choice: str) -> tuple[str, ...]:
+    """A parsed --device value as TensorFlow device names, the first one primary.
+
+    auto: the first GPU, else the CPU; all: every GPU, else every (logical) CPU; otherwise each
+    listed cpu:N/gpu:N. ValueError, one line, for a device that does not exist.
+    """
+    found = devices()
+    gpus = [d.name for d in found if d.kind == "GPU"]
+    cpus = [d.name for d in found if d.kind == "CPU"]
     if choice == "auto":
-        return gpus[0].name if gpus else "/device:CPU:0"
-    if choice == "cpu":
-        return "/device:CPU:0"
-    index = 0
-    if ":" in choice:
-        index = int(choice.split(":", 1)[1])
-    if index >= len(gpus):
-        have = ", ".join(d.name for d in gpus) or "none"
-        raise ValueError(f"device {choice!r} does not exist (GPUs here: {have})")
-    return gpus[index].name
+        return (gpus[0] if gpus else cpus[0],)
+    if choice == "all":
+        return tuple(gpus or cpus)
+    names = []
+    for item in device_list(choice):
+        kind, _, index = item.partition(":")
+        have = gpus if kind == "gpu" else cpus
+        position = int(index or 0)
+        if position >= len(have):
+            listed = ", ".join(have) or "none"
+            hint = f"; {LOGICAL_CPUS_VAR}=N splits the CPU into N" if kind == "cpu" else ""
+            raise ValueError(f"device {item!r} does not exist ({kind.upper()}s here: {listed}{hint})")
+        names.append(have[position])
+    return tuple(names)
 
 
-__all__ = ["DeviceInfo", "devices", "keras", "resolve_device", "tf"]
+def resolve_device(choice: str) -> str:
+    """The primary (first) device of a --device value; ValueError if one of them does not exist."""
+    return resolve_devices(choice)[0]
+
+
+_strategies: dict[tuple[str, ...], Any] = {}
+
+
+def strategy_for(names: tuple[str, ...]) -> Any:
+    """A MirroredStrategy over `names` (several devices), else the default no-op strategy.
+
+    One strategy per device list for the life of the process: two MirroredStrategy objects over the
+    same devices hand out clashing collective keys, and a session rebuilt with a new one fails.
+    """
+    if len(names) <= 1:
+        return tf.distribute.get_strategy()
+    if names not in _strategies:
+        with logs.fd2_to_log():
+            _strategies[names] = tf.distribute.MirroredStrategy(list(names))
+    return _strategies[names]
+
+
+def memory_in_use_mb(name: str) -> float | None:
+    """Memory TensorFlow holds on a GPU now (shared boxes); None for a CPU or where it is not known."""
+    if _kind_index(name)[0] != "GPU":
+        return None
+    try:
+        return float(tf.config.experimental.get_memory_info(name)["current"]) / 2**20
+    except (ValueError, RuntimeError):
+        return None
+
+
+__all__ = [
+    "DeviceInfo",
+    "devices",
+    "keras",
+    "memory_in_use_mb",
+    "resolve_device",
+    "resolve_devices",
+    "strategy_for",
+    "tf",
+]

@@ -26,7 +26,7 @@ from gradtui.lab import rules
 from gradtui.lab.history import Dims, History
 from gradtui.lab.models import load_model
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
-from gradtui.lab.runtime import keras, resolve_device, tf
+from gradtui.lab.runtime import keras, resolve_devices, tf
 
 # Fields whose change needs a new model, probe or data set; the others are applied in place.
 REBUILD_FIELDS = (
@@ -90,9 +90,12 @@ class Session:
     def build(cls, config: LabConfig) -> Session:
         """Load the model, data and probe for `config`; ConfigError or LabError with one line."""
         try:
-            device = resolve_device(config.device)
+            names = resolve_devices(config.device)
         except ValueError as err:
             raise ConfigError("device", str(err)) from None
+        if len(names) > 1:
+            raise ConfigError("device", f"a session runs on one device; {config.device} names {len(names)}")
+        device = names[0]
         try:
             with tf.device(device):
                 return cls(config, device)
