@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from gradtui import __version__
 from gradtui.config import FIELDS, ConfigError, LabConfig, logical_cpus, one_line
+from gradtui.errors import first_line
 from gradtui.presets import PRESET_BY_NAME
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
@@ -166,12 +167,6 @@ def _tensorboard_installed() -> bool:
         return False
 
 
-def _first_line(text: str) -> str:
-    """An unexpected error's first line, printable."""
-    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
-    return one_line(lines[0] if lines else "")
-
-
 def _options(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]:
     """(every option string, the ones that take a value), across the parser and its subcommands."""
     every: set[str] = set()
@@ -239,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         if args.command == "run":
-            from gradtui.lab.headless import run_headless
+            from gradtui.headless import run_headless
 
             return run_headless(config, out=args.out, tensorboard=args.tensorboard, rows=args.rows, quiet=args.quiet)
         if args.command == "bench":
@@ -247,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_bench(quick=args.quick, json_path=args.json, tiny=args.tiny)
         if args.command == "devices":
-            from gradtui.lab.headless import print_devices
+            from gradtui.headless import print_devices
 
             return print_devices()
         from gradtui.tui.app import run_app
@@ -267,7 +262,5 @@ def main(argv: list[str] | None = None) -> int:
         from gradtui.logs import log_file, logger
 
         logger().exception("unhandled error")
-        print(
-            f"gradtui: {type(err).__name__}: {_first_line(str(err))[:300]} (details in {log_file()})", file=sys.stderr
-        )
+        print(f"gradtui: {type(err).__name__}: {first_line(str(err))} (details in {log_file()})", file=sys.stderr)
         return EXIT_FAILED

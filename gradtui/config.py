@@ -1,8 +1,8 @@
 """LabConfig: every knob of an experiment, its default, its validation and its error text.
 
 One table (FIELDS) serves the CLI flags, the TUI form fields and saved session files, so a value
-is checked the same way wherever it comes from. Nothing here imports TensorFlow: flags are
-refused before the 3-second import.
+is checked the same way wherever it comes from. Nothing here imports TensorFlow (the rule and
+optimizer registries it reads are TF-free at import): flags are refused before the 3-second import.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gradtui.lab import optimizers, rules
+
 BUILTIN_MODELS = ("mlp", "cnn", "vgg16", "mobilenetv2")
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
-RULES = ("prediction", "example-loss", "batch-loss", "random")
+RULES = rules.NAMES
 SIGNS = ("descend", "ascend")
 LOSSES = ("auto", "bce", "sce", "mse")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad")
+OPTIMIZERS = optimizers.NAMES
 WEIGHTS = ("auto", "imagenet", "none")
 DEVICE_WORDS = ("auto", "cpu", "gpu", "all")
 DEVICE_CHOICES = "auto, cpu, gpu, all, cpu:N, gpu:N, or a list such as gpu:0,gpu:1"
@@ -393,8 +395,8 @@ class LabConfig:
 
     def check(self) -> None:
         """Cross-field rules that need no model. Model-dependent ones are checked by the lab."""
-        if self.rule == "example-loss" and self.label is None:
-            raise ConfigError("label", "the example-loss rule needs --label K (the class to push the probe towards)")
+        if rules.BY_NAME[self.rule].needs_label and self.label is None:
+            raise ConfigError("label", f"the {self.rule} rule needs --label K (the class to push the probe towards)")
         if self.new_head and self.model not in ("cnn", "vgg16", "mobilenetv2") and not self.is_user_model:
             raise ConfigError("new_head", f"model {self.model} has no classifier head to replace")
 

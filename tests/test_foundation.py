@@ -90,7 +90,9 @@ TF_LAB_MODULES = (
     "gradtui.lab.models",
     "gradtui.lab.rules",
     "gradtui.lab.board",
-    "gradtui.lab.headless",
+    "gradtui.lab.step_graph",
+    "gradtui.lab.optimizers",
+    "gradtui.headless",
 )
 
 

@@ -8,8 +8,25 @@ from pathlib import Path
 
 import numpy as np
 
+from gradtui.lab.measures import MEASURES, Measure
 from gradtui.lab.runtime import tf
 from gradtui.lab.session import Session
+
+
+def _curves(measure: Measure, value: np.ndarray, layers: tuple[str, ...]) -> list[tuple[str, float]]:
+    """(tag, value) pairs of one column's row, by its kind; non-finite values are left out."""
+    prefix = measure.board or measure.name
+    if measure.kind == "scalar":
+        pairs = [(f"{measure.board or 'lab'}/{measure.name}", float(value))]
+    elif measure.kind == "layer":
+        pairs = [(f"{prefix}/{layer}", float(v)) for layer, v in zip(layers, value, strict=True)]
+    elif measure.board_sum:
+        pairs = [(f"{prefix}/{measure.name}_sum", float(np.sum(value)))]
+    elif measure.kind == "probe":
+        pairs = [(f"{prefix}/p{p}_out{k}", float(v)) for p, row in enumerate(value) for k, v in enumerate(row)]
+    else:
+        return []
+    return [(tag, v) for tag, v in pairs if math.isfinite(v)]
 
 
 class Board:
@@ -26,21 +43,9 @@ class Board:
         with self.writer.as_default():
             for r in range(self.rows_written, len(cols["step"])):
                 step = int(cols["step"][r])
-                for p, row in enumerate(cols["predictions"][r]):
-                    for k, value in enumerate(row):
-                        tf.summary.scalar(f"probe/p{p}_out{k}", float(value), step=step)
-                for name in ("loss", "objective", "distance", "eval_acc", "eval_loss", "drawdown", "flipped"):
-                    value = float(cols[name][r])
-                    if math.isfinite(value):
-                        tf.summary.scalar(f"lab/{name}", value, step=step)
-                for name in ("weight_norm", "grad_norm", "update_ratio"):
-                    for layer, value in zip(layers, cols[name][r], strict=True):
-                        if math.isfinite(float(value)):
-                            tf.summary.scalar(f"{name}/{layer}", float(value), step=step)
-                forecast, actual = cols["forecast"][r], cols["actual"][r]
-                if np.all(np.isfinite(forecast)):
-                    tf.summary.scalar("forecast/forecast_sum", float(np.sum(forecast)), step=step)
-                    tf.summary.scalar("forecast/actual_sum", float(np.sum(actual)), step=step)
+                for measure in MEASURES:
+                    for tag, value in _curves(measure, cols[measure.name][r], layers):
+                        tf.summary.scalar(tag, value, step=step)
         self.rows_written = len(cols["step"])
 
     def histograms(self) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from gradtui.config import ConfigError, LabConfig
+from gradtui.errors import first_line
 from gradtui.lab import shapes
 from gradtui.resources import asset
 
@@ -26,12 +27,6 @@ class DataSet:
     y_test: np.ndarray
     description: str
     kind: str = "class"  # labels: class (numbers, sce), binary (0/1, one output), hot (one-/multi-hot rows), values
-
-
-def _reason(err: BaseException) -> str:
-    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
-    text = lines[0] if lines else type(err).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _teacher_task(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +115,7 @@ def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, loss: str, 
                 raise ValueError("it holds one array, not named arrays (save with np.savez)")
             arrays = {k: npz[k] for k in npz.files}
     except Exception as err:
-        raise ConfigError("data", f"{path} is not a readable .npz file: {_reason(err)}") from None
+        raise ConfigError("data", f"{path} is not a readable .npz file: {first_line(err, 200)}") from None
     for key in ("x_train", "y_train"):
         if key not in arrays:
             have = ", ".join(sorted(arrays))[:200] or "nothing"
@@ -212,7 +207,7 @@ def load_probe(config: LabConfig, input_shape: tuple[int, ...], data: DataSet | 
         if not isinstance(x, np.ndarray):
             raise ValueError("it is an .npz archive, not one array")
     except Exception as err:
-        raise ConfigError("probe", f"{config.probe} is not a readable .npy file: {_reason(err)}") from None
+        raise ConfigError("probe", f"{config.probe} is not a readable .npy file: {first_line(err, 200)}") from None
     if tuple(x.shape) == tuple(input_shape):
         x = x[None]
     x = _fit_inputs(x, input_shape, "probe", Path(config.probe).name)

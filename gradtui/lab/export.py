@@ -58,7 +58,7 @@ def history_dict(run: Recorded) -> dict[str, Any]:
         "notes": list(run.notes),
         "divergence": asdict(run.divergence) if run.divergence else None,
         "layers": list(run.summary.layers),
-        "columns": {name: meaning for name, (_, meaning) in COLUMNS.items()},
+        "columns": {name: m.meaning for name, m in COLUMNS.items()},
     }
     for name in COLUMNS:
         out[name] = _clean(cols[name].tolist())
@@ -71,12 +71,12 @@ def history_csv(run: Recorded) -> str:
     layers = run.summary.layers
     header: list[str] = []
     blocks: list[np.ndarray] = []
-    for name, (key, _) in COLUMNS.items():
+    for name, measure in COLUMNS.items():
         arr = cols[name]
-        if key == "":
+        if measure.kind in ("step", "scalar"):
             header.append(name)
             blocks.append(arr.reshape(-1, 1).astype(np.float64))
-        elif key == "L":
+        elif measure.kind == "layer":
             header.extend(f"{name}[{layer}]" for layer in layers)
             blocks.append(arr.astype(np.float64))
         else:

@@ -7,37 +7,14 @@ chunks; the UI reads snapshots on its own timer, so reads and writes are guarded
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 
-# name -> (trailing shape key, meaning). Shape keys: "" scalar, "P,K" probe x output, "L" layers.
-COLUMNS: dict[str, tuple[str, str]] = {
-    "step": ("", "step number (0 = before any step)"),
-    "predictions": ("P,K", "probe predictions after the step"),
-    "loss": ("", "the rule's loss before the step (NaN where the rule has none)"),
-    "objective": ("", "the scalar the tape differentiated, before the step"),
-    "weight_norm": ("L", "L2 norm of each layer's weights after the step"),
-    "grad_norm": ("L", "L2 norm of each layer's applied gradient"),
-    "update_ratio": ("L", "||update|| / ||weights before|| per layer"),
-    "distance": ("", "L2 distance of all weights from step 0"),
-    "forecast": ("P,K", "first-order forecast of the probe change: J(w) . update"),
-    "actual": ("P,K", "actual probe change in the step"),
-    "eval_acc": ("", "held-out accuracy (NaN between evaluations)"),
-    "eval_loss": ("", "held-out loss (NaN between evaluations)"),
-    "drawdown": ("", "held-out accuracy at step 0 minus now"),
-    "flipped": ("", "fraction of held-out examples whose predicted class changed since step 0"),
-}
+from gradtui.lab.measures import BY_NAME, Dims
 
+COLUMNS = BY_NAME  # the row schema: one column per declared measure, in declaration order
 
-@dataclass(frozen=True)
-class Dims:
-    probes: int
-    outputs: int
-    layers: int
-
-    def shape(self, key: str) -> tuple[int, ...]:
-        return {"": (), "P,K": (self.probes, self.outputs), "L": (self.layers,)}[key]
+__all__ = ["COLUMNS", "Dims", "History", "downsample"]
 
 
 class History:
@@ -48,9 +25,9 @@ class History:
         self._lock = threading.Lock()
         self._n = 0
         self._cols: dict[str, np.ndarray] = {}
-        for name, (key, _) in COLUMNS.items():
-            dtype = np.int64 if name == "step" else np.float32
-            self._cols[name] = np.full((capacity, *dims.shape(key)), np.nan if dtype is np.float32 else 0, dtype)
+        for name, measure in COLUMNS.items():
+            empty = 0 if measure.kind == "step" else np.nan
+            self._cols[name] = np.full((capacity, *dims.shape(measure.kind)), empty, measure.dtype)
 
     def __len__(self) -> int:
         return self._n

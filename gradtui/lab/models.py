@@ -10,9 +10,11 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gradtui import logs
-from gradtui.config import ConfigError, LabConfig, one_line
+from gradtui.config import ConfigError, LabConfig
+from gradtui.errors import first_line
 from gradtui.lab.results import LabError
 from gradtui.lab.runtime import keras
 from gradtui.resources import asset
@@ -62,13 +64,6 @@ def _mlp(config: LabConfig) -> keras.Model:
     )
 
 
-def _reason(err: BaseException | str, limit: int = 200) -> str:
-    """An exception's first line, printable and short enough for one status line."""
-    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
-    text = one_line(lines[0]) if lines else type(err).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 @contextlib.contextmanager
 def _quietly(notes: list[str] | None = None) -> Iterator[None]:
     """Keras prints download progress to stdout and warns on stderr: both go to the log (and notes)."""
@@ -82,7 +77,7 @@ def _quietly(notes: list[str] | None = None) -> Iterator[None]:
                 if line.strip():
                     logs.logger().info("keras: %s", line.strip())
             for warning in caught:
-                text = _reason(warning.message, 300)
+                text = first_line(str(warning.message))
                 logs.logger().warning("keras: %s", text)
                 if notes is not None and text not in notes and warning.category is UserWarning:
                     notes.append(text)
@@ -128,12 +123,12 @@ def _load_reason(err: BaseException) -> str:
         first = cause.split(". ", 1)[0].rstrip(".")
         if "Could not locate class" in first:
             first += " (a custom layer or function: gradtui loads models built from Keras's own layers)"
-        return _reason(first)
+        return first_line(first, 200)
     if "File not found" in text and "zip file" in text:
         return "the .keras zip archive is damaged or incomplete"
     if isinstance(err, KeyError) and err.args:  # str(KeyError) quotes its argument
-        return _reason(str(err.args[0]))
-    return _reason(err)
+        return first_line(str(err.args[0]), 200)
+    return first_line(err, 200)
 
 
 def _shape_problem(model: keras.Model) -> str | None:
@@ -185,7 +180,7 @@ def _application(config: LabConfig, notes: list[str]) -> keras.Model:
         with _quietly(notes):
             base = builder(include_top=False, weights=weights, input_shape=config.input_shape)
     except Exception as err:
-        reason = _reason(err)
+        reason = first_line(err, 200)
         if weights == "imagenet":
             raise LabError(
                 f"could not get imagenet weights for {config.model} ({reason}); offline? use --weights none"
@@ -212,7 +207,9 @@ def _new_head(model: keras.Model, classes: int) -> keras.Model:
         head = keras.layers.Dense(classes, activation="softmax", name="new_head")(features)
         return keras.Model(model.inputs, head, name=f"{model.name}_new_head")
     except Exception as err:
-        raise ConfigError("new_head", f"cannot replace the last layer of {model.name}: {_reason(err)}") from None
+        raise ConfigError(
+            "new_head", f"cannot replace the last layer of {model.name}: {first_line(err, 200)}"
+        ) from None
 
 
 def load_model(config: LabConfig) -> LoadedModel:
@@ -233,3 +230,52 @@ def load_model(config: LabConfig) -> LoadedModel:
     if config.new_head and not name.endswith("new head"):
         name += " + new head"
     return LoadedModel(model, name, output_activation(model), notes)
+
+
+def check_drivable(loaded: LoadedModel) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(input shape, output shape) of a model gradtui can drive; ConfigError or LabError otherwise."""
+    model = loaded.model
+    input_shape = tuple(model.input_shape[1:])
+    if any(d is None for d in input_shape):
+        raise LabError(f"the model's input shape {input_shape} is not fully known; build it with a fixed shape")
+    if len(model.outputs) != 1:
+        raise ConfigError(
+            "model", f"{loaded.name} has {len(model.outputs)} outputs; gradtui follows a model with one output"
+        )
+    wide = sorted({str(v.dtype) for v in model.trainable_variables} - {"float32"})
+    if wide:
+        raise ConfigError(
+            "model",
+            f"{loaded.name} has {', '.join(wide)} weights; gradtui runs float32 models "
+            "(rebuild it under keras.config.set_floatx('float32'))",
+        )
+    output_shape = tuple(model.output_shape[1:])
+    if len(output_shape) != 1:
+        raise LabError(f"the model's output has shape {output_shape}; gradtui needs a flat (batch, K) output")
+    return input_shape, output_shape
+
+
+WEIGHT_NAMES = frozenset({"kernel", "bias", "gamma", "beta", "mean", "variance", "embeddings", "scale"})
+
+
+def layer_groups(variables: list[Any]) -> tuple[list[list[int]], list[str]]:
+    """Variables grouped by the layer that owns them (by path), in order of first appearance."""
+    groups: dict[str, list[int]] = {}
+    for i, v in enumerate(variables):
+        path = str(getattr(v, "path", v.name)).split(":")[0]
+        if "/" in path:
+            layer = path.rsplit("/", 1)[0]
+        else:  # a SavedModel's variables are named like `dense_kernel`: strip the weight's own name
+            stem, _, leaf = path.rpartition("_")
+            layer = stem if stem and leaf in WEIGHT_NAMES else path
+            if stem.endswith(("_moving", "_depthwise", "_recurrent")):
+                layer = stem.rsplit("_", 1)[0]
+        groups.setdefault(layer, []).append(i)
+    names = [name.split("/")[-1] for name in groups]
+    return list(groups.values()), names
+
+
+def device_of(variable: Any, fallback: str) -> str:
+    """The device a variable's buffer really lives on (Keras variables wrap a tf.Variable)."""
+    inner = getattr(variable, "value", variable)
+    return str(getattr(inner, "device", "") or fallback)

@@ -179,7 +179,7 @@ def test_interrupt_mid_run_writes_what_was_recorded(
 
 
 def test_unexpected_error_is_one_line_exit_1(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gradtui.lab.headless as headless
+    import gradtui.headless as headless
 
     def broken(*args: Any, **kwargs: Any) -> int:
         raise RuntimeError("first line of the reason\n  second line of detail")

@@ -32,7 +32,7 @@ def test_clipnorm_shows_the_applied_gradient_norm() -> None:
     before = session.weights()
     session.step(1)
     after = session.weights()
-    update = [np.sqrt(sum(np.sum(np.square(after[i] - before[i])) for i in g)) for g in session._groups]
+    update = [np.sqrt(sum(np.sum(np.square(after[i] - before[i])) for i in g)) for g in session.groups]
     # plain SGD: update = lr * applied gradient, so the recorded norm must be the clipped one
     np.testing.assert_allclose(session.history.column("grad_norm")[1], np.array(update) / 0.1, rtol=1e-4)
     assert np.all(session.history.column("grad_norm")[1] <= 0.01 * np.sqrt(2) + 1e-6)

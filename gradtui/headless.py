@@ -8,18 +8,9 @@ import sys
 import numpy as np
 
 from gradtui import logs
-from gradtui.config import ConfigError, LabConfig, one_line
+from gradtui.config import ConfigError, LabConfig
+from gradtui.errors import first_line
 from gradtui.lab.results import LabError
-
-
-def _first_line(err: BaseException) -> str:
-    """One printable line for an error. TensorFlow's graph errors open with 'in user code:' and a
-    stack, and end with the actual error: that last line is the one to show."""
-    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
-    if len(lines) > 1 and lines[0].rstrip(":") == "in user code":
-        lines = lines[-1:]
-    text = one_line(lines[0]) if lines else type(err).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _fmt(value: float, width: int = 9) -> str:
@@ -71,7 +62,7 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
         print(f"gradtui: {err}", file=sys.stderr)
         return 2
     except LabError as err:
-        print(f"gradtui: {_first_line(err)}", file=sys.stderr)
+        print(f"gradtui: {first_line(err)}", file=sys.stderr)
         return 1
     say = (lambda *a: None) if quiet else print
     say(session.summary.line())
@@ -101,19 +92,19 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
             for note in report.notes:
                 say(f"note: {note}")
     except LabError as err:
-        failure = _first_line(err)
+        failure = first_line(err)
     except KeyboardInterrupt:
         interrupted = True
     except Exception as err:
         logs.logger().exception("the run failed")
-        failure = f"the run failed at step {session.step_count + 1}: {type(err).__name__}: {_first_line(err)}"
+        failure = f"the run failed at step {session.step_count + 1}: {type(err).__name__}: {first_line(err)}"
     finally:
         if board is not None:
             try:
                 board.close()
             except Exception as err:
                 logs.logger().exception("closing the TensorBoard writer")
-                failure = failure or f"--tensorboard: could not finish writing {tensorboard}: {_first_line(err)}"
+                failure = failure or f"--tensorboard: could not finish writing {tensorboard}: {first_line(err)}"
     for line in _table(session, rows):
         say(line)
     if out:
@@ -121,7 +112,7 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
             path = write_history(out, session)
             say(f"wrote {len(session.history)} rows to {path}")
         except (OSError, ValueError) as err:
-            print(f"gradtui: --out: cannot write {out}: {_first_line(err)}", file=sys.stderr)
+            print(f"gradtui: --out: cannot write {out}: {first_line(err)}", file=sys.stderr)
             return 1
     if interrupted:
         kept = f"; history up to step {session.step_count} written to {out}" if out else ""

@@ -1,0 +1,96 @@
+"""Session files: config, current state, snapshots, history and notes in one .npz, written atomically.
+
+Format "gradtui-session/1": a `meta` JSON string (format, config, snapshot names, notes) and, per
+state key (`current`, `snap0`, `snap1`...), arrays KEY/wI (weights), KEY/oI (optimizer state),
+KEY/step and KEY/h/COLUMN (history). The header is checked before NumPy reads anything.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gradtui.config import LabConfig
+from gradtui.errors import first_line
+from gradtui.files import atomic_write_bytes
+from gradtui.lab import timeline
+from gradtui.lab.results import LabError
+from gradtui.lab.timeline import State
+
+if TYPE_CHECKING:
+    from gradtui.lab.session import Session
+
+FORMAT = "gradtui-session/1"
+
+
+def save(session: Session, path: str | Path) -> None:
+    meta = {
+        "format": FORMAT,
+        "config": session.config.to_dict(),
+        "snapshots": session.snapshot_names,
+        "notes": session.notes,
+    }
+    states = {
+        "current": timeline.capture(session.live, True, session.divergence),
+        **{f"snap{i}": s for i, s in enumerate(session.timeline.snapshots.values())},
+    }
+    arrays: dict[str, np.ndarray] = {}
+    for key, state in states.items():
+        arrays.update(_state_arrays(key, state))
+    arrays["meta"] = np.asarray(json.dumps(meta))
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+    atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def _state_arrays(key: str, state: State) -> dict[str, np.ndarray]:
+    arrays = {f"{key}/w{i}": w for i, w in enumerate(state.weights)}
+    arrays.update({f"{key}/o{i}": o for i, o in enumerate(state.optimizer)})
+    arrays[f"{key}/step"] = np.asarray(state.step)
+    arrays.update({f"{key}/h/{name}": col for name, col in (state.history or {}).items()})
+    return arrays
+
+
+def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
+    """Rebuild a saved session: the model from its config, then weights, optimizer state, history."""
+    arrays, meta = _read(path)
+    session = build(LabConfig.from_dict(meta["config"]))
+    live = session.live
+    try:
+        snapshots = {name: _state(arrays, f"snap{i}", live) for i, name in enumerate(meta["snapshots"])}
+        current = _state(arrays, "current", live)
+        for state in (*snapshots.values(), current):
+            timeline.check(live, state)
+    except (KeyError, ValueError) as err:
+        raise LabError(f"{path} does not fit the model it names ({first_line(err)})") from None
+    session.timeline.snapshots.update(snapshots)
+    session.restore_state(current)
+    session.notes = list(meta.get("notes", session.notes))
+    return session
+
+
+def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(4) != b"PK\x03\x04":  # np.load would call anything else "pickled data"
+                raise ValueError("not an .npz archive: it is not a file gradtui saved")
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        meta = json.loads(str(arrays["meta"]))
+        if meta.get("format") != FORMAT:
+            raise ValueError("not a gradtui session file")
+    except Exception as err:
+        raise LabError(f"{path} is not a readable gradtui session file ({first_line(err)})") from None
+    return arrays, meta
+
+
+def _state(arrays: dict[str, np.ndarray], key: str, live: timeline.Live) -> State:
+    weights = [arrays[f"{key}/w{i}"] for i in range(len(live.weights))]
+    optimizer = [arrays[f"{key}/o{i}"] for i in range(len(live.optimizer))]
+    history = {k.split("/h/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{key}/h/")}
+    return State(weights, optimizer, int(arrays[f"{key}/step"]), len(history["step"]), history)

@@ -1,0 +1,298 @@
+"""The compiled multi-step function, built from the rule, the optimizer and the measures.
+
+Every per-step number is computed inside one `tf.function` that loops `n` steps in the graph, so
+Python is paid once per chunk. Each step writes one flat row laid out by measures.PACKED; a
+non-finite step stops the loop before it is recorded, and `where` says what went non-finite.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gradtui.config import LabConfig
+from gradtui.lab import data as lab_data
+from gradtui.lab import measures, rules
+from gradtui.lab.data import DataSet
+from gradtui.lab.runtime import tf
+
+Evaluate = Callable[[], dict[str, tf.Tensor]]
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The experiment's fixed pieces: a new model, probe or data set makes a new session."""
+
+    model: Any
+    stateless: bool  # the model has stateless_call (a Keras model, not a SavedModel wrapper)
+    variables: list[Any]
+    groups: list[list[int]]  # variable indices per layer
+    x_probe: tf.Tensor
+    outputs: int
+    loss_name: str
+    from_logits: bool
+    data: DataSet | None
+    init: list[tf.Tensor]  # the weights at step 0
+    step: Any  # the step counter, a tf.Variable
+
+    @property
+    def dims(self) -> measures.Dims:
+        return measures.Dims(int(self.x_probe.shape[0]), self.outputs, len(self.groups))
+
+
+class StepGraph:
+    """One config's compiled step: `run(n)` and `gradients()`, recompiled on any config change."""
+
+    def __init__(self, config: LabConfig, parts: Parts, optimizer: Any) -> None:
+        self.config, self.parts, self.optimizer = config, parts, optimizer
+        self.loss_fn = rules.make_loss(parts.loss_name, parts.from_logits)
+        self._setup_data()
+        self.evaluate: Evaluate | None = self._evaluator() if parts.data is not None else None
+        self.run = self._compile()
+        self.gradients = tf.function(lambda: self._gradients(parts.step.read_value())[3])
+
+    # ---- inputs ---------------------------------------------------------------------------------
+
+    def _setup_data(self) -> None:
+        config, parts, data = self.config, self.parts, self.parts.data
+        if data is not None:
+            self.x_train = tf.constant(data.x_train)
+            self.y_train = tf.constant(data.y_train)
+            limit = lab_data.MAX_EVAL if sum(int(np.prod(v.shape)) for v in parts.variables) < 1_000_000 else 256
+            self.x_eval = tf.constant(data.x_test[:limit])
+            self.y_eval = tf.constant(data.y_test[:limit])
+            self.order = np.random.default_rng(config.seed + 3).permutation(len(data.x_train)).astype(np.int64)
+        self.probe_labels = tf.constant(self._probe_labels())
+
+    def _probe_labels(self) -> np.ndarray:
+        probes, outputs = int(self.parts.x_probe.shape[0]), self.parts.outputs
+        label = self.config.label if self.config.label is not None else 0
+        if self.parts.loss_name == "sce":
+            return np.full((probes,), label, np.int32)
+        if outputs == 1:  # bce (0 or 1) or mse: the label is the target value
+            return np.full((probes, 1), label, np.float32)
+        onehot = np.zeros((probes, outputs), np.float32)  # bce or mse on several outputs: the label's row
+        onehot[:, label] = 1.0
+        return onehot
+
+    def batch_indices(self, step: int) -> np.ndarray:
+        """Training rows for 0-based step `step`: cycling through one seeded permutation."""
+        n = len(self.order)
+        size = min(self.config.batch_size, n)
+        return self.order[(step * size + np.arange(size)) % n]
+
+    def _batch(self, step: tf.Tensor) -> Callable[[], tuple[tf.Tensor, tf.Tensor]] | None:
+        if self.parts.data is None:
+            return None
+        order, x_train, y_train = tf.constant(self.order), self.x_train, self.y_train
+        batch = min(self.config.batch_size, len(self.order))
+
+        def rows() -> tuple[tf.Tensor, tf.Tensor]:
+            n = tf.shape(order, out_type=tf.int64)[0]
+            idx = tf.gather(order, (step * batch + tf.range(batch, dtype=tf.int64)) % n)
+            return tf.gather(x_train, idx), tf.gather(y_train, idx)
+
+        return rows
+
+    # ---- held-out evaluation --------------------------------------------------------------------
+
+    def _evaluator(self) -> Evaluate:
+        """Held-out accuracy, loss, drawdown and flip fraction against step 0, for inside the graph."""
+        assert self.parts.data is not None
+        model, x_eval, y_eval, loss_fn = self.parts.model, self.x_eval, self.y_eval, self.loss_fn
+        classify = self.parts.data.kind != "values"
+        classes, correct = self._classes(), self._correct()
+        class0 = classes(model(x_eval, training=False))
+        acc0 = tf.reduce_mean(tf.cast(correct(class0), tf.float32)) if classify else None
+
+        def evaluate() -> dict[str, tf.Tensor]:
+            p = model(x_eval, training=False)
+            nan = tf.constant(math.nan, tf.float32)
+            figures = {"eval_acc": nan, "eval_loss": tf.cast(loss_fn(y_eval, p), tf.float32)}
+            figures.update(drawdown=nan, flipped=nan)
+            if classify:
+                c = classes(p)
+                figures["eval_acc"] = tf.reduce_mean(tf.cast(correct(c), tf.float32))
+                figures["drawdown"] = acc0 - figures["eval_acc"]
+                figures["flipped"] = tf.reduce_mean(tf.cast(tf.not_equal(c, class0), tf.float32))
+            return figures
+
+        return evaluate
+
+    def _classes(self) -> Callable[[tf.Tensor], tf.Tensor]:
+        threshold = 0.0 if self.parts.from_logits else 0.5  # one output: a probability, or a logit
+
+        def classes(p: tf.Tensor) -> tf.Tensor:
+            if p.shape[-1] == 1:
+                return tf.cast(p[:, 0] > threshold, tf.int32)
+            return tf.argmax(p, axis=-1, output_type=tf.int32)
+
+        return classes
+
+    def _correct(self) -> Callable[[tf.Tensor], tf.Tensor]:
+        """Whether each predicted class is right: the label, or (hot rows) a positive of the row."""
+        kind = self.parts.data.kind if self.parts.data is not None else "values"
+        y_eval = self.y_eval
+
+        def correct(c: tf.Tensor) -> tf.Tensor:
+            if kind == "hot":
+                return tf.gather(y_eval, c, axis=1, batch_dims=1) > 0.5
+            if kind == "binary":
+                return tf.equal(c, tf.cast(y_eval[:, 0] > 0.5, tf.int32))
+            return tf.equal(c, tf.cast(tf.reshape(y_eval, [-1]), tf.int32))
+
+        return correct
+
+    # ---- the step -------------------------------------------------------------------------------
+
+    def _gradients(self, step: tf.Tensor, y: tf.Tensor | None = None) -> tuple[Any, Any, tf.Tensor, list[Any]]:
+        """The rule: (objective, loss, probe predictions, gradient to apply before the sign).
+
+        `y`, the probe predictions at the current weights, saves a forward pass where the rule does
+        not differentiate them.
+        """
+        parts, config = self.parts, self.config
+        rule = rules.BY_NAME[config.rule]
+        with tf.GradientTape() as tape:
+            if y is None or not rule.probe_is_constant:
+                y = parts.model(parts.x_probe, training=False)
+            inputs = rules.RuleInputs(
+                parts.model, parts.x_probe, y, self.probe_labels, self.loss_fn, config.target, self._batch(step)
+            )
+            objective, loss = rule.objective(inputs)
+        grads = tape.gradient(objective, parts.variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        if rule.direction is not None:
+            grads = rule.direction(grads, step, config.seed)
+        loss = tf.constant(math.nan, tf.float32) if loss is None else loss
+        return objective, loss, y, list(grads)
+
+    def _forecast(self, old: list[tf.Tensor], new: list[tf.Tensor], delta: list[tf.Tensor]) -> tf.Tensor:
+        """J(w_before) . update: a forward-mode JVP of the probe outputs at the weights before the step."""
+        model, x_probe = self.parts.model, self.parts.x_probe
+        if self.parts.stateless:
+            with tf.autodiff.ForwardAccumulator(old, delta) as acc:
+                y_lin, _ = model.stateless_call(old, model.non_trainable_variables, x_probe, training=False)
+            return acc.jvp(y_lin)
+        return self._forecast_by_reverse(old, new, delta)
+
+    def _forecast_by_reverse(self, old: list[tf.Tensor], new: list[tf.Tensor], delta: list[tf.Tensor]) -> tf.Tensor:
+        """A SavedModel's graph reads its variables directly and forward mode does not follow them into
+        it: put w_before back and take the JVP as two reverse passes, J.d = d/du [(J^T u) . d]."""
+        model, x_probe, variables = self.parts.model, self.parts.x_probe, self.parts.variables
+        for var, value in zip(variables, old, strict=True):
+            var.assign(value)
+        with tf.GradientTape() as outer:
+            u = tf.zeros((int(x_probe.shape[0]), self.parts.outputs))
+            outer.watch(u)
+            with tf.GradientTape() as inner:
+                dotted = tf.reduce_sum(u * model(x_probe, training=False))
+            vjp = inner.gradient(dotted, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            along = tf.add_n([tf.reduce_sum(a * b) for a, b in zip(vjp, delta, strict=True)])
+        out = outer.gradient(along, u)
+        with tf.control_dependencies([out]):
+            for var, value in zip(variables, new, strict=True):
+                var.assign(value)
+        return tf.identity(out)
+
+    def _norms(self) -> Callable[..., tuple[tf.Tensor, ...]]:
+        groups, init = self.parts.groups, self.parts.init
+        segments = tf.constant([g for g, members in enumerate(groups) for _ in members], tf.int32)
+        var_order = [i for members in groups for i in members]
+
+        def norms(new: list[tf.Tensor], old: list[tf.Tensor], grads: list[tf.Tensor]) -> tuple[tf.Tensor, ...]:
+            """Per-layer |w|, |g|, |update| / |w before| and the distance from step 0, in few fused ops."""
+            rows = []
+            for i in var_order:
+                stacked = tf.stack([new[i], new[i] - old[i], old[i], grads[i], new[i] - init[i]])
+                rows.append(tf.reduce_sum(tf.square(tf.reshape(stacked, [5, -1])), axis=1))
+            per_layer = tf.sqrt(tf.math.unsorted_segment_sum(tf.stack(rows), segments, len(groups)))
+            distance = tf.sqrt(tf.reduce_sum(tf.stack(rows)[:, 4]))
+            return per_layer[:, 0], per_layer[:, 3], per_layer[:, 1] / tf.maximum(per_layer[:, 2], 1e-30), distance
+
+        return norms
+
+    def _held_out(self, step: tf.Tensor) -> dict[str, tf.Tensor]:
+        nan = tf.constant(math.nan, tf.float32)
+        skipped = {"eval_acc": nan, "eval_loss": nan, "drawdown": nan, "flipped": nan}
+        if self.evaluate is None:
+            return skipped
+        return tf.cond((step + 1) % self.config.eval_every == 0, self.evaluate, lambda: skipped)  # type: ignore[no-any-return]
+
+    def _one_step(self) -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
+        parts, optimizer, norms = self.parts, self.optimizer, self._norms()
+        sign, clipnorm = (-1.0 if self.config.sign == "ascend" else 1.0), self.config.clipnorm
+
+        def one_step(y_before: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+            step = parts.step.read_value()
+            old = [tf.identity(v) for v in parts.variables]
+            objective, loss, y, grads = self._gradients(step, y_before)
+            applied = grads if sign > 0 else [-g for g in grads]
+            optimizer.apply_gradients(zip(applied, parts.variables, strict=True))
+            new = [tf.identity(v) for v in parts.variables]
+            forecast = self._forecast(old, new, [a - b for a, b in zip(new, old, strict=True)])
+            y_new = parts.model(parts.x_probe, training=False)
+            # the norm of the gradient the optimizer applied: Keras clips each tensor to clipnorm first
+            shown = [tf.clip_by_norm(g, clipnorm) for g in grads] if clipnorm else grads
+            weight_norm, grad_norm, ratio, distance = norms(new, old, shown)
+            parts.step.assign_add(1)
+            values = measures.StepValues(
+                objective, loss, y, y_new, forecast, weight_norm, grad_norm, ratio, distance, self._held_out(step)
+            )
+            objective32 = tf.cast(objective, tf.float32)
+            finite = tf.concat(
+                [
+                    tf.math.is_finite(weight_norm),
+                    [tf.reduce_all(tf.math.is_finite(y_new)), tf.math.is_finite(objective32)],
+                ],
+                0,
+            )
+            return _pack(values), finite, y_new
+
+        return one_step
+
+    def _compile(self) -> Callable[[tf.Tensor], dict[str, tf.Tensor]]:
+        model, x_probe, one_step = self.parts.model, self.parts.x_probe, self._one_step()
+        width = measures.row_width(self.parts.dims)
+
+        @tf.function
+        def run(n: tf.Tensor) -> dict[str, tf.Tensor]:
+            rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[width])
+            where = tf.constant(-1, tf.int32)
+            count = tf.constant(0, tf.int32)
+            y = model(x_probe, training=False)
+            for _ in tf.range(n):
+                row, finite, y = one_step(y)
+                if not tf.reduce_all(finite):
+                    where = tf.cast(tf.argmin(tf.cast(finite, tf.int32)), tf.int32)
+                    break
+                rows = rows.write(count, row)
+                count += 1
+            return {"rows": rows.stack(), "count": count, "where": where}
+
+        return run  # type: ignore[return-value]
+
+    def where(self, code: int, layers: tuple[str, ...]) -> str:
+        """What the finiteness check found non-finite: a layer's weights, the probe or the objective."""
+        if code < len(self.parts.groups):
+            return f"weights of layer {layers[code]}"
+        return "probe predictions" if code == len(self.parts.groups) else "loss/objective"
+
+    # ---- row 0 ----------------------------------------------------------------------------------
+
+    def start_row(self, weights: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """Row 0, measured at `weights` (the model's current weights): predictions, norms, held-out."""
+        y = self.parts.model(self.parts.x_probe, training=False).numpy()
+        norms = np.array(
+            [math.sqrt(sum(float(np.sum(np.square(weights[i]))) for i in g)) for g in self.parts.groups], np.float32
+        )
+        evaluated = {k: float(v) for k, v in self.evaluate().items()} if self.evaluate is not None else {}
+        return measures.start_row(measures.StartValues(y, norms, evaluated))
+
+
+def _pack(values: measures.StepValues) -> tf.Tensor:
+    """One flat float32 row per step (one TensorArray write), laid out as measures.unpack reads it."""
+    return tf.concat([tf.reshape(tf.cast(m.step(values), tf.float32), [-1]) for m in measures.PACKED if m.step], 0)
