@@ -20,7 +20,7 @@ def test_tui_modules_do_not_import_tensorflow() -> None:
         "        importlib.import_module(name)\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
         "lab = sorted(m for m in sys.modules if m in ('gradtui.lab.session', 'gradtui.lab.runtime',"
-        " 'gradtui.lab.models', 'gradtui.lab.rules', 'gradtui.lab.data'))\n"
+        " 'gradtui.lab.models', 'gradtui.lab.step_graph', 'gradtui.lab.data'))\n"
         "print(bad[:3], lab)\n"
         "sys.exit(1 if bad or lab else 0)\n"
     )
