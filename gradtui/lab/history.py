@@ -72,10 +72,6 @@ class History:
                 raise IndexError("history is empty")
             return self._cols[name][self._n - 1].copy()
 
-    def tail(self, name: str, count: int) -> np.ndarray:
-        with self._lock:
-            return self._cols[name][max(0, self._n - count) : self._n].copy()
-
     def to_dict(self) -> dict[str, np.ndarray]:
         with self._lock:
             return {name: arr[: self._n].copy() for name, arr in self._cols.items()}

@@ -22,7 +22,7 @@ from gradtui.lab.history import History
 from gradtui.lab.models import check_drivable, device_of, layer_groups, load_model
 from gradtui.lab.optimizers import make_optimizer
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
-from gradtui.lab.runtime import keras, resolve_devices, tf
+from gradtui.lab.runtime import resolve_devices, tf
 from gradtui.lab.step_graph import Parts, StepGraph
 
 # Fields whose change needs a new model, probe or data set; the others are applied in place.
@@ -323,6 +323,3 @@ class Session:
     def load(cls, path: str | Path) -> Session:
         """Rebuild a saved session: the model from its config, then weights, optimizer state, history."""
         return session_file.load(path, cls.build)
-
-
-__all__ = ["Session", "keras"]
