@@ -2,8 +2,8 @@
 
 Session methods are not safe against each other, so every call goes through this one thread.
 TensorFlow is imported here, lazily, inside the thread: the first frame paints while it loads.
-Results go back to the UI as messages (messages.py); the UI reads `session.history` on its own
-timer, which History makes safe. Pause is a flag the running step polls between compiled chunks,
+Results go back to the UI as messages (messages.py); the UI reads the session through EngineView
+(view.py) on its own timer, which History makes safe. Pause is a flag the running step polls between compiled chunks,
 so Pause and quit take effect within a chunk (the session sizes chunks to ~0.1 s of work).
 """
 
@@ -31,7 +31,11 @@ from gradtui.tui.messages import (
     EngineState,
     FileWritten,
     HistoryChanged,
+    Origin,
+    Replaced,
     SessionReady,
+    State,
+    StepKind,
     StepsDone,
 )
 
@@ -69,8 +73,7 @@ class Engine:
         self._closing = False
         self._thread = threading.Thread(target=self._main, name="gradtui-engine", daemon=True)
         self.session: Session | None = None
-        self.state = "loading"
-        self.running = False  # a step/run/play is executing now
+        self.running = False  # a step/run/play is executing now (a single step too, which never says "running")
         self.log = logs.logger()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -96,10 +99,6 @@ class Engine:
         """Nothing queued or executing (tests wait on this)."""
         with self._lock:
             return self._pending == 0
-
-    @property
-    def ready(self) -> bool:
-        return self.session is not None
 
     # -- commands (UI thread) --------------------------------------------------------------------
 
@@ -150,24 +149,29 @@ class Engine:
 
         self._submit("restore", do)
 
-    def apply(self, config: LabConfig, origin: str = "config") -> None:
-        """Apply a validated config: in place when the session can, else a new session (old kept on failure)."""
+    def apply(self, config: LabConfig, origin: Origin = "config") -> None:
+        """Apply a validated config: in place when the session can, else a new session (old kept on failure).
+
+        A preset ("preset", or "demo" from a script) is an experiment from its start: an in-place one resets
+        the history, and the answer says what it replaced."""
 
         def do() -> None:
             current = self.session
             if current is None:
                 self._build(config, origin)
                 return
+            fresh_experiment = origin in ("preset", "demo")
+            replaced = self._size() if fresh_experiment else None
             fresh = current.with_config(config)
             if fresh is current:
-                if origin == "preset":  # a preset is an experiment from its start
+                if fresh_experiment:
                     current.reset()
                     self._post(HistoryChanged("reset", True))
-                self._post(ConfigApplied(current.config))
+                self._post(ConfigApplied(current.config, origin, replaced))
             else:
                 self.session = fresh
                 self._freeze_heap()
-                self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), origin))
+                self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), origin, replaced))
             self._settle()
 
         self._submit("apply", do)
@@ -187,9 +191,10 @@ class Engine:
         from gradtui.lab.session import Session
 
         fresh = Session.load(path)
+        replaced = self._size()
         self.session = fresh
         self._freeze_heap()
-        self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), "load"))
+        self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), "load", replaced))
         self._settle()
 
     def export_history(self, path: str) -> None:
@@ -256,7 +261,14 @@ class Engine:
                 return
         self._guarded("build", lambda: self._build(self._initial_config, "build"))
 
-    def _build(self, config: LabConfig, origin: str) -> None:
+    def _size(self) -> Replaced | None:
+        """(steps of history, snapshots) of the current experiment, which a replacement would lose."""
+        session = self.session
+        if session is None:
+            return None
+        return (max(len(session.history) - 1, 0), len(session.snapshot_names))  # row 0 is the initial state
+
+    def _build(self, config: LabConfig, origin: Origin) -> None:
         from gradtui.lab.session import Session
 
         self._set_state("loading", f"building {config.model}")
@@ -298,7 +310,7 @@ class Engine:
             raise LabError("the engine is not ready (no model loaded)")
         return self.session
 
-    def _do_steps(self, n: int, kind: str) -> None:
+    def _do_steps(self, n: int, kind: StepKind) -> None:
         session = self._session()
         if kind != "step" or n > 1:
             self._set_state("running", kind)
@@ -325,9 +337,8 @@ class Engine:
         else:
             self._set_state("ready")
 
-    def _set_state(self, state: str, detail: str = "") -> None:
-        self.state = state
-        self._post(EngineState(state, detail))
+    def _set_state(self, state: State, detail: str = "") -> None:
+        self._post(EngineState(state, detail))  # the UI's EngineView keeps the state from these
 
     def _post(self, message: Message) -> None:
         self._target.post_message(message)

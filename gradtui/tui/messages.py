@@ -7,82 +7,80 @@ the event loop. Tests capture them with `run_test(message_hook=...)`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from textual.message import Message
 
 from gradtui.config import LabConfig
 from gradtui.lab.results import ModelSummary, StepReport
 
-ENGINE_STATES = ("loading", "ready", "running", "paused", "diverged", "error")
+State = Literal["loading", "ready", "running", "paused", "diverged", "error"]
+# what asked for a session or config: the first build, a form change, an opened file, a preset key,
+# or a preset from a demo script (a fresh experiment too, but one the script means: not announced)
+Origin = Literal["build", "config", "load", "preset", "demo"]
+StepKind = Literal["step", "run", "play"]
+HistoryAction = Literal["undo", "reset", "restore", "snapshot"]
+# (steps of history, snapshots) an experiment had when a preset or opened file replaced it
+Replaced = tuple[int, int]
 
 
+@dataclass
 class EngineState(Message):
     """The engine's coarse state changed (drives the status line and which controls are enabled)."""
 
-    def __init__(self, state: str, detail: str = "") -> None:
-        super().__init__()
-        self.state = state
-        self.detail = detail
+    state: State
+    detail: str = ""
 
 
+@dataclass
 class SessionReady(Message):
     """A (new) session is live: after the first build, a model/data change, or opening a file."""
 
-    def __init__(self, summary: ModelSummary, config: LabConfig, notes: tuple[str, ...], origin: str) -> None:
-        super().__init__()
-        self.summary = summary
-        self.config = config
-        self.notes = notes
-        self.origin = origin  # "build", "config", "load", "preset"
+    summary: ModelSummary
+    config: LabConfig
+    notes: tuple[str, ...]
+    origin: Origin
+    replaced: Replaced | None = None  # set when a preset or opened file replaced an experiment
 
 
+@dataclass
 class ConfigApplied(Message):
-    """A config change took effect in place (weights kept)."""
+    """A config change took effect in place (weights kept); a preset also reset the history."""
 
-    def __init__(self, config: LabConfig) -> None:
-        super().__init__()
-        self.config = config
+    config: LabConfig
+    origin: Origin = "config"
+    replaced: Replaced | None = None
 
 
+@dataclass
 class StepsDone(Message):
     """One step/run/play command finished (possibly stopped early)."""
 
-    def __init__(self, report: StepReport, kind: str) -> None:
-        super().__init__()
-        self.report = report
-        self.kind = kind  # "step", "run", "play"
+    report: StepReport
+    kind: StepKind
 
 
+@dataclass
 class HistoryChanged(Message):
     """Undo, reset or restore moved the session back: plots must redraw even if the length matches."""
 
-    def __init__(self, action: str, ok: bool, detail: str = "") -> None:
-        super().__init__()
-        self.action = action  # "undo", "reset", "restore", "snapshot"
-        self.ok = ok
-        self.detail = detail
+    action: HistoryAction
+    ok: bool
+    detail: str = ""
 
 
+@dataclass
 class EngineFailed(Message):
     """A command failed; the previous session is intact. `field` names a form field when one is to blame."""
 
-    def __init__(self, action: str, text: str, field: str | None = None) -> None:
-        super().__init__()
-        self.action = action
-        self.text = text
-        self.field = field
+    action: str
+    text: str
+    field: str | None = None
 
 
+@dataclass
 class FileWritten(Message):
-    """An export or session save finished."""
+    """An export, session save or screenshot finished."""
 
-    def __init__(self, what: str, path: str) -> None:
-        super().__init__()
-        self.what = what
-        self.path = path
-
-
-@dataclass(frozen=True)
-class FieldProblem:
-    field: str
-    message: str
+    what: Literal["session", "history", "screen"]
+    path: str

@@ -15,8 +15,10 @@ from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
+from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
+from gradtui import logs
 from gradtui.lab.history import downsample
 from gradtui.tui.widgets.series import Chart, Series
 
@@ -81,6 +83,7 @@ class ChartPlot(PlotextPlot):
         self._lock = threading.Lock()  # one build at a time on this widget's plotext figure
         self._generation = 0
         self._ready: tuple[Chart, tuple[int, int], str, Text] | None = None
+        self._failed = False  # a build failure was already shown (each later one is only logged)
 
     def on_mount(self) -> None:
         # The palette follows the theme: repaint on a switch (a cached build for the old theme is ignored).
@@ -109,6 +112,19 @@ class ChartPlot(PlotextPlot):
             group=f"draw-{self.id}",
             exit_on_error=False,
         )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A build failed on its thread (run with exit_on_error=False, so the app lives on): log every
+        failure, and say the first one in a toast, literally (an error text may hold markup brackets)."""
+        if event.state != WorkerState.ERROR:
+            return
+        err = event.worker.error
+        logs.logger().error("drawing %s failed", self.id, exc_info=err)
+        if self._failed:
+            return
+        self._failed = True
+        text = f"{type(err).__name__}: {err}" if err is not None else "unknown error"
+        self.notify(text, title=f"drawing {self.chart.title} failed", severity="error", markup=False)
 
     def _build_off_thread(self, chart: Chart, size: tuple[int, int], theme: str, look: Look, generation: int) -> None:
         with self._lock:
