@@ -1,0 +1,222 @@
+"""The bench's shapes and its table: figure keys, targets, run sizes, results, formatting.
+
+Imports neither TensorFlow nor Textual, so the table can be read and tested without either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT = "gradtui-bench/1"
+EXAMPLE3 = {"rule": "batch-loss", "optimizer": "adam", "lr": "0.01", "batch_size": "100"}
+CNN = {"model": "cnn", "rule": "batch-loss"}
+VGG16 = {"model": "vgg16", "rule": "batch-loss"}
+MEMORY_SCALE_STEPS = 100_000
+
+# (json key, label, op, target): the issue's speed targets
+TARGETS: tuple[tuple[str, str, str, float], ...] = (
+    ("engine_vs_train_on_batch", "engine / train_on_batch", ">=", 3.0),
+    ("engine_vs_in_graph", "engine / bare in-graph loop", ">=", 0.7),
+    ("tui_vs_engine", "TUI auto-run / engine", ">=", 0.7),
+    ("first_frame_s", "first frame", "<=", 1.0),
+    ("ui_latency_p99_ms", "UI latency p99 while running", "<=", 50.0),
+    ("rss_growth_mb_100k", "memory growth per 100k steps", "<=", 50.0),
+    ("plot_draw_ms_100k", "plot redraw at 100k steps", "<=", 20.0),
+)
+
+FIGURE_KEYS = (
+    "engine_steps_per_s",
+    "train_on_batch_steps_per_s",
+    "eager_steps_per_s",
+    "in_graph_steps_per_s",
+    "engine_vs_train_on_batch",
+    "engine_vs_in_graph",
+    "tui_steps_per_s",
+    "tui_vs_engine",
+    "first_frame_s",
+    "ui_latency_p50_ms",
+    "ui_latency_p99_ms",
+    "rss_growth_mb_100k",
+    "plot_draw_ms_100k",
+    "engine_cnn_steps_per_s",
+    "in_graph_cnn_steps_per_s",
+    "engine_cnn_vs_in_graph",
+    "engine_vgg16_steps_per_s",
+    "in_graph_vgg16_steps_per_s",
+    "engine_vgg16_vs_in_graph",
+)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How long each measurement runs; `--quick` and the hidden `--tiny` (smoke test) shrink them."""
+
+    mode: str
+    rounds: int  # interleaved rounds of engine vs baselines (the median is reported)
+    seconds: float  # timed seconds per method per round
+    warmup_s: float  # untimed running after tracing, before the first timed round
+    memory_steps: int  # recorded steps between the two RSS readings (scaled to 100k)
+    cnn_rounds: int
+    tui_idle_s: float  # latency probe with the app idle, for reference
+    tui_warmup_s: float  # auto-run before the TUI window opens (chunk sizing settles)
+    tui_seconds: float  # the TUI measurement window
+    plot_repeats: int
+    first_frame_runs: int
+
+
+FULL = Sizes(
+    "full",
+    rounds=5,
+    seconds=3.0,
+    warmup_s=2.0,
+    memory_steps=100_000,
+    cnn_rounds=3,
+    tui_idle_s=2.0,
+    tui_warmup_s=2.0,
+    tui_seconds=15.0,
+    plot_repeats=30,
+    first_frame_runs=5,
+)
+QUICK = Sizes(
+    "quick",
+    rounds=3,
+    seconds=1.5,
+    warmup_s=1.0,
+    memory_steps=20_000,
+    cnn_rounds=2,
+    tui_idle_s=1.0,
+    tui_warmup_s=1.5,
+    tui_seconds=5.0,
+    plot_repeats=15,
+    first_frame_runs=3,
+)
+TINY = Sizes(
+    "tiny",
+    rounds=1,
+    seconds=0.25,
+    warmup_s=0.2,
+    memory_steps=300,
+    cnn_rounds=1,
+    tui_idle_s=0.3,
+    tui_warmup_s=0.3,
+    tui_seconds=1.0,
+    plot_repeats=3,
+    first_frame_runs=1,
+)
+
+
+@dataclass
+class Results:
+    figures: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(FIGURE_KEYS))
+    extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def say(text: str) -> None:
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def section(results: Results, name: str) -> Iterator[None]:
+    """Run one part; a failure is recorded (and the bench goes on) instead of ending the run."""
+    say(f"{name} ...")
+    started = time.perf_counter()
+    try:
+        yield
+    except Exception as err:
+        text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        results.failures.append(f"{name}: {type(err).__name__}: {text}")
+        say(f"{name} FAILED: {type(err).__name__}: {text}")
+    else:
+        say(f"{name} done in {time.perf_counter() - started:.1f} s")
+
+
+def targets(figures: dict[str, float | None]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for key, _, op, target in TARGETS:
+        value = figures.get(key)
+        met = None if value is None else (value >= target if op == ">=" else value <= target)
+        out[key] = {"value": value, "target": target, "op": op, "met": met}
+    return out
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if unit == "/s":
+        return f"{value:,.0f}/s" if value >= 100 else f"{value:,.1f}/s"
+    if unit == "x":
+        return f"{value:.2f}x"
+    if unit == "s":
+        return f"{value:.2f} s"
+    if unit == "ms":
+        return f"{value:.1f} ms"
+    if unit == "MB":
+        return f"{value:+.1f} MB"
+    return f"{value:g}"
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The figures, their targets and met/NOT MET, readable on its own."""
+    f = report
+    targets = report["targets"]
+    m = report["machine"]
+    extra = report.get("extra", {})
+    mem = extra.get("memory", {})
+    mem_label = "memory growth per 100k steps"
+    if mem.get("scaled"):
+        mem_label += f" (x{MEMORY_SCALE_STEPS / mem['steps']:.0f} from {mem['steps']:,})"
+    rows: list[tuple[str, str, str]] = [
+        ("engine steps/s (mlp, batch 100, Adam; all on)", "engine_steps_per_s", "/s"),
+        ("  Keras train_on_batch", "train_on_batch_steps_per_s", "/s"),
+        ("  article's eager GradientTape loop", "eager_steps_per_s", "/s"),
+        ("  bare tf.function + tf.range, no measurements", "in_graph_steps_per_s", "/s"),
+        ("engine / train_on_batch", "engine_vs_train_on_batch", "x"),
+        ("engine / bare in-graph loop", "engine_vs_in_graph", "x"),
+        ("TUI auto-run steps/s (headless, plots on)", "tui_steps_per_s", "/s"),
+        ("TUI auto-run / engine", "tui_vs_engine", "x"),
+        ("first frame (process start to paint)", "first_frame_s", "s"),
+        ("UI latency p50 while running", "ui_latency_p50_ms", "ms"),
+        ("UI latency p99 while running", "ui_latency_p99_ms", "ms"),
+        (mem_label, "rss_growth_mb_100k", "MB"),
+        ("plot redraw at 100k steps", "plot_draw_ms_100k", "ms"),
+        ("engine steps/s, cnn (batch-loss)", "engine_cnn_steps_per_s", "/s"),
+        ("  bare in-graph loop, cnn", "in_graph_cnn_steps_per_s", "/s"),
+        ("engine / bare in-graph loop, cnn", "engine_cnn_vs_in_graph", "x"),
+        ("engine steps/s, vgg16 (GPU only)", "engine_vgg16_steps_per_s", "/s"),
+        ("engine / bare in-graph loop, vgg16", "engine_vgg16_vs_in_graph", "x"),
+    ]
+    head = (
+        f"gradtui bench ({report['mode']}) - {m['cpu_count']} CPUs, TensorFlow {m['tensorflow']}, "
+        f"Keras {m['keras']}, {m['device']}, {m['date']}"
+    )
+    width = max(len(label) for label, _, _ in rows) + 2
+    lines = [head, "", f"{'figure':<{width}}{'value':>12}  {'target':<12}{'met'}", "-" * (width + 32)]
+    for label, key, unit in rows:
+        target = targets.get(key)
+        if target is None:
+            lines.append(f"{label:<{width}}{_fmt(f.get(key), unit):>12}")
+            continue
+        goal = f"{target['op']} {_fmt(target['target'], unit).lstrip('+')}"
+        met = "n/a" if target["met"] is None else ("met" if target["met"] else "NOT MET")
+        lines.append(f"{label:<{width}}{_fmt(f.get(key), unit):>12}  {goal:<12}{met}")
+    met_count = sum(1 for t in targets.values() if t["met"])
+    lines += ["", f"targets met: {met_count} of {len(targets)}; run took {report['runtime_s']:.0f} s"]
+    for note in report.get("notes", []):
+        lines.append(f"note: {note}")
+    for failure in report.get("failures", []):
+        lines.append(f"FAILED: {failure}")
+    return "\n".join(lines)
+
+
+def finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
