@@ -11,7 +11,7 @@ from gradtui.config import ConfigError, LabConfig
 from gradtui.lab.results import LabError
 
 
-def _session(**settings: object):  # type: ignore[no-untyped-def]
+def _session(**settings: object):
     from gradtui.lab.session import Session
 
     return Session.build(LabConfig.parse({"device": "cpu", **{k: str(v) for k, v in settings.items()}}))

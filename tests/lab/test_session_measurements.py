@@ -18,7 +18,7 @@ GROUPS = [[0, 1], [2, 3]]  # Dense kernels and biases, two layers
 
 
 @pytest.fixture
-def classifier(softmax_model: Path, softmax_data: Path, probe_file: Path):  # type: ignore[no-untyped-def]
+def classifier(softmax_model: Path, softmax_data: Path, probe_file: Path):
     from gradtui.lab.session import Session
 
     return Session.build(
@@ -37,7 +37,7 @@ def classifier(softmax_model: Path, softmax_data: Path, probe_file: Path):  # ty
     )
 
 
-def test_norms_ratios_distance_against_numpy(classifier) -> None:  # type: ignore[no-untyped-def]
+def test_norms_ratios_distance_against_numpy(classifier) -> None:
     s = classifier
     w0 = s.weights()
     grad = s.gradients()
@@ -58,7 +58,7 @@ def test_norms_ratios_distance_against_numpy(classifier) -> None:  # type: ignor
     assert h.column("step").tolist() == [0, 1, 2, 3, 4]
 
 
-def test_forecast_against_finite_differences(classifier) -> None:  # type: ignore[no-untyped-def]
+def test_forecast_against_finite_differences(classifier) -> None:
     from gradtui.lab.runtime import tf
 
     s = classifier
@@ -85,7 +85,7 @@ def test_forecast_against_finite_differences(classifier) -> None:  # type: ignor
     assert np.abs(forecast).max() > 1e-4
 
 
-def test_held_out_accuracy_drawdown_and_flips_by_hand(classifier, softmax_data: Path) -> None:  # type: ignore[no-untyped-def]
+def test_held_out_accuracy_drawdown_and_flips_by_hand(classifier, softmax_data: Path) -> None:
     from gradtui.lab.runtime import tf
 
     s = classifier
@@ -128,7 +128,7 @@ def test_class_target_on_softmax_does_move(softmax_model: Path, probe_file: Path
     assert not any("Zero gradient" in note for note in s.notes)
 
 
-def _state(s) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+def _state(s) -> list[np.ndarray]:
     return [*s.weights(), *s.optimizer_state(), np.asarray(s.step_count)]
 
 
@@ -136,7 +136,7 @@ def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
     return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
-def test_undo_snapshot_reset_restore_weights_and_optimizer_exactly(classifier) -> None:  # type: ignore[no-untyped-def]
+def test_undo_snapshot_reset_restore_weights_and_optimizer_exactly(classifier) -> None:
     s = classifier
     initial = _state(s)
     s.step(2)
@@ -164,7 +164,7 @@ def test_undo_snapshot_reset_restore_weights_and_optimizer_exactly(classifier) -
     assert _same(_state(s), after2)
 
 
-def test_session_file_round_trip(classifier, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_session_file_round_trip(classifier, tmp_path: Path) -> None:
     from gradtui.lab.session import Session
 
     s = classifier

@@ -12,7 +12,7 @@ from gradtui.config import OPTIMIZERS, RULES, LabConfig
 STEPS = 3
 
 
-def _optimizer(name: str, lr: float):  # type: ignore[no-untyped-def]
+def _optimizer(name: str, lr: float):
     """Built here, independently of gradtui.lab.rules."""
     from gradtui.lab.runtime import keras
 
@@ -26,7 +26,7 @@ def _optimizer(name: str, lr: float):  # type: ignore[no-untyped-def]
     }[name]()
 
 
-def _reference(config: LabConfig, session, steps: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _reference(config: LabConfig, session, steps: int) -> np.ndarray:
     """The article's loop: tape over the model call, tape.gradient, optimizer.apply_gradients."""
     from gradtui.lab import rules
     from gradtui.lab.runtime import keras, tf

@@ -49,7 +49,7 @@ async def test_a_long_note_is_cut_with_a_hint_and_i_shows_it_whole() -> None:
         await pilot.pause()
         assert not isinstance(app.screen, NotesScreen)
         log = app.query_one("#log", RichLog)
-        app.query_one("#tabs").active = "tab-log"  # type: ignore[attr-defined]
+        app.query_one("#tabs").active = "tab-log"
         await pilot.pause()
         app._poll_logs()
         await pilot.pause()
