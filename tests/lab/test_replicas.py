@@ -37,7 +37,7 @@ def run_many(*argvs: list[str], cpus: str = "2", tmp: Path) -> list[tuple[int, s
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return [tuple(r) for r in json.loads(proc.stdout.splitlines()[-1])]  # type: ignore[misc]
+    return [tuple(r) for r in json.loads(proc.stdout.splitlines()[-1])]
 
 
 def one_line_refusal(result: tuple[int, str, str], *pieces: str) -> None:
