@@ -96,6 +96,7 @@ class Baselines:
     def __init__(self, config: LabConfig, session: Session) -> None:
         from gradtui.lab import rules
         from gradtui.lab.models import load_model
+        from gradtui.lab.optimizers import make_optimizer
         from gradtui.lab.runtime import tf
 
         self.tf = tf
@@ -110,16 +111,16 @@ class Baselines:
         with tf.device(self.device):
             # Keras train_on_batch, compiled the default way
             self.keras_model = load_model(config).model
-            self.keras_model.compile(optimizer=rules.make_optimizer(config), loss=rules.make_loss(loss_name))
+            self.keras_model.compile(optimizer=make_optimizer(config), loss=rules.make_loss(loss_name))
             # the article's example 3: GradientTape + apply_gradients from Python, eagerly
             self.eager_model = load_model(config).model
-            self.eager_opt = rules.make_optimizer(config)
+            self.eager_opt = make_optimizer(config)
             self.eager_loss = rules.make_loss(loss_name)
             self.inputs = tf.constant(self.x)
             self.labels = tf.constant(self.y)
             # a bare tf.function with a tf.range loop and no measurements
             graph_model = load_model(config).model
-            graph_opt = rules.make_optimizer(config)
+            graph_opt = make_optimizer(config)
             graph_opt.build(graph_model.trainable_variables)
             graph_loss = rules.make_loss(loss_name)
             inputs, labels = self.inputs, self.labels

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from gradtui.errors import first_line
+
 FORMAT = "gradtui-bench/1"
 EXAMPLE3 = {"rule": "batch-loss", "optimizer": "adam", "lr": "0.01", "batch_size": "100"}
 CNN = {"model": "cnn", "rule": "batch-loss"}
@@ -131,7 +133,7 @@ def section(results: Results, name: str) -> Iterator[None]:
     try:
         yield
     except Exception as err:
-        text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        text = first_line(str(err))
         results.failures.append(f"{name}: {type(err).__name__}: {text}")
         say(f"{name} FAILED: {type(err).__name__}: {text}")
     else:
