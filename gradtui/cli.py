@@ -71,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run --steps steps headless; print a table; optionally write the history.",
     )
     _add_lab_flags(run, command=True)
-    run.add_argument("--out", metavar="FILE", help="write the whole history to FILE.json or FILE.csv")
+    run.add_argument(
+        "--out", metavar="FILE", help="write the whole history to FILE.json, FILE.csv or FILE.npz (columns for numpy)"
+    )
     run.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files (curves, histograms)")
     run.add_argument("--rows", type=int, default=12, metavar="N", help="table rows to print [default: 12]")
     run.add_argument("--quiet", action="store_true", help="print no table")
@@ -103,7 +105,8 @@ def _check_out(path: str, suffixes: tuple[str, ...], flag: str) -> None:
     try:
         target = Path(path).expanduser()
         if suffixes and target.suffix.lower() not in suffixes:
-            raise UsageError(f"{flag}: {path} must end in {' or '.join(suffixes)}")
+            listed = " or ".join([", ".join(suffixes[:-1]), suffixes[-1]] if len(suffixes) > 1 else suffixes)
+            raise UsageError(f"{flag}: {path} must end in {listed}")
         check_writable(target)
     except (OSError, RuntimeError, ValueError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
@@ -213,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(str(err)) from None
         if args.command == "run":
             if args.out is not None:
-                _check_out(args.out, (".json", ".csv"), "--out")
+                _check_out(args.out, (".json", ".csv", ".npz"), "--out")
             if args.tensorboard is not None:
                 _check_dir(args.tensorboard, "--tensorboard")
                 if not _tensorboard_installed():

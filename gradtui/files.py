@@ -7,7 +7,9 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
 def _nearest_existing(directory: Path) -> Path:
@@ -52,10 +54,14 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one, never a part.
+@contextlib.contextmanager
+def atomic_open(path: Path) -> Iterator[BinaryIO]:
+    """A binary handle whose content replaces `path` only when the block ends normally.
 
-    On any failure (including KeyboardInterrupt) the temporary file is removed and the old file stays.
+    Readers see the old file or the whole new one, never a part: the data goes to a temporary file
+    beside the target, which is renamed over it at the end. On any failure (including
+    KeyboardInterrupt) the temporary file is removed and the old file stays. Large exports stream
+    through it instead of building the whole document in memory.
     """
     path = path.expanduser()
     check_writable(path)
@@ -64,7 +70,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600 files; an export should look like any other
@@ -74,6 +80,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.unlink(tmp)
         raise
     _fsync_directory(directory)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically (see atomic_open)."""
+    with atomic_open(path) as handle:
+        handle.write(data)
 
 
 def _fsync_directory(directory: Path) -> None:

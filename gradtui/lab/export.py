@@ -1,9 +1,16 @@
-"""History to JSON or CSV (no TensorFlow): shared by `gradtui run --out` and the TUI's export.
+"""History to JSON, CSV or NumPy .npz (no TensorFlow): shared by `gradtui run --out` and the TUI's export.
 
 JSON schema (format "gradtui-history/1"): metadata keys (gradtui, format, config, model, notes,
-divergence, layers) and one key per History column, each a nested list with one entry per
+divergence, layers, columns) and one key per History column, each a nested list with one entry per
 recorded step; `predictions` has shape (steps+1, n_probe, n_outputs), row 0 before any step.
 NaN (not measured at that step) is written as null.
+
+.npz: one array per History column under its name (NaN kept as NaN), and `meta`, a one-element
+string array holding the same metadata as JSON: `np.load(path)["loss"]`,
+`json.loads(np.load(path)["meta"][0])`. No pickles: it loads with numpy's defaults.
+
+Every format streams: JSON and CSV are written a chunk of rows at a time and .npz a column at a
+time, so exporting a million steps does not build the whole document in memory.
 """
 
 from __future__ import annotations
@@ -11,20 +18,23 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
+import zipfile
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import numpy as np
 
 from gradtui import __version__
 from gradtui.config import LabConfig
-from gradtui.files import atomic_write_text
+from gradtui.files import atomic_open
 from gradtui.lab.history import COLUMNS, History
 from gradtui.lab.results import Divergence, ModelSummary
 
-FORMATS = (".json", ".csv")
+FORMATS = (".json", ".csv", ".npz")
+CHUNK_ROWS = 50_000  # rows per streamed piece: bounded memory, few Python calls
+_NON_FINITE = ("NaN", "-Infinity", "Infinity")  # json.dumps's spellings, written as null
 
 
 class Recorded(Protocol):
@@ -35,17 +45,9 @@ class Recorded(Protocol):
     divergence: Divergence | None
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
-
-
-def history_dict(run: Recorded) -> dict[str, Any]:
-    cols = run.history.to_dict()
-    out: dict[str, Any] = {
+def history_meta(run: Recorded) -> dict[str, Any]:
+    """What the numbers mean: the config, the model, notes, and each column's meaning."""
+    return {
         "gradtui": __version__,
         "format": "gradtui-history/1",
         "config": run.config.to_dict(),
@@ -60,46 +62,90 @@ def history_dict(run: Recorded) -> dict[str, Any]:
         "layers": list(run.summary.layers),
         "columns": {name: m.meaning for name, m in COLUMNS.items()},
     }
+
+
+def _chunks(history: History, rows: int) -> Iterator[dict[str, np.ndarray]]:
+    for start in range(0, rows, CHUNK_ROWS):
+        yield history.rows(start, min(start + CHUNK_ROWS, rows))
+
+
+def _json_values(values: np.ndarray) -> str:
+    """A chunk's rows as the comma-separated items of a JSON list, non-finite values as null."""
+    text = json.dumps(values.tolist())[1:-1]
+    if values.dtype.kind == "f":
+        for token in _NON_FINITE:
+            text = text.replace(token, "null")
+    return text
+
+
+def write_json(handle: IO[bytes], run: Recorded) -> None:
+    rows = len(run.history)
+    head = json.dumps(history_meta(run), allow_nan=False)
+    handle.write(head[:-1].encode())
     for name in COLUMNS:
-        out[name] = _clean(cols[name].tolist())
-    return out
+        handle.write(f", {json.dumps(name)}: [".encode())
+        for i, chunk in enumerate(_chunks(run.history, rows)):
+            handle.write(((", " if i else "") + _json_values(chunk[name])).encode())
+        handle.write(b"]")
+    handle.write(b"}")
 
 
-def history_csv(run: Recorded) -> str:
-    """One row per step; probe columns as pred_p{i}_k{j}, layer columns as weight_norm[layer]."""
-    cols = run.history.to_dict()
-    layers = run.summary.layers
+def _csv_header(run: Recorded) -> list[str]:
+    """Probe columns as pred_p{i}_k{j}, layer columns as weight_norm[layer]."""
     header: list[str] = []
-    blocks: list[np.ndarray] = []
+    p, k, layers = run.history.dims.probes, run.history.dims.outputs, run.summary.layers
     for name, measure in COLUMNS.items():
-        arr = cols[name]
         if measure.kind in ("step", "scalar"):
             header.append(name)
-            blocks.append(arr.reshape(-1, 1).astype(np.float64))
         elif measure.kind == "layer":
             header.extend(f"{name}[{layer}]" for layer in layers)
-            blocks.append(arr.astype(np.float64))
         else:
-            p, k = arr.shape[1:]
             header.extend(f"{name}_p{i}_k{j}" for i in range(p) for j in range(k))
-            blocks.append(arr.reshape(len(arr), -1).astype(np.float64))
-    table = np.concatenate(blocks, axis=1) if blocks else np.zeros((0, 0))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for row in table:
-        writer.writerow(
-            ["" if not math.isfinite(v) else (str(int(v)) if i == 0 else f"{v:.9g}") for i, v in enumerate(row)]
-        )
-    return buffer.getvalue()
+    return header
+
+
+def _csv_lines(chunk: dict[str, np.ndarray]) -> str:
+    """One line per row: the step as an integer, every other value to 9 significant digits, NaN empty."""
+    count = len(chunk["step"])
+    table = np.concatenate([chunk[name].reshape(count, -1).astype(np.float64) for name in COLUMNS], axis=1)
+    line = "%d" + ",%.9g" * (table.shape[1] - 1)
+    text = "\n".join(line % tuple(row) for row in table.tolist())
+    for token in ("nan", "-inf", "inf"):  # only numbers and commas here: these are whole values
+        text = text.replace(token, "")
+    return text + "\n" if count else ""
+
+
+def write_csv(handle: IO[bytes], run: Recorded) -> None:
+    rows = len(run.history)
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(_csv_header(run))
+    handle.write(header.getvalue().encode())
+    for chunk in _chunks(run.history, rows):
+        handle.write(_csv_lines(chunk).encode())
+
+
+def write_npz(handle: IO[bytes], run: Recorded) -> None:
+    """What np.savez writes (uncompressed: compression would cost seconds per million rows), a column
+    at a time."""
+    rows = len(run.history)
+    meta = np.array([json.dumps(history_meta(run), allow_nan=False)])
+    with zipfile.ZipFile(handle, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name in COLUMNS:
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, run.history.column(name)[:rows], allow_pickle=False)
+        with archive.open("meta.npy", "w", force_zip64=True) as entry:
+            np.lib.format.write_array(entry, meta, allow_pickle=False)
+
+
+WRITERS = {".json": write_json, ".csv": write_csv, ".npz": write_npz}
 
 
 def write_history(path: str | Path, run: Recorded) -> Path:
-    """Write JSON or CSV by the file's suffix, atomically; ValueError for another suffix."""
+    """Write JSON, CSV or .npz by the file's suffix, atomically; ValueError for another suffix."""
     target = Path(path).expanduser()
     suffix = target.suffix.lower()
     if suffix not in FORMATS:
-        raise ValueError(f"{target}: export to .json or .csv")
-    text = json.dumps(history_dict(run), allow_nan=False) if suffix == ".json" else history_csv(run)
-    atomic_write_text(target, text)
+        raise ValueError(f"{target}: export to .json, .csv or .npz")
+    with atomic_open(target) as handle:
+        WRITERS[suffix](handle, run)
     return target

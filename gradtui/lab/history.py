@@ -72,6 +72,12 @@ class History:
                 raise IndexError("history is empty")
             return self._cols[name][self._n - 1].copy()
 
+    def rows(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """Copies of rows [start, stop) of every column: exports stream a long history chunk by chunk."""
+        with self._lock:
+            stop = min(stop, self._n)
+            return {name: arr[start:stop].copy() for name, arr in self._cols.items()}
+
     def to_dict(self) -> dict[str, np.ndarray]:
         with self._lock:
             return {name: arr[: self._n].copy() for name, arr in self._cols.items()}

@@ -92,9 +92,9 @@ CASES: list[tuple[list[str], str, str]] = [
     (["--model", "{d}/two_inputs.keras"], "--model", "2 inputs"),
     (["--model", "{d}/frozen.keras"], "--model", "no trainable weights"),
     # outputs that cannot be written
-    (["--out", "{d}/history.txt"], "--out", "must end in .json or .csv"),
+    (["--out", "{d}/history.txt"], "--out", "must end in .json, .csv or .npz"),
     (["--out", "{d}/no/such/dir/history.json"], "--out", "does not exist"),
-    (["--out", "{d}/plain_dir"], "--out", "must end in .json or .csv"),
+    (["--out", "{d}/plain_dir"], "--out", "must end in .json, .csv or .npz"),
     (["--out", ""], "--out", "expected a file name"),
     (["--tensorboard", "{d}/probe5.npy"], "--tensorboard", "not a directory"),
 ]

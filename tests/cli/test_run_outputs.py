@@ -48,6 +48,14 @@ def test_json_csv_and_tensorboard(run_cli: Run, tmp_path: Path) -> None:
     assert len(rows) == 7 and "predictions_p1_k0" in rows[0]
     assert float(rows[6]["predictions_p1_k0"]) == np.float32(data["predictions"][6][1][0])  # same seeded run
 
+    out_npz = tmp_path / "h.npz"
+    code, _, err = run_cli(*args, "--out", str(out_npz))
+    assert code == 0, err
+    with np.load(out_npz) as columns:  # the same seeded run, as arrays, NaN where JSON has null
+        assert json.loads(columns["meta"][0])["config"] == data["config"]
+        assert columns["predictions"].tolist() == data["predictions"]
+        assert np.isnan(columns["eval_acc"][4]) and columns["eval_acc"][3] == data["eval_acc"][3]
+
     from gradtui.lab.runtime import tf
 
     tags: dict[str, set[str]] = {"scalar": set(), "histogram": set()}

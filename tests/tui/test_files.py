@@ -1,10 +1,11 @@
-"""Export (CSV, JSON, SVG) and session save/open from the UI."""
+"""Export (CSV, JSON, .npz, SVG) and session save/open from the UI."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 from textual.message import Message
 from textual.widgets import Input, Select
 
@@ -37,13 +38,16 @@ async def test_export_csv_json_svg(tmp_path: Path) -> None:
         assert app.engine.session is not None and len(app.engine.session.history) == 11
         await export(pilot, "csv", tmp_path / "h.csv")
         await export(pilot, "json", tmp_path / "h.json")
+        await export(pilot, "npz", tmp_path / "h.npz")
         await export(pilot, "svg", tmp_path / "screen.svg")
         await pilot.pause(0.1)
     lines = (tmp_path / "h.csv").read_text().splitlines()
     assert lines[0].startswith("step,") and len(lines) == 12
     assert len(json.loads((tmp_path / "h.json").read_text())["step"]) == 11
+    with np.load(tmp_path / "h.npz") as columns:
+        assert columns["step"].tolist() == list(range(11))
     assert (tmp_path / "screen.svg").read_text().lstrip().startswith("<svg")
-    assert [m.what for m in of_type(messages, FileWritten)] == ["history", "history", "screen"]
+    assert [m.what for m in of_type(messages, FileWritten)] == ["history", "history", "history", "screen"]
 
 
 async def test_export_default_is_a_timestamped_file_here() -> None:

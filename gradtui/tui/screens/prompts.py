@@ -14,7 +14,12 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static
 
 from gradtui.tui.widgets.form import FieldInput  # keeps editing keys in typing order
 
-EXPORT_FORMATS = (("history as CSV", "csv"), ("history as JSON", "json"), ("screen as SVG", "svg"))
+EXPORT_FORMATS = (
+    ("history as CSV", "csv"),
+    ("history as JSON", "json"),
+    ("history as NumPy arrays (.npz)", "npz"),
+    ("screen as SVG", "svg"),
+)
 
 PROMPT_CSS = """
 {name} {{ align: center middle; }}
