@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
+import time
 from pathlib import Path
+
+STALE_SECONDS = 300.0  # a temporary file this old was left by a killed write, not one in progress
+_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")
 
 
 def _nearest_existing(directory: Path) -> Path:
@@ -61,6 +66,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     check_writable(path)
     target = path.resolve()  # through a symlink: replace the file it points at, keep the link
     directory = target.parent
+    remove_stale_temporaries(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -74,6 +80,31 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.unlink(tmp)
         raise
     _fsync_directory(directory)
+
+
+def remove_stale_temporaries(target: Path, now: float | None = None) -> list[Path]:
+    """Remove what a killed write to `target` left: `.NAME.xxxxxxxx.tmp` files beside it, ours by
+    name and owner, older than STALE_SECONDS (a write in progress elsewhere is younger)."""
+    now = time.time() if now is None else now
+    prefix = f".{target.name}."
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and _TEMP.fullmatch(name) and len(name) == len(prefix) + 12):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or now - info.st_mtime < STALE_SECONDS:
+                continue
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
 
 
 def _fsync_directory(directory: Path) -> None:
