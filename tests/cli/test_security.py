@@ -329,3 +329,51 @@ def test_stale_temporary_of_a_killed_write_is_removed_on_the_next_write(run_cli:
     assert code == 0, err
     assert not stale.exists() and fresh.exists() and foreign.exists()
     assert json.loads(out_file.read_text())["format"] == "gradtui-history/1"
+
+
+# ---- integer-input models ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def embedding(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Indices 0..19 of a 4-token input -> Embedding -> Dense(1, sigmoid)."""
+    from gradtui.lab.runtime import keras
+
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Embedding(20, 3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    path = tmp_path_factory.mktemp("embedding") / "tokens.keras"
+    model.save(path)
+    return path
+
+
+def test_embedding_model_gets_integer_probes_in_range(embedding: Path) -> None:
+    from gradtui.config import LabConfig
+    from gradtui.lab.session import Session
+
+    session = Session.build(LabConfig.parse({"model": str(embedding), "n_probe": "50"}))
+    probes = session.x_probe.numpy()
+    assert probes.shape == (50, 4)
+    assert np.all(probes == np.round(probes)) and probes.min() >= 0 and probes.max() <= 19
+    assert len(np.unique(probes)) > 10  # drawn over the whole range, not cut from normal noise
+    session.step(2)
+
+
+def test_embedding_probe_out_of_range_is_refused_naming_probe(run_cli: Run, embedding: Path, tmp_path: Path) -> None:
+    probe = tmp_path / "tokens.npy"
+    np.save(probe, np.array([[1, 2, 3, 50]], np.float32))
+    code, out, err = run_cli("run", "--model", str(embedding), "--probe", str(probe), "--steps", "1")
+    assert_refused(code, out, err, "--probe", "values 1 to 50; the model's Embedding takes whole indices 0..19")
+
+
+def test_embedding_data_with_fractions_is_refused_naming_data(run_cli: Run, embedding: Path, tmp_path: Path) -> None:
+    data = tmp_path / "tokens.npz"
+    np.savez(data, x_train=np.full((10, 4), 0.5, np.float32), y_train=np.zeros(10))
+    code, out, err = run_cli("run", "--model", str(embedding), "--data", str(data), "--steps", "1")
+    assert_refused(code, out, err, "--data", "x_train holds values that are not whole numbers")
