@@ -46,7 +46,7 @@ def _shown(path: str | Path) -> str:
     return one_line(str(path))
 
 
-def _read_header(handle: object, where: str) -> tuple[tuple[int, ...], np.dtype]:
+def _read_header(handle: object, where: str, text: bool = False) -> tuple[tuple[int, ...], np.dtype]:
     version = npy_format.read_magic(handle)  # type: ignore[arg-type]
     if version == (1, 0):
         shape, _, dtype = npy_format.read_array_header_1_0(handle)  # type: ignore[arg-type]
@@ -54,13 +54,14 @@ def _read_header(handle: object, where: str) -> tuple[tuple[int, ...], np.dtype]
         shape, _, dtype = npy_format.read_array_header_2_0(handle)  # type: ignore[arg-type]
     else:
         raise ArrayFileError(f"{where}: .npy format version {version} is not supported (1.0 or 2.0)")
-    if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biuf":
+    if dtype.hasobject or dtype.fields is not None or dtype.kind not in ("biufU" if text else "biuf"):
         raise ArrayFileError(f"{where} is not numeric (dtype {dtype}); gradtui reads plain numeric arrays")
     return tuple(int(d) for d in shape), dtype
 
 
-def npz_headers(path: str | Path) -> dict[str, Header]:
-    """Every array's header in an .npz archive, without reading (or decompressing) the arrays."""
+def npz_headers(path: str | Path, text_keys: Collection[str] = ()) -> dict[str, Header]:
+    """Every array's header in an .npz archive, without reading (or decompressing) the arrays.
+    Only the arrays named in `text_keys` may hold text (a session's JSON meta)."""
     headers: dict[str, Header] = {}
     try:
         with zipfile.ZipFile(path) as archive:
@@ -70,7 +71,7 @@ def npz_headers(path: str | Path) -> dict[str, Header]:
                 if not info.filename.endswith(".npy"):
                     raise ArrayFileError(f"{where} is not a NumPy array (an .npz holds only .npy members)")
                 with archive.open(info) as handle:
-                    shape, dtype = _read_header(handle, where)
+                    shape, dtype = _read_header(handle, where, text=key in text_keys)
                 header = Header(key, shape, dtype)
                 if header.nbytes > info.file_size:  # np.load would allocate it, then fail to fill it
                     raise ArrayFileError(
