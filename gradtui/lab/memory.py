@@ -3,9 +3,10 @@
 A CPU box rarely raises an out-of-memory error: the kernel kills the process (or a neighbour's)
 first. So the built-in backbones are sized from their layer tables before Keras allocates
 anything, a loaded model from its layers' output shapes before its first step, and a clear misfit
-is refused with one line giving both numbers. The estimate is deliberately a floor (weights,
-optimizer state, the activations one step keeps for the gradient, the widest evaluation pass,
-the built-in data set): what it refuses cannot fit; what it passes may still be tight.
+is refused with one line giving both numbers. The estimate counts what dominates (weights and
+their copies, optimizer state, the activations one step keeps for the gradient, the widest
+evaluation pass, the built-in data set), with factors measured on vgg16 at 64 and 96 pixels; it
+leaves out TensorFlow's own footprint, so what it passes may still be tight.
 
 No TensorFlow here: a loaded model is read through the attributes every Keras model has.
 """
@@ -43,6 +44,7 @@ class Estimate:
     activations: int
     data: int
     rows: int  # the rows one gradient step differentiates
+    eval_rows: int = 0  # the rows an inference pass (held-out evaluation, probes) takes at once
 
     @property
     def total(self) -> int:
@@ -222,7 +224,7 @@ def estimate(footprint: Footprint, config: LabConfig, data_rows: int | None = No
     eval_rows = EVAL_ROWS if footprint.params < 1_000_000 else EVAL_ROWS_LARGE
     # a layer's input and output, and the next layer's output being written before the input is freed
     inference = footprint.widest * FLOAT * max(eval_rows, config.n_probe) * 2
-    return Estimate(weights, max(train, inference), _builtin_data_bytes(config), rows)
+    return Estimate(weights, max(train, inference), _builtin_data_bytes(config), rows, max(eval_rows, config.n_probe))
 
 
 # ---- free memory -------------------------------------------------------------------------------
@@ -271,7 +273,10 @@ def misfit(what: str, need: Estimate, device: str, hint: str) -> str | None:
     free, where = free_on(device)
     if free is None or need.total <= free:
         return None
-    parts = f"weights and optimizer {gb(need.weights)}, activations {gb(need.activations)} for {need.rows} row(s)"
+    parts = (
+        f"weights and optimizer {gb(need.weights)}, activations {gb(need.activations)} "
+        f"for {need.rows} row(s) differentiated and {need.eval_rows} evaluated"
+    )
     if need.data:
         parts += f", built-in data {gb(need.data)}"
     return (
