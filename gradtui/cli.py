@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from gradtui import __version__
+from gradtui import __version__, relevance, trust
 from gradtui.config import FIELDS, ConfigError, LabConfig, logical_cpus, one_line
 from gradtui.errors import first_line
 from gradtui.presets import PRESET_BY_NAME
@@ -51,6 +51,14 @@ def _add_lab_flags(parser: argparse.ArgumentParser, command: bool = False) -> No
         choices=sorted(PRESET_BY_NAME),
         default=unset,
         help="start from one of the article's experiments; other flags apply on top",
+    )
+    group.add_argument(
+        trust.FLAG,
+        dest="trust_model",
+        action="store_true",
+        default=unset,
+        help="load the --model file even if loading it can run code (a SavedModel's graph, a Keras "
+        "file with a Lambda layer): only for files you trust; a demo or session file cannot grant this",
     )
 
 
@@ -89,11 +97,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def typed_settings(args: argparse.Namespace) -> dict[str, str]:
+    """The experiment flags typed on the command line (before or after the command), by field name."""
+    return {spec.name: getattr(args, spec.name) for spec in FIELDS if getattr(args, spec.name, None) is not None}
+
+
 def config_from(args: argparse.Namespace) -> LabConfig:
-    """The preset (if any), then every flag given on top: one validation path for all."""
+    """The preset (if any), then every flag given on top: one validation path for all. A typed flag
+    that the settled experiment ignores is refused (relevance.APPLIES)."""
     base = PRESET_BY_NAME[args.preset].config() if getattr(args, "preset", None) else LabConfig()
-    given = {spec.name: getattr(args, spec.name) for spec in FIELDS if getattr(args, spec.name, None) is not None}
-    return LabConfig.parse(given, base=base)
+    given = typed_settings(args)
+    config = LabConfig.parse(relevance.select_rule(given), base=base)
+    relevance.check_typed(given, config)
+    return config
+
+
+def _check_command_flags(args: argparse.Namespace, config: LabConfig) -> None:
+    """Flags that belong to another command, or to a model file, refused with the reason."""
+    command = args.command
+    for flag, value in (("--demo", args.demo), ("--session", args.session)):
+        if value is not None and command is not None:
+            raise UsageError(f"{flag}: does not apply to gradtui {command}: it opens the lab (gradtui {flag} FILE)")
+    trusted = bool(getattr(args, "trust_model", False))
+    if command in ("bench", "devices"):
+        typed = [flag for flag, name in _experiment_flags() if getattr(args, name, None) not in (None, False)]
+        if typed:
+            raise UsageError(f"{typed[0]}: does not apply to gradtui {command}: it takes no experiment settings")
+        return
+    if trusted and not config.is_user_model:
+        raise UsageError(
+            f"{trust.FLAG}: does not apply: it trusts the model file named by --model PATH "
+            f"(the model is {config.model})"
+        )
+
+
+def _experiment_flags() -> list[tuple[str, str]]:
+    return [(spec.flag, spec.name) for spec in FIELDS] + [("--preset", "preset"), (trust.FLAG, "trust_model")]
 
 
 def _check_out(path: str, suffixes: tuple[str, ...], flag: str) -> None:
@@ -214,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             logical_cpus(os.environ)  # refused here, before the 3-second TensorFlow import
         except ValueError as err:
             raise UsageError(str(err)) from None
+        _check_command_flags(args, config)
         if args.command == "run":
             if args.out is not None:
                 _check_out(args.out, (".json", ".csv", ".npz"), "--out")
@@ -235,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ConfigError) as err:
         print(f"gradtui: {one_line(str(err).strip())}", file=sys.stderr)
         return EXIT_USAGE
+    if getattr(args, "trust_model", False):
+        trust.grant(config.model)  # the person at the keyboard named this path and this flag
     try:
         if args.command == "run":
             from gradtui.headless import run_headless

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+STALE_SECONDS = 300.0  # a temporary file this old was left by a killed write, not one in progress
+_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")
 
 
 def _nearest_existing(directory: Path) -> Path:
@@ -67,6 +72,7 @@ def atomic_open(path: Path) -> Iterator[BinaryIO]:
     check_writable(path)
     target = path.resolve()  # through a symlink: replace the file it points at, keep the link
     directory = target.parent
+    remove_stale_temporaries(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -86,6 +92,31 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` atomically (see atomic_open)."""
     with atomic_open(path) as handle:
         handle.write(data)
+
+
+def remove_stale_temporaries(target: Path, now: float | None = None) -> list[Path]:
+    """Remove what a killed write to `target` left: `.NAME.xxxxxxxx.tmp` files beside it, ours by
+    name and owner, older than STALE_SECONDS (a write in progress elsewhere is younger)."""
+    now = time.time() if now is None else now
+    prefix = f".{target.name}."
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and _TEMP.fullmatch(name) and len(name) == len(prefix) + 12):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or now - info.st_mtime < STALE_SECONDS:
+                continue
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,3 +14,13 @@ os.environ.setdefault("XDG_STATE_HOME", os.path.join(os.path.dirname(__file__), 
 def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep log files out of the user's home."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.getbasetemp() / "state"))
+
+
+@pytest.fixture(autouse=True)
+def _no_trusted_models() -> Iterator[None]:
+    """Each test starts with no model file trusted, as a new process does."""
+    from gradtui import trust
+
+    trust.revoke_all()
+    yield
+    trust.revoke_all()

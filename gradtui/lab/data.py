@@ -6,6 +6,7 @@ a misfit is a one-line error naming the flag, not a shape error inside a compile
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,10 +14,12 @@ import numpy as np
 
 from gradtui.config import ConfigError, LabConfig
 from gradtui.errors import first_line
-from gradtui.lab import shapes
+from gradtui.lab import array_files, shapes
 from gradtui.resources import asset
 
 MAX_EVAL = 1000  # held-out examples measured per evaluation
+DATA_KEYS = ("x_train", "y_train", "x_test", "y_test")
+MAX_PROBES = 256
 
 
 @dataclass
@@ -108,12 +111,38 @@ def _fit_inputs(x: np.ndarray, input_shape: tuple[int, ...], flag: str, what: st
     return out
 
 
-def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, loss: str, seed: int) -> DataSet:
+def _in_memory(header: array_files.Header) -> int:
+    """What an array costs once read: itself, its float32 copy and the tensor the step reads."""
+    return header.nbytes + 2 * 4 * math.prod(header.shape)
+
+
+def _checked_headers(path: str, input_shape: tuple[int, ...]) -> dict[str, array_files.Header]:
+    """The data file's headers, judged before any array is read: only its own keys, inputs of the
+    model's shape, labels with one row per input, everything within half the memory available."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not hasattr(npz, "files"):
-                raise ValueError("it holds one array, not named arrays (save with np.savez)")
-            arrays = {k: npz[k] for k in npz.files}
+        headers = array_files.npz_headers(path)
+        for key in ("x_train", "y_train"):
+            if key not in headers:
+                have = ", ".join(sorted(headers))[:200] or "nothing"
+                raise ConfigError("data", f"{path} has no {key} array (it has: {have})")
+        array_files.check_headers(path, headers, DATA_KEYS, "a data file", array_files.memory_limit(), cost=_in_memory)
+    except array_files.ArrayFileError as err:
+        raise ConfigError("data", str(err)) from None
+    for x_key, y_key in (("x_train", "y_train"), ("x_test", "y_test")):
+        x, y = headers.get(x_key), headers.get(y_key)
+        if x is not None and len(x.shape) >= 1 and tuple(x.shape[1:]) != tuple(input_shape):
+            raise ConfigError(
+                "data", f"{x_key} rows have shape {tuple(x.shape[1:])}, the model takes {tuple(input_shape)}"
+            )
+        if x is not None and y is not None and x.shape[:1] != y.shape[:1] and len(x.shape) and len(y.shape):
+            raise ConfigError("data", f"{x_key} has {x.shape[0]} rows but {y_key} has {y.shape[0]}")
+    return headers
+
+
+def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, loss: str, seed: int) -> DataSet:
+    headers = _checked_headers(path, input_shape)
+    try:
+        arrays = array_files.load_npz(path, headers)
     except Exception as err:
         raise ConfigError("data", f"{path} is not a readable .npz file: {first_line(err, 200)}") from None
     for key in ("x_train", "y_train"):
@@ -144,11 +173,21 @@ def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, loss: str, 
 
 
 def load_data(
-    config: LabConfig, input_shape: tuple[int, ...], outputs: int, activation: str, loss: str
+    config: LabConfig,
+    input_shape: tuple[int, ...],
+    outputs: int,
+    activation: str,
+    loss: str,
+    indices: Indices | None = None,
 ) -> DataSet | None:
-    """The data set for loss rules and held-out measurements (labels in `loss`'s shape), or None."""
+    """The data set for loss rules and held-out measurements (labels in `loss`'s shape), or None.
+    `indices`: the model takes integer indices (an Embedding first), so its inputs must be in range."""
     if config.data is not None:
-        return _load_npz(config.data, input_shape, outputs, loss, config.seed)
+        data = _load_npz(config.data, input_shape, outputs, loss, config.seed)
+        if indices is not None:
+            for name, x in (("x_train", data.x_train), ("x_test", data.x_test)):
+                indices.check(x, "data", name)
+        return data
     raw = _builtin_data(config, input_shape, outputs, activation)
     if raw is None:
         return None
@@ -191,8 +230,37 @@ def _builtin_data(
     return None
 
 
-def load_probe(config: LabConfig, input_shape: tuple[int, ...], data: DataSet | None) -> tuple[np.ndarray, str]:
-    """The inputs whose predictions are tracked, and where they came from."""
+@dataclass(frozen=True)
+class Indices:
+    """A model whose input is integer indices (an Embedding's): `size` of them, or None if unknown."""
+
+    size: int | None
+
+    def check(self, x: np.ndarray, flag: str, what: str) -> None:
+        if self.size is None:
+            return
+        whole = bool(np.all(x == np.round(x)))
+        low, high = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+        if not whole or low < 0 or high >= self.size:
+            found = "values that are not whole numbers" if not whole else f"values {low:g} to {high:g}"
+            raise ConfigError(
+                flag, f"{what} holds {found}; the model's Embedding takes whole indices 0..{self.size - 1}"
+            )
+
+
+def load_probe(
+    config: LabConfig, input_shape: tuple[int, ...], data: DataSet | None, indices: Indices | None = None
+) -> tuple[np.ndarray, str]:
+    """The inputs whose predictions are tracked, and where they came from. A model that takes integer
+    indices gets seeded indices in range, or a refusal naming --probe where the range is unknown."""
+    if config.probe == "random" and indices is not None:
+        if indices.size is None:
+            raise ConfigError(
+                "probe", "the model takes integer inputs of unknown range: give --probe PATH.npy with valid rows"
+            )
+        rng = np.random.default_rng(config.seed)
+        x = rng.integers(0, indices.size, (config.n_probe, *input_shape)).astype(np.float32)
+        return x, f"{config.n_probe} seeded random index row(s) in 0..{indices.size - 1}, seed {config.seed}"
     if config.probe == "random":
         rng = np.random.default_rng(config.seed)
         x = rng.standard_normal((config.n_probe, *input_shape)).astype(np.float32)
@@ -202,15 +270,35 @@ def load_probe(config: LabConfig, input_shape: tuple[int, ...], data: DataSet | 
             raise ConfigError("probe", "heldout probes need a data set (this model has none: use --data PATH.npz)")
         n = min(config.n_probe, len(data.x_test))
         return data.x_test[:n].copy(), f"first {n} held-out example(s)"
-    try:
-        x = np.load(config.probe, allow_pickle=False)
-        if not isinstance(x, np.ndarray):
-            raise ValueError("it is an .npz archive, not one array")
-    except Exception as err:
-        raise ConfigError("probe", f"{config.probe} is not a readable .npy file: {first_line(err, 200)}") from None
+    x = _read_probe(config.probe, input_shape)
     if tuple(x.shape) == tuple(input_shape):
         x = x[None]
     x = _fit_inputs(x, input_shape, "probe", Path(config.probe).name)
-    if len(x) == 0 or len(x) > 256:
-        raise ConfigError("probe", f"{config.probe} has {len(x)} rows (1 to 256 are tracked)")
+    if len(x) == 0 or len(x) > MAX_PROBES:
+        raise ConfigError("probe", f"{config.probe} has {len(x)} rows (1 to {MAX_PROBES} are tracked)")
+    if indices is not None:
+        indices.check(x, "probe", Path(config.probe).name)
     return x, f"{len(x)} row(s) from {Path(config.probe).name}"
+
+
+def _read_probe(path: str, input_shape: tuple[int, ...]) -> np.ndarray:
+    """A probe .npy, its header judged first: one input, or 1 to MAX_PROBES rows of the model's shape."""
+    try:
+        header = array_files.npy_header(path)
+    except array_files.ArrayFileError as err:
+        raise ConfigError("probe", str(err)) from None
+    shape = tuple(header.shape)
+    if shape != tuple(input_shape):
+        if shape[1:] != tuple(input_shape):
+            raise ConfigError(
+                "probe", f"{Path(path).name} rows have shape {shape[1:]}, the model takes {tuple(input_shape)}"
+            )
+        if not 1 <= shape[0] <= MAX_PROBES:
+            raise ConfigError("probe", f"{path} has {shape[0]} rows (1 to {MAX_PROBES} are tracked)")
+    try:
+        x = np.load(path, allow_pickle=False)
+        if not isinstance(x, np.ndarray):
+            raise ValueError("it is an .npz archive, not one array")
+    except Exception as err:
+        raise ConfigError("probe", f"{path} is not a readable .npy file: {first_line(err, 200)}") from None
+    return x

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gradtui import logs
-from gradtui.config import ConfigError, LabConfig
+from gradtui import logs, trust
+from gradtui.config import ConfigError, LabConfig, one_line
 from gradtui.errors import first_line
+from gradtui.lab import memory
+from gradtui.lab.data import Indices
 from gradtui.lab.results import LabError
-from gradtui.lab.runtime import keras
+from gradtui.lab.runtime import keras, resolve_device
 from gradtui.resources import asset
 
 IMAGENET_TIMEOUT_S = 30.0
@@ -29,6 +31,7 @@ class LoadedModel:
     name: str
     activation: str
     notes: list[str]
+    indices: Indices | None = None  # the model takes integer indices (an Embedding first)
 
     @property
     def stateless(self) -> bool:
@@ -50,6 +53,16 @@ def output_activation(model: keras.Model) -> str:
     activation = getattr(layer, "activation", None)
     name = getattr(activation, "__name__", None) or "linear"
     return str(name)
+
+
+def input_indices(model: keras.Model) -> Indices | None:
+    """Whether the model reads its input as integer indices: an integer keras.Input, or an Embedding
+    as the first layer (it truncates floats to indices, so a random normal probe is meaningless)."""
+    first = next(iter(memory.leaf_layers(model)), None)
+    if isinstance(first, keras.layers.Embedding):
+        return Indices(int(first.input_dim))
+    dtype = str(getattr(model.inputs[0], "dtype", "float32")) if model.inputs else "float32"
+    return Indices(None) if "int" in dtype else None
 
 
 def _mlp(config: LabConfig) -> keras.Model:
@@ -93,6 +106,13 @@ def _load_file(path: Path, user: bool = True) -> keras.Model:
     if path.is_dir():
         from gradtui.lab.savedmodel import load_saved_model
 
+        if user and not trust.is_trusted(path):
+            raise trust.UntrustedModel(
+                path,
+                "is a SavedModel directory: its TensorFlow graph runs whatever operations it holds when "
+                "called (it could write or read files, or open network connections)",
+            )
+
         try:
             model = load_saved_model(path)[0]
         except LabError as err:
@@ -101,10 +121,17 @@ def _load_file(path: Path, user: bool = True) -> keras.Model:
         if problem:
             raise refuse(f"{path}: {problem}")
         return model
+    trusted = user and trust.is_trusted(path)
     try:
         with _quietly():
-            model = keras.models.load_model(path, compile=False)
+            model = keras.models.load_model(path, compile=False, safe_mode=not trusted)
     except Exception as err:
+        if user and _safe_mode_refused(err):
+            raise trust.UntrustedModel(
+                path,
+                f"needs unsafe deserialization: Keras safe mode refused it ({_first_sentence(err)}), since "
+                "loading it would run Python code stored in the file",
+            ) from None
         raise refuse(f"could not load {path} as a Keras model: {_load_reason(err)}") from None
     if not isinstance(model, keras.Model):
         raise refuse(f"{path} does not hold a Keras model (it holds a {type(model).__name__})")
@@ -112,6 +139,17 @@ def _load_file(path: Path, user: bool = True) -> keras.Model:
     if problem:
         raise refuse(f"{path}: {problem}")
     return model
+
+
+def _safe_mode_refused(err: BaseException) -> bool:
+    """Keras's safe mode names itself in its refusal (a Lambda layer's code, an unsafe function)."""
+    return "safe_mode" in str(err) or "unsafe_deserialization" in str(err)
+
+
+def _first_sentence(err: BaseException) -> str:
+    """Keras's refusal says what it refused in its first sentence; the rest advises an override."""
+    text = one_line(" ".join(str(err).split()))
+    return text.split(". ", 1)[0].rstrip(".")
 
 
 def _load_reason(err: BaseException) -> str:
@@ -212,8 +250,33 @@ def _new_head(model: keras.Model, classes: int) -> keras.Model:
         ) from None
 
 
+def _device(config: LabConfig) -> str:
+    try:
+        return resolve_device(config.device)
+    except ValueError:
+        return "/device:CPU:0"
+
+
+def _hint(config: LabConfig) -> str:
+    """Which setting shrinks the estimate most directly."""
+    smaller = ["--input-shape"] if config.model in APPLICATIONS else []
+    if config.rule == "batch-loss":
+        smaller.append("--batch-size")
+    elif config.n_probe > 1:
+        smaller.append("--n-probe")
+    return f"use a smaller {' or '.join(smaller)}" if smaller else "the model is too large for this device"
+
+
+def check_memory(config: LabConfig, footprint: memory.Footprint, what: str) -> None:
+    """Refuse (LabError, exit 1) an experiment whose estimate is more than the device has free."""
+    problem = memory.misfit(what, memory.estimate(footprint, config), _device(config), _hint(config))
+    if problem:
+        raise LabError(problem)
+
+
 def load_model(config: LabConfig) -> LoadedModel:
-    """Build or load the configured model, seeded; LabError with one line if it cannot be had."""
+    """Build or load the configured model, seeded; LabError with one line if it cannot be had, or
+    would not fit in the device's free memory (checked before a backbone is built)."""
     keras.utils.set_random_seed(config.seed)
     notes: list[str] = []
     if config.model == "mlp":
@@ -221,15 +284,23 @@ def load_model(config: LabConfig) -> LoadedModel:
     elif config.model == "cnn":
         model = _load_file(asset("cnn.keras"), user=False)
     elif config.model in APPLICATIONS:
+        shape = "x".join(str(d) for d in config.input_shape)
+        check_memory(
+            config,
+            memory.backbone_footprint(config.model, config.input_shape, config.classes),
+            f"{config.model} at {shape}",
+        )
         model = _application(config, notes)
     else:
         model = _load_file(Path(config.model))
     if config.new_head:
         model = _new_head(model, config.classes)
+    if config.model not in APPLICATIONS:
+        check_memory(config, memory.model_footprint(model), Path(config.model).name)
     name = Path(config.model).name if config.is_user_model else config.model
     if config.new_head and not name.endswith("new head"):
         name += " + new head"
-    return LoadedModel(model, name, output_activation(model), notes)
+    return LoadedModel(model, name, output_activation(model), notes, input_indices(model))
 
 
 def check_drivable(loaded: LoadedModel) -> tuple[tuple[int, ...], tuple[int, ...]]:

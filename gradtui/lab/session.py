@@ -80,9 +80,11 @@ class Session:
         self.outputs = int(output_shape[0])
         rules.check_against_model(config, self.activation, self.outputs)
         self.loss_name = rules.loss_name(config, self.activation, self.outputs)
-        self.data = lab_data.load_data(config, input_shape, self.outputs, self.activation, self.loss_name)
+        self.data = lab_data.load_data(
+            config, input_shape, self.outputs, self.activation, self.loss_name, loaded.indices
+        )
         rules.check_data(config, self.data is not None)
-        probe, probe_desc = lab_data.load_probe(config, input_shape, self.data)
+        probe, probe_desc = lab_data.load_probe(config, input_shape, self.data, loaded.indices)
         self.x_probe = tf.constant(probe)
         self.vars = list(self.model.trainable_variables)
         self.groups, layer_names = layer_groups(self.vars)

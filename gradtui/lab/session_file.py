@@ -18,7 +18,7 @@ import numpy as np
 from gradtui.config import LabConfig
 from gradtui.errors import first_line
 from gradtui.files import atomic_write_bytes
-from gradtui.lab import timeline
+from gradtui.lab import array_files, session_check, timeline
 from gradtui.lab.results import LabError
 from gradtui.lab.timeline import State
 
@@ -62,7 +62,7 @@ def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
     session = build(LabConfig.from_dict(meta["config"]))
     live = session.live
     try:
-        snapshots = {name: _state(arrays, f"snap{i}", live) for i, name in enumerate(meta["snapshots"])}
+        snapshots = {name: _state(arrays, f"snap{i}", live) for i, name in enumerate(meta.get("snapshots", []))}
         current = _state(arrays, "current", live)
         for state in (*snapshots.values(), current):
             timeline.check(live, state)
@@ -75,17 +75,30 @@ def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
 
 
 def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Headers first (keys, sizes), then the meta JSON's types, then the arrays and their steps."""
     try:
         with open(path, "rb") as handle:
             if handle.read(4) != b"PK\x03\x04":  # np.load would call anything else "pickled data"
                 raise ValueError("not an .npz archive: it is not a file gradtui saved")
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        meta = json.loads(str(arrays["meta"]))
-        if meta.get("format") != FORMAT:
+        headers = session_check.check_headers(path)
+        meta_only = array_files.load_npz(path, {"meta": headers["meta"]})
+        meta = json.loads(str(meta_only["meta"]))
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ValueError("not a gradtui session file")
+    except session_check.SessionFileError as err:
+        raise LabError(str(err)) from None
     except Exception as err:
         raise LabError(f"{path} is not a readable gradtui session file ({first_line(err)})") from None
+    try:
+        session_check.check_meta(path, meta)
+        session_check.check_snapshot_keys(path, headers, len(meta.get("snapshots", [])))
+        arrays = array_files.load_npz(path, headers)
+        for key in ("current", *(f"snap{i}" for i in range(len(meta.get("snapshots", []))))):
+            history = {k.split("/h/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{key}/h/")}
+            if f"{key}/step" in arrays:
+                session_check.check_steps(path, key, arrays[f"{key}/step"], history)
+    except session_check.SessionFileError as err:
+        raise LabError(str(err)) from None
     return arrays, meta
 
 

@@ -82,7 +82,11 @@ CASES: list[tuple[list[str], str, str]] = [
     (["--rule", "example-loss", "--label", "7"], "--label", "out of range"),
     (["--rule", "example-loss"], "--label", "needs --label"),
     (["--loss", "sce"], "--loss", "at least 2 outputs"),
-    (["--model", "{d}/softmax3.keras", "--loss", "bce"], "--loss", "does not fit a softmax"),
+    (
+        ["--model", "{d}/softmax3.keras", "--data", "{d}/classes3.npz", "--loss", "bce"],
+        "--loss",
+        "does not fit a softmax",
+    ),
     (["--new-head", "yes"], "--new-head", "no classifier head"),
     (["--model", "{d}/linear.keras", "--new-head", "yes"], "--new-head", "single layer"),
     (["--model", "{d}/linear.keras", "--rule", "batch-loss"], "--data", "needs a data set"),

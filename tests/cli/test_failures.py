@@ -29,8 +29,10 @@ UNLOADABLE = [
 
 @pytest.mark.parametrize(("name", "reason"), UNLOADABLE, ids=[u[0] for u in UNLOADABLE])
 def test_unloadable_model_is_one_line(run_cli: Run, files: Path, name: str, reason: str) -> None:
-    code, out, err = run_cli("run", "--steps", "1", "--quiet", "--model", str(files / name))
+    trusted = ["--trust-model"]  # so what is wrong with the file itself is what is reported
+    code, out, err = run_cli("run", "--steps", "1", "--quiet", "--model", str(files / name), *trusted)
     assert_refused(code, out, err, "--model", reason)
+    assert "--trust-model" not in err
     assert out == ""
 
 

@@ -127,11 +127,13 @@ def test_saved_model_directory_matches_the_same_model_as_keras_file(
     softmax_model: Path, probe_file: Path, tmp_path: Path
 ) -> None:
     """A SavedModel export drives like the .keras file it came from, forecast included."""
+    from gradtui import trust
     from gradtui.lab.runtime import keras
     from gradtui.lab.session import Session
 
     exported = tmp_path / "exported"
     keras.models.load_model(softmax_model, compile=False).export(str(exported), verbose=False)
+    trust.grant(exported)  # this test made the directory: as --trust-model would
     settings = {"probe": str(probe_file), "target": "class:2", "optimizer": "adam", "lr": "0.05"}
     from_file = Session.build(LabConfig.parse({**settings, "model": str(softmax_model)}))
     from_dir = Session.build(LabConfig.parse({**settings, "model": str(exported)}))

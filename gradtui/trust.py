@@ -1,0 +1,61 @@
+"""Which model files may run code when loaded: a permission given at launch, never read from a file.
+
+A SavedModel directory is a TensorFlow graph, and a graph can hold any op (write files, read them,
+open sockets); a `.keras`/`.h5` file that Keras's safe mode refuses holds Python code (a Lambda
+layer). Such a file loads only if the person at the keyboard trusted its path: `--trust-model`
+next to `--model PATH` on the command line, or a `y` typed at the lab's confirm prompt naming the
+path. Nothing a demo script or a session file holds can reach `grant`: the trusted paths live in
+this process only, outside LabConfig, so no setting, `set` line or saved config carries them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from gradtui.config import ConfigError
+
+FLAG = "--trust-model"
+
+_lock = threading.Lock()
+_trusted: set[str] = set()
+
+
+def _key(path: str | Path) -> str:
+    """The file a path names, through symlinks, so another spelling of it is the same grant."""
+    return os.path.realpath(Path(path).expanduser())
+
+
+def grant(path: str | Path) -> None:
+    """Trust the model file or SavedModel directory at `path` for the rest of this process."""
+    with _lock:
+        _trusted.add(_key(path))
+
+
+def is_trusted(path: str | Path) -> bool:
+    with _lock:
+        return _key(path) in _trusted
+
+
+def revoke_all() -> None:
+    """Forget every grant (a new process starts with none; tests start each case with none)."""
+    with _lock:
+        _trusted.clear()
+
+
+class UntrustedModel(ConfigError):
+    """A model file that could run code and was not trusted: one line naming the path and the flag.
+
+    The lab catches this one to ask the person at the keyboard; everywhere else it is a refused
+    --model like any other.
+    """
+
+    def __init__(self, path: str | Path, why: str) -> None:
+        self.path = str(path)
+        self.why = why
+        super().__init__(
+            "model",
+            f"{self.path} {why}; it is not loaded unless you trust it: add {FLAG} (on the command line, "
+            "next to --model)",
+        )
