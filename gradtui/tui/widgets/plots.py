@@ -167,28 +167,27 @@ class ChartPlot(PlotextPlot):
         footer = [] if on_title else entries
         plot_rows = height - 1 - len(footer)
         try:
-            built = self._build_plot(chart, shown, (width, plot_rows), theme, colours)
+            built = self._build_plot(chart, shown, (width, plot_rows), theme, look)
         except Exception as err:
             return Text(f"{chart.title}: cannot draw ({type(err).__name__})", no_wrap=True)
         lines = [_padded(header, width, look), built, *(_padded(line, width, look) for line in footer)]
         return Text("\n").join(lines)
 
-    def _build_plot(
-        self, chart: Chart, shown: list[Series], size: tuple[int, int], theme: str, colours: tuple[RGB, ...]
-    ) -> Text:
+    def _build_plot(self, chart: Chart, shown: list[Series], size: tuple[int, int], theme: str, look: Look) -> Text:
         width, height = size
+        colours = palette(look.dark)
         canvas_rows = height - 3  # plotext's frame takes two rows, the x tick labels one
         plt = self.plt
         plt.clear_figure()
         left = [s for s in shown if s.yside == "left"]
         right = [s for s in shown if s.yside == "right"]
         log = chart.log and any(bool(np.any(s.y > 0)) for s in left)
-        left_axis = value_axis(chart, left, canvas_rows, log)
+        left_axis = value_axis(chart, left, canvas_rows, log)  # a scatter's x shares it, so y = x is the diagonal
         right_axis = value_axis(Chart("", ""), right, canvas_rows, False) if right else None
         label_width = max(map(len, left_axis.labels), default=1) + 1
         label_width += max(map(len, right_axis.labels), default=0) + 1 if right_axis else 0
         canvas_width = max(8, width - label_width - 2)
-        for series in shown:
+        for series in sorted(shown, key=lambda s: -s.pin):  # pins first: the live run is drawn over them
             x, y = (series.x, series.y) if chart.scatter else downsample(series.x, series.y, max(8, canvas_width))
             if log and series.yside == "left":
                 keep = y > 0
@@ -196,8 +195,11 @@ class ChartPlot(PlotextPlot):
             if not len(x):
                 continue
             colour = colours[hue(series, chart) % len(colours)]
+            marker = "braille"
+            if series.pin >= 0:
+                colour, marker = dimmed(colour, look), PIN_MARKERS[series.pin % len(PIN_MARKERS)]
             draw = plt.scatter if chart.scatter else plt.plot
-            draw(x.tolist(), y.tolist(), marker="braille", color=colour, yside=series.yside)
+            draw(x.tolist(), y.tolist(), marker=marker, color=colour, yside=series.yside)
         for mark in chart.marks:
             plt.hline(mark.y, color=colours[OTHERS_HUE])
         if log:
@@ -224,13 +226,26 @@ class ChartPlot(PlotextPlot):
         return Text.from_ansi(plt.build().rstrip("\n"))
 
 
+PIN_MARKERS = ("•", "+", "x")  # pinned runs: told apart from the live braille line without colour
+
+
+def dimmed(colour: RGB, look: Look) -> RGB:
+    """A pinned run's colour: its hue halfway to the plot's background."""
+    surface = Color.parse(look.surface).get_truecolor()
+    return (
+        (colour[0] + surface.red) // 2,
+        (colour[1] + surface.green) // 2,
+        (colour[2] + surface.blue) // 2,
+    )
+
+
 def hue(series: Series, chart: Chart) -> int:
     return series.hue if series.hue >= 0 else chart.series.index(series)
 
 
 def value_axis(chart: Chart, shown: list[Series], rows: int, log: bool) -> ticks.Axis:
     """The y axis for these series: their range, widened to the chart's fixed range, zero and marks."""
-    values = [s.y[np.isfinite(s.y)] for s in shown]
+    values = [s.y[np.isfinite(s.y)] for s in shown] + [s.x[np.isfinite(s.x)] for s in shown if chart.scatter]
     data = np.concatenate(values) if values else np.zeros(0)
     if log:
         data = data[data > 0]
@@ -274,9 +289,13 @@ def legend_entry(label: str, glyph: str, colour: RGB, look: Look) -> Text:
 
 
 def _entries(chart: Chart, shown: list[Series], colours: tuple[RGB, ...], look: Look) -> list[Text]:
-    items = [legend_entry(side_label(s), "━", colours[hue(s, chart) % len(colours)], look) for s in shown]
+    live = [s for s in shown if s.pin < 0]
+    items = [legend_entry(side_label(s), "━", colours[hue(s, chart) % len(colours)], look) for s in live]
     items += [legend_entry(mark.label, "─", colours[OTHERS_HUE], look) for mark in chart.marks]
-    if chart.scatter and shown:
+    for i, ref in enumerate(chart.refs):
+        marker = PIN_MARKERS[i % len(PIN_MARKERS)]
+        items.append(legend_entry(ref, marker * 2, dimmed(colours[OTHERS_HUE], look), look))
+    if chart.scatter and live:
         items.append(legend_entry("y = x: forecast exact", "·", colours[OTHERS_HUE], look))
     return items
 
@@ -312,9 +331,9 @@ def fit_legend(
     if len(packed) <= rows:
         return shown, packed
     if chart.others:
-        ranked = sorted(shown, key=lambda s: s.rank)
-        for keep in range(len(ranked) - 2, 0, -1):
-            merged = merge_others(chart, ranked[:keep], ranked[keep:])
+        ranks = sorted({s.rank for s in shown if s.pin < 0})
+        for keep in range(len(ranks) - 2, 0, -1):
+            merged = merge_others(chart, shown, set(ranks[:keep]))
             if merged is None:
                 break
             packed = _pack(_entries(chart, merged, colours, look), width, width)
@@ -329,16 +348,21 @@ def fit_legend(
     return shown, packed[:rows]
 
 
-def merge_others(chart: Chart, keep: list[Series], rest: list[Series]) -> list[Series] | None:
-    """`keep` plus one "others" line combining `rest` (their sum or max, step by step), in hue order; None
-    if the rest are not measured at the same steps."""
-    if not rest or any(len(s.x) != len(rest[0].x) or not np.array_equal(s.x, rest[0].x) for s in rest):
-        return None
-    stacked = np.stack([s.y for s in rest])
-    y = np.sum(stacked, axis=0) if chart.others == "sum" else np.max(stacked, axis=0)
-    count = sum(_count(s) for s in rest)
-    others = Series(f"{count} others", rest[0].x, y, hue=OTHERS_HUE, rank=len(keep))
-    return sorted([*keep, others], key=lambda s: s.hue)
+def merge_others(chart: Chart, shown: list[Series], named: set[int]) -> list[Series] | None:
+    """The series whose rank is in `named`, and for the live run and each pin one "others" line combining
+    the rest (their sum or max, step by step); None if some of the rest are not measured at the same steps."""
+    out = [s for s in shown if s.rank in named]
+    for pin in sorted({s.pin for s in shown}):
+        rest = [s for s in shown if s.pin == pin and s.rank not in named]
+        if not rest:
+            continue
+        if any(not np.array_equal(s.x, rest[0].x) for s in rest):
+            return None
+        stacked = np.stack([s.y for s in rest])
+        y = np.sum(stacked, axis=0) if chart.others == "sum" else np.max(stacked, axis=0)
+        count = sum(_count(s) for s in rest)
+        out.append(Series(f"{count} others", rest[0].x, y, hue=OTHERS_HUE, rank=len(named), pin=pin))
+    return sorted(out, key=lambda s: (s.pin, s.hue))
 
 
 def _count(series: Series) -> int:
