@@ -88,17 +88,20 @@ def from_arrays(arrays: Mapping[str, np.ndarray]) -> tuple[Pin, ...]:
     """The pins `to_arrays` wrote; () for a file without pins. ValueError for a malformed section."""
     if "pins/meta" not in arrays:
         return ()
-    meta = json.loads(str(arrays["pins/meta"]))
-    if not isinstance(meta, list) or len(meta) > MAX_PINS:
-        raise ValueError("pins: malformed metadata")
-    pins = []
-    for i, item in enumerate(meta):
-        columns = {name: np.asarray(arrays[f"pins/{i}/{name}"]) for name in COLUMNS if f"pins/{i}/{name}" in arrays}
-        rows = len(columns.get("step", ()))
-        if "step" not in columns or any(len(values) != rows for values in columns.values()):
-            raise ValueError(f"pins: pin {i} has columns of different lengths")
-        for values in columns.values():
-            values.setflags(write=False)
-        layers = tuple(str(name) for name in item["layers"])
-        pins.append(Pin(str(item["label"]), str(item["model"]), layers, int(item["outputs"]), columns))
+    try:
+        meta = json.loads(str(arrays["pins/meta"]))
+        if not isinstance(meta, list) or len(meta) > MAX_PINS:
+            raise ValueError("pins: malformed metadata")
+        pins = []
+        for i, item in enumerate(meta):
+            columns = {name: np.asarray(arrays[f"pins/{i}/{name}"]) for name in COLUMNS if f"pins/{i}/{name}" in arrays}
+            rows = len(columns.get("step", ()))
+            if "step" not in columns or any(len(values) != rows for values in columns.values()):
+                raise ValueError(f"pins: pin {i} has columns of different lengths")
+            for values in columns.values():
+                values.setflags(write=False)
+            layers = tuple(str(name) for name in item["layers"])
+            pins.append(Pin(str(item["label"]), str(item["model"]), layers, int(item["outputs"]), columns))
+    except (KeyError, TypeError, json.JSONDecodeError) as err:
+        raise ValueError(f"pins: malformed section ({type(err).__name__}: {err})") from None
     return tuple(pins)

@@ -11,6 +11,7 @@ import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
 
+from gradtui.lab import pins
 from gradtui.lab.history import Dims, History
 from gradtui.tui.widgets import series
 from gradtui.tui.widgets.plots import ChartPlot
@@ -140,3 +141,25 @@ async def test_the_forecast_view_stays_a_bounded_scatter_at_100k_steps(plot: Cha
     assert chart.series[0].label == "100,000 steps" and chart.series[1].label == "step 100,000"
     lines = draw(plot, chart, (80, 16))
     assert any("y = x" in line for line in lines)
+
+
+async def test_a_pin_is_drawn_beside_the_live_run_and_told_apart_without_colour(plot: ChartPlot) -> None:
+    control = pins.make_pin(history(steps=100), "random", "mlp", LAYERS)
+    chart = series.predictions(history(), activation="sigmoid", pins=[control])
+    lines = draw(plot, chart, (80, 12))
+    inside = "\n".join(frame(lines))
+    assert "•" in inside and any("⠀" < ch <= "⣿" for ch in inside)  # the pin's marker and the live braille line
+    assert any("•• ref:random" in line for line in lines)
+    below = lines[next(i for i, line in enumerate(lines) if "└" in line) + 1]
+    assert int(below.split()[-1]) == 200  # both runs on one step axis, up to the longer one
+
+
+async def test_a_pin_from_another_model_draws_only_the_columns_that_match(plot: ChartPlot) -> None:
+    cnn = pins.make_pin(history(k=6), "example2-class", "cnn", ("conv", "output"))
+    prediction = series.predictions(history(), activation="sigmoid", pins=[cnn])
+    assert prediction.refs == ["ref:example2-class (left out: 6 outputs, not 1)"]
+    assert all(s.pin == -1 for s in prediction.series)
+    weights = series.per_layer(history(), "weight_norm", LAYERS, "weight norm", "L2", pins=[cnn])
+    assert [s.label for s in weights.series if s.pin == 0] == ["output"]  # matched by layer name
+    assert weights.refs == ["ref:example2-class (left out: conv)"]
+    assert any("left out: conv" in line for line in draw(plot, weights, (100, 12)))
