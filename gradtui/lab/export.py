@@ -8,8 +8,8 @@ NaN (not measured at that step) is written as null. Pinned reference runs, if an
 
 .npz: one array per History column under its name (NaN kept as NaN), and `meta`, a one-element
 string array holding the same metadata as JSON: `np.load(path)["loss"]`,
-`json.loads(np.load(path)["meta"][0])`; pins as `pins/meta` and `pins/I/COLUMN`. No pickles: it loads
-with numpy's defaults.
+`json.loads(np.load(path)["meta"][0])`; pins as `pins` in meta and arrays `pins/I/COLUMN`. No pickles:
+it loads with numpy's defaults.
 
 Every format streams: JSON and CSV are written a chunk of rows at a time and .npz a column at a
 time, so exporting a million steps does not build the whole document in memory.
@@ -142,7 +142,8 @@ def write_npz(handle: IO[bytes], run: Recorded, pins: Sequence[Pin] = ()) -> Non
     """What np.savez writes (uncompressed: compression would cost seconds per million rows), a column
     at a time."""
     rows = len(run.history)
-    meta = np.array([json.dumps(history_meta(run), allow_nan=False)])
+    described = {**history_meta(run), "pins": lab_pins.describe(pins)} if pins else history_meta(run)
+    meta = np.array([json.dumps(described, allow_nan=False)])
     with zipfile.ZipFile(handle, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name in COLUMNS:
             with archive.open(f"{name}.npy", "w", force_zip64=True) as entry:

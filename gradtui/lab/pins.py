@@ -7,9 +7,10 @@ they survive a preset that builds a new model; session files and exports carry t
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -73,27 +74,36 @@ def added(pins: tuple[Pin, ...], pin: Pin) -> tuple[Pin, ...]:
 
 # -- session files and exports -------------------------------------------------------------------
 
+PIN_KEY = re.compile(r"pins/(0|[1-9][0-9]*)/(\w+)")
+
+
+def is_pin_key(key: str) -> bool:
+    """An array key `to_arrays` writes (`pins/I/COLUMN`), so a file check can accept it."""
+    match = PIN_KEY.fullmatch(key)
+    return match is not None and int(match.group(1)) < MAX_PINS and match.group(2) in COLUMNS
+
+
+def describe(pins: Sequence[Pin]) -> list[dict[str, Any]]:
+    """What a file's metadata (JSON) says of each pin; its columns go in `to_arrays`."""
+    return [{"label": p.label, "model": p.model, "layers": list(p.layers), "outputs": p.outputs} for p in pins]
+
 
 def to_arrays(pins: Sequence[Pin]) -> dict[str, np.ndarray]:
-    """Pins as .npz entries: `pins/meta` (JSON) and `pins/<i>/<column>` arrays."""
-    meta = [{"label": p.label, "model": p.model, "layers": list(p.layers), "outputs": p.outputs} for p in pins]
-    arrays: dict[str, np.ndarray] = {"pins/meta": np.asarray(json.dumps(meta))}
-    for i, pin in enumerate(pins):
-        for name, values in pin.columns.items():
-            arrays[f"pins/{i}/{name}"] = np.asarray(values)
-    return arrays
+    """The pins' columns as .npz entries `pins/I/COLUMN`."""
+    return {
+        f"pins/{i}/{name}": np.asarray(values) for i, pin in enumerate(pins) for name, values in pin.columns.items()
+    }
 
 
-def from_arrays(arrays: Mapping[str, np.ndarray]) -> tuple[Pin, ...]:
-    """The pins `to_arrays` wrote; () for a file without pins. ValueError for a malformed section."""
-    if "pins/meta" not in arrays:
+def from_arrays(arrays: Mapping[str, np.ndarray], described: Any) -> tuple[Pin, ...]:
+    """The pins `describe` and `to_arrays` wrote; () for a file without pins. ValueError if malformed."""
+    if not described:
         return ()
+    if not isinstance(described, list) or len(described) > MAX_PINS:
+        raise ValueError(f"pins: expected a list of at most {MAX_PINS}")
+    pins = []
     try:
-        meta = json.loads(str(arrays["pins/meta"]))
-        if not isinstance(meta, list) or len(meta) > MAX_PINS:
-            raise ValueError("pins: malformed metadata")
-        pins = []
-        for i, item in enumerate(meta):
+        for i, item in enumerate(described):
             columns = {name: np.asarray(arrays[f"pins/{i}/{name}"]) for name in COLUMNS if f"pins/{i}/{name}" in arrays}
             rows = len(columns.get("step", ()))
             if "step" not in columns or any(len(values) != rows for values in columns.values()):
@@ -102,6 +112,6 @@ def from_arrays(arrays: Mapping[str, np.ndarray]) -> tuple[Pin, ...]:
                 values.setflags(write=False)
             layers = tuple(str(name) for name in item["layers"])
             pins.append(Pin(str(item["label"]), str(item["model"]), layers, int(item["outputs"]), columns))
-    except (KeyError, TypeError, json.JSONDecodeError) as err:
-        raise ValueError(f"pins: malformed section ({type(err).__name__}: {err})") from None
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"pins: malformed ({type(err).__name__}: {err})") from None
     return tuple(pins)

@@ -207,7 +207,9 @@ class Engine:
 
     def save(self, path: str) -> None:
         def do() -> None:
-            self._session().save(path)
+            session = self._session()
+            session.pins = self.pins
+            session.save(path)
             self._post(FileWritten("session", path))
 
         self._submit("save", do)
@@ -221,6 +223,8 @@ class Engine:
 
         fresh = Session.load(path)
         replaced = self._size()
+        if fresh.pins:  # the file's reference runs replace the current ones; a file without pins keeps them
+            self.pins = fresh.pins
         self.session = fresh
         self._freeze_heap()
         self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), "load", replaced))

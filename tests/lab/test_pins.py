@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,7 +70,7 @@ def test_pins_survive_an_npz_round_trip_exactly() -> None:
     np.savez_compressed(buffer, **pins.to_arrays(made))
     buffer.seek(0)
     with np.load(buffer, allow_pickle=False) as npz:
-        back = pins.from_arrays({k: npz[k] for k in npz.files})
+        back = pins.from_arrays({k: npz[k] for k in npz.files}, json.loads(json.dumps(pins.describe(made))))
     assert [(p.label, p.model, p.layers, p.outputs) for p in back] == [
         (p.label, p.model, p.layers, p.outputs) for p in made
     ]
@@ -76,11 +78,31 @@ def test_pins_survive_an_npz_round_trip_exactly() -> None:
         assert a.columns.keys() == b.columns.keys()
         for name in a.columns:
             np.testing.assert_array_equal(a.columns[name], b.columns[name])
-    assert pins.from_arrays({}) == ()
+    assert pins.from_arrays({}, None) == ()
+    assert all(pins.is_pin_key(key) for key in pins.to_arrays(made)) and not pins.is_pin_key("pins/3/step")
 
 
 def test_a_malformed_pin_section_is_an_error_not_a_crash() -> None:
-    arrays = pins.to_arrays((pins.make_pin(run(3), "a", "mlp", ("x", "y")),))
+    made = (pins.make_pin(run(3), "a", "mlp", ("x", "y")),)
+    arrays = pins.to_arrays(made)
     arrays["pins/0/predictions"] = arrays["pins/0/predictions"][:2]
     with pytest.raises(ValueError, match="different lengths"):
-        pins.from_arrays(arrays)
+        pins.from_arrays(arrays, pins.describe(made))
+    with pytest.raises(ValueError, match="malformed"):
+        pins.from_arrays(pins.to_arrays(made), [{"label": "a"}])
+
+
+def test_a_saved_session_carries_its_pins_and_an_old_file_has_none(tmp_path: Path) -> None:
+    from gradtui.lab.session import Session
+
+    session = Session.build(PRESET_BY_NAME["example1"].config(LabConfig(device="cpu")))
+    session.step(4)
+    pinned = pins.make_pin(session.history, "example1", session.summary.name, session.summary.layers)
+    session.pins = (pinned,)
+    session.save(tmp_path / "with.npz")
+    back = Session.load(tmp_path / "with.npz")
+    assert [p.label for p in back.pins] == ["example1"] and back.pins[0].layers == session.summary.layers
+    np.testing.assert_array_equal(back.pins[0].columns["predictions"], session.history.column("predictions"))
+    session.pins = ()
+    session.save(tmp_path / "without.npz")
+    assert Session.load(tmp_path / "without.npz").pins == ()
