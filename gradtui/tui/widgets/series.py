@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradtui.lab import explain
 from gradtui.lab.history import History
 from gradtui.lab.pins import Pin
 
 MAX_CLASSES = 10  # more lines than this is unreadable in a terminal plot (the rest become "others")
 OTHERS_HUE = 7  # gray in both palettes
-ROUNDING = 1e-6  # a gradient with |g| <= ROUNDING * max(|w|, 1) is zero to float32 rounding (as the engine's note says)
 
 
 @dataclass
@@ -193,7 +193,7 @@ def rounding_level(history: History) -> float | None:
     measured = np.isfinite(total)
     if not measured.any():
         return None
-    level = ROUNDING * max(float(np.nanmax(scale[measured])), 1.0)
+    level = explain.rounding_level(float(np.nanmax(scale[measured])))
     return level if bool(np.all(total[measured] <= level)) else None
 
 
