@@ -148,8 +148,10 @@ async def test_a_pin_is_drawn_beside_the_live_run_and_told_apart_without_colour(
     chart = series.predictions(history(), activation="sigmoid", pins=[control])
     lines = draw(plot, chart, (80, 12))
     inside = "\n".join(frame(lines))
-    assert "•" in inside and any("⠀" < ch <= "⣿" for ch in inside)  # the pin's marker and the live braille line
-    assert any("•• ref:random" in line for line in lines)
+    assert any(ch in "▀▄▌▐▖▗▘▝▚▞▙▛▜▟█" for ch in inside) and any(
+        "⠀" < ch <= "⣿" for ch in inside
+    )  # pin blocks, live braille
+    assert any("▀▄ ref:random" in line for line in lines)
     below = lines[next(i for i, line in enumerate(lines) if "└" in line) + 1]
     assert int(below.split()[-1]) == 200  # both runs on one step axis, up to the longer one
 

@@ -226,7 +226,9 @@ class ChartPlot(PlotextPlot):
         return Text.from_ansi(plt.build().rstrip("\n"))
 
 
-PIN_MARKERS = ("•", "+", "x")  # pinned runs: told apart from the live braille line without colour
+# pinned runs: told apart from the live braille line without colour (half blocks, dots, crosses)
+PIN_MARKERS = ("hd", "•", "x")
+PIN_GLYPHS = {"hd": "▀▄", "•": "••", "x": "xx"}  # how each looks in a legend
 
 
 def dimmed(colour: RGB, look: Look) -> RGB:
@@ -293,8 +295,8 @@ def _entries(chart: Chart, shown: list[Series], colours: tuple[RGB, ...], look: 
     items = [legend_entry(side_label(s), "━", colours[hue(s, chart) % len(colours)], look) for s in live]
     items += [legend_entry(mark.label, "─", colours[OTHERS_HUE], look) for mark in chart.marks]
     for i, ref in enumerate(chart.refs):
-        marker = PIN_MARKERS[i % len(PIN_MARKERS)]
-        items.append(legend_entry(ref, marker * 2, dimmed(colours[OTHERS_HUE], look), look))
+        glyph = PIN_GLYPHS[PIN_MARKERS[i % len(PIN_MARKERS)]]
+        items.append(legend_entry(ref, glyph, dimmed(colours[OTHERS_HUE], look), look))
     if chart.scatter and live:
         items.append(legend_entry("y = x: forecast exact", "·", colours[OTHERS_HUE], look))
     return items

@@ -102,6 +102,8 @@ def predictions(
         return chart
     per = pred[:, probe, :]
     outputs = per.shape[1]
+    if outputs == 1:  # one line: the probe names it, and the short title leaves the legend room on its row
+        chart.title = "prediction"
     ranked = ranked_classes(per)
     drawn, rest = ranked[:MAX_CLASSES], ranked[MAX_CLASSES:]
     if len(rest) == 1:  # "others" would stand for one class: draw that class instead
@@ -110,7 +112,7 @@ def predictions(
     def lines(x: np.ndarray, values: np.ndarray, pin: int) -> list[Series]:
         out = []
         for rank, c in enumerate(drawn):
-            name = "output" if outputs == 1 else class_names[c] if c < len(class_names) else f"class {c}"
+            name = f"probe {probe}" if outputs == 1 else class_names[c] if c < len(class_names) else f"class {c}"
             line = _finite(name, x.astype(np.float64), values[:, c])
             line.hue, line.rank, line.pin = c, rank, pin
             out.append(line)
