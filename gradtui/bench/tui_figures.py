@@ -152,7 +152,7 @@ async def plot_run(sizes: Sizes, results: Results, plot_size: tuple[int, int]) -
     from textual.app import App, ComposeResult
     from textual.geometry import Region
 
-    from gradtui.tui.widgets.plot_table import PLOTS
+    from gradtui.tui.widgets.plot_table import PLOTS, Inputs
     from gradtui.tui.widgets.plots import ChartPlot
 
     history = _synthetic_history(PLOT_ROWS)
@@ -162,7 +162,8 @@ async def plot_run(sizes: Sizes, results: Results, plot_size: tuple[int, int]) -
         def compose(self) -> ComposeResult:
             yield ChartPlot("bench", id="plot")
 
-    charts = {plot.key: partial(plot.build, history, layers) for plot in PLOTS}  # every plot the app draws
+    inputs = Inputs(history, layers, activation="sigmoid")
+    charts = {plot.key: partial(plot.build, inputs) for plot in PLOTS}  # every plot the app draws
     timings: dict[str, list[float]] = {name: [] for name in charts}
     app = PlotHarness()
     async with app.run_test(size=plot_size) as pilot:

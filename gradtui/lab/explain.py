@@ -8,6 +8,13 @@ from gradtui.config import LabConfig
 from gradtui.lab import rules
 from gradtui.lab.history import History
 
+ROUNDING = 1e-6  # a gradient with |g| <= ROUNDING * max(|w|, 1) is zero to float32 rounding
+
+
+def rounding_level(weight_norm: float) -> float:
+    """The largest gradient norm that is still float32 rounding for weights of this norm."""
+    return ROUNDING * max(weight_norm, 1.0)
+
 
 def for_rule(config: LabConfig, activation: str, outputs: int) -> list[str]:
     """What the rule explains about this model before any step (e.g. a softmax sum has no gradient)."""
@@ -19,7 +26,7 @@ def after_steps(history: History, notes: list[str], step: int, activation: str) 
     g = float(np.linalg.norm(history.last("grad_norm").astype(np.float64)))
     w = float(np.linalg.norm(history.last("weight_norm").astype(np.float64)))
     explained = any(n.startswith(rules.SOFTMAX_SUM_NOTE) for n in notes)
-    if g > 1e-6 * max(w, 1.0) or explained or any(n.startswith("The gradient is (near) zero") for n in notes):
+    if g > rounding_level(w) or explained or any(n.startswith("The gradient is (near) zero") for n in notes):
         return []
     head = f"The gradient is (near) zero at step {step} (|g| = {g:.2e}): "
     return [head + _zero_gradient_cause(history, activation)]

@@ -3,11 +3,13 @@
 JSON schema (format "gradtui-history/1"): metadata keys (gradtui, format, config, model, notes,
 divergence, layers, columns) and one key per History column, each a nested list with one entry per
 recorded step; `predictions` has shape (steps+1, n_probe, n_outputs), row 0 before any step.
-NaN (not measured at that step) is written as null.
+NaN (not measured at that step) is written as null. Pinned reference runs, if any, follow under
+`pins`: a list of {label, model, layers, and the same columns} (a CSV has the live run only).
 
 .npz: one array per History column under its name (NaN kept as NaN), and `meta`, a one-element
 string array holding the same metadata as JSON: `np.load(path)["loss"]`,
-`json.loads(np.load(path)["meta"][0])`. No pickles: it loads with numpy's defaults.
+`json.loads(np.load(path)["meta"][0])`; pins as `pins` in meta and arrays `pins/I/COLUMN`. No pickles:
+it loads with numpy's defaults.
 
 Every format streams: JSON and CSV are written a chunk of rows at a time and .npz a column at a
 time, so exporting a million steps does not build the whole document in memory.
@@ -19,7 +21,7 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -29,7 +31,9 @@ import numpy as np
 from gradtui import __version__
 from gradtui.config import LabConfig
 from gradtui.files import atomic_open
+from gradtui.lab import pins as lab_pins
 from gradtui.lab.history import COLUMNS, History
+from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, ModelSummary
 
 FORMATS = (".json", ".csv", ".npz")
@@ -78,7 +82,7 @@ def _json_values(values: np.ndarray) -> str:
     return text
 
 
-def write_json(handle: IO[bytes], run: Recorded) -> None:
+def write_json(handle: IO[bytes], run: Recorded, pins: Sequence[Pin] = ()) -> None:
     rows = len(run.history)
     head = json.dumps(history_meta(run), allow_nan=False)
     handle.write(head[:-1].encode())
@@ -86,6 +90,15 @@ def write_json(handle: IO[bytes], run: Recorded) -> None:
         handle.write(f", {json.dumps(name)}: [".encode())
         for i, chunk in enumerate(_chunks(run.history, rows)):
             handle.write(((", " if i else "") + _json_values(chunk[name])).encode())
+        handle.write(b"]")
+    if pins:
+        handle.write(b', "pins": [')
+        for i, pin in enumerate(pins):
+            head = json.dumps({"label": pin.label, "model": pin.model, "layers": list(pin.layers)})
+            handle.write(((", " if i else "") + head[:-1]).encode())
+            for name, values in pin.columns.items():
+                handle.write(f", {json.dumps(name)}: [{_json_values(values)}]".encode())
+            handle.write(b"}")
         handle.write(b"]")
     handle.write(b"}")
 
@@ -115,7 +128,8 @@ def _csv_lines(chunk: dict[str, np.ndarray]) -> str:
     return text + "\n" if count else ""
 
 
-def write_csv(handle: IO[bytes], run: Recorded) -> None:
+def write_csv(handle: IO[bytes], run: Recorded, pins: Sequence[Pin] = ()) -> None:
+    del pins  # one row per live step: a pinned run has its own steps (JSON and .npz carry pins)
     rows = len(run.history)
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(_csv_header(run))
@@ -124,28 +138,32 @@ def write_csv(handle: IO[bytes], run: Recorded) -> None:
         handle.write(_csv_lines(chunk).encode())
 
 
-def write_npz(handle: IO[bytes], run: Recorded) -> None:
+def write_npz(handle: IO[bytes], run: Recorded, pins: Sequence[Pin] = ()) -> None:
     """What np.savez writes (uncompressed: compression would cost seconds per million rows), a column
     at a time."""
     rows = len(run.history)
-    meta = np.array([json.dumps(history_meta(run), allow_nan=False)])
+    described = {**history_meta(run), "pins": lab_pins.describe(pins)} if pins else history_meta(run)
+    meta = np.array([json.dumps(described, allow_nan=False)])
     with zipfile.ZipFile(handle, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name in COLUMNS:
             with archive.open(f"{name}.npy", "w", force_zip64=True) as entry:
                 np.lib.format.write_array(entry, run.history.column(name)[:rows], allow_pickle=False)
         with archive.open("meta.npy", "w", force_zip64=True) as entry:
             np.lib.format.write_array(entry, meta, allow_pickle=False)
+        for key, values in lab_pins.to_arrays(pins).items() if pins else ():
+            with archive.open(f"{key}.npy", "w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, values, allow_pickle=False)
 
 
 WRITERS = {".json": write_json, ".csv": write_csv, ".npz": write_npz}
 
 
-def write_history(path: str | Path, run: Recorded) -> Path:
+def write_history(path: str | Path, run: Recorded, pins: Sequence[Pin] = ()) -> Path:
     """Write JSON, CSV or .npz by the file's suffix, atomically; ValueError for another suffix."""
     target = Path(path).expanduser()
     suffix = target.suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"{target}: export to .json, .csv or .npz")
     with atomic_open(target) as handle:
-        WRITERS[suffix](handle, run)
+        WRITERS[suffix](handle, run, pins)
     return target

@@ -64,8 +64,9 @@ def _softmax_sum(config: LabConfig, activation: str, outputs: int) -> list[str]:
     if config.target == "sum" and activation == "softmax":
         return [
             f"{SOFTMAX_SUM_NOTE}, and softmax outputs sum to 1 for "
-            "every input and every weight, so d(sum)/dw = 0 exactly and nothing moves (gradient norms "
-            "near 1e-6 are float32 rounding). Use --target class:K or argmax to move a prediction."
+            "every input and every weight, so d(sum)/dw = 0 exactly and nothing moves (the tiny gradient "
+            "norms measured are float32 rounding, marked so on the Gradients plot). Use --target class:K or "
+            "argmax to move a prediction."
         ]
     return []
 

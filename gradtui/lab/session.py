@@ -21,6 +21,7 @@ from gradtui.lab import explain, measures, rules, session_file, timeline
 from gradtui.lab.history import History
 from gradtui.lab.models import check_drivable, device_of, layer_groups, load_model
 from gradtui.lab.optimizers import make_optimizer
+from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
 from gradtui.lab.runtime import resolve_devices, tf
 from gradtui.lab.step_graph import Parts, StepGraph
@@ -93,6 +94,7 @@ class Session:
         self._setup_optimizer()
         self.timeline = timeline.Timeline()
         self.divergence: Divergence | None = None
+        self.pins: tuple[Pin, ...] = ()  # reference runs saved with it (the engine keeps them across sessions)
         self._chunk = 1
         self.summary = ModelSummary(
             name=loaded.name,

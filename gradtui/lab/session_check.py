@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from gradtui.config import one_line
-from gradtui.lab import array_files
+from gradtui.lab import array_files, pins
 from gradtui.lab.history import COLUMNS
 
-META_KEYS = ("format", "config", "snapshots", "notes")
+META_KEYS = ("format", "config", "snapshots", "notes", "pins")
 MAX_META_CHARS = 16 << 20  # the meta JSON: config, names, notes
 _STATE = re.compile(r"(current|snap(0|[1-9][0-9]*))/(w\d+|o\d+|step|h/(.+))")
 
@@ -46,7 +46,7 @@ def check_headers(path: str | Path, extra_keys: Collection[str] = ()) -> dict[st
         raise SessionFileError(f"{_where(path)}: 'meta' is not one JSON string of at most {MAX_META_CHARS} characters")
 
     def known(key: str) -> bool:
-        if key == "meta" or key in extra_keys:
+        if key == "meta" or key in extra_keys or pins.is_pin_key(key):
             return True
         match = _STATE.fullmatch(key)
         return match is not None and (match.group(4) is None or match.group(4) in COLUMNS)

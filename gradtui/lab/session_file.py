@@ -2,7 +2,8 @@
 
 Format "gradtui-session/1": a `meta` JSON string (format, config, snapshot names, notes) and, per
 state key (`current`, `snap0`, `snap1`...), arrays KEY/wI (weights), KEY/oI (optimizer state),
-KEY/step and KEY/h/COLUMN (history). The header is checked before NumPy reads anything.
+KEY/step and KEY/h/COLUMN (history), and pinned reference runs (`pins` in meta, arrays `pins/I/COLUMN`,
+see pins.py). The header is checked before NumPy reads anything.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from gradtui.config import LabConfig
 from gradtui.errors import first_line
 from gradtui.files import atomic_write_bytes
-from gradtui.lab import array_files, session_check, timeline
+from gradtui.lab import array_files, pins, session_check, timeline
 from gradtui.lab.results import LabError
 from gradtui.lab.timeline import State
 
@@ -29,7 +30,7 @@ FORMAT = "gradtui-session/1"
 
 
 def save(session: Session, path: str | Path) -> None:
-    meta = {
+    meta: dict[str, Any] = {
         "format": FORMAT,
         "config": session.config.to_dict(),
         "snapshots": session.snapshot_names,
@@ -42,6 +43,9 @@ def save(session: Session, path: str | Path) -> None:
     arrays: dict[str, np.ndarray] = {}
     for key, state in states.items():
         arrays.update(_state_arrays(key, state))
+    if session.pins:
+        meta["pins"] = pins.describe(session.pins)
+        arrays.update(pins.to_arrays(session.pins))
     arrays["meta"] = np.asarray(json.dumps(meta))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
@@ -66,6 +70,7 @@ def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
         current = _state(arrays, "current", live)
         for state in (*snapshots.values(), current):
             timeline.check(live, state)
+        session.pins = pins.from_arrays(arrays, meta.get("pins"))
     except (KeyError, ValueError) as err:
         raise LabError(f"{path} does not fit the model it names ({first_line(err)})") from None
     session.timeline.snapshots.update(snapshots)

@@ -37,6 +37,7 @@ from gradtui.tui.messages import (
     FileWritten,
     HistoryChanged,
     Origin,
+    PinsChanged,
     Replaced,
     SessionReady,
     State,
@@ -46,6 +47,7 @@ from gradtui.tui.screens.help import HelpScreen, NotesScreen
 from gradtui.tui.screens.prompts import ChoiceScreen, ExportScreen, PathScreen
 from gradtui.tui.view import EngineView
 from gradtui.tui.widgets.form import ConfigForm
+from gradtui.tui.widgets.plot_table import find_tab, tab_names
 from gradtui.tui.widgets.plots_panel import REFRESH_SECONDS, PlotsPanel
 from gradtui.tui.widgets.status import Controls, StatusLine, StoryLine, format_prediction, format_rate
 
@@ -64,6 +66,8 @@ class GradApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = bindings()  # type: ignore[assignment]
     COMMANDS = App.COMMANDS | {LabCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012 - Textual's class attribute
+    # under 34 rows the layout tightens so each plot keeps ~9 rows; under 22 only the top row of plots shows
+    VERTICAL_BREAKPOINTS = [(0, "-tiny"), (22, "-short"), (34, "-tall")]  # noqa: RUF012
     NOTIFICATION_TIMEOUT = 4
 
     def __init__(
@@ -155,7 +159,7 @@ class GradApp(App[int]):
             self._rate_mark = (now, rows)
         else:
             self._rate_mark = None
-        self._w(PlotsPanel).refresh_plots(history, summary.layers, running)
+        self._w(PlotsPanel).refresh_plots(history, summary, self.view.pins, running)
         self._update_status()
 
     @on(TabbedContent.TabActivated)
@@ -283,6 +287,13 @@ class GradApp(App[int]):
             self.notify(f"restored snapshot {message.detail!r}")
         self._w(PlotsPanel).mark_dirty()
 
+    @on(PinsChanged)
+    def _pins_changed(self, message: PinsChanged) -> None:
+        self.say(message.text)
+        self.notify(f"{message.text}. c pins, x clears.", title="reference runs", markup=False)
+        self._w(PlotsPanel).mark_dirty()
+        self._tick()
+
     @on(EngineFailed)
     def _engine_failed(self, message: EngineFailed) -> None:
         self.say(f"{message.action} failed: {message.text}")
@@ -405,6 +416,43 @@ class GradApp(App[int]):
         self.say(f"preset {preset.name}: {preset.title}. {preset.story}")
         self._interrupt()
         self.engine.apply(config, origin=origin)
+
+    def action_pin(self, name: str | None = None) -> None:
+        """Pin the run so far as a reference drawn on every plot (kept across presets, in sessions and exports)."""
+        if self._can_act():
+            self.engine.pin(name or None)
+
+    def action_unpin(self) -> None:
+        self.engine.unpin()
+
+    def action_next_tab(self) -> None:
+        self._w(PlotsPanel).switch_tab(1)
+
+    def action_previous_tab(self) -> None:
+        self._w(PlotsPanel).switch_tab(-1)
+
+    def show_tab(self, name: str) -> None:
+        """Bring up a tab by its label or plot key (a demo's `tab NAME`)."""
+        tab_id = find_tab(name)
+        if tab_id is None:
+            self.notify(f"no tab named {name!r} (tabs: {', '.join(tab_names())})", severity="warning", markup=False)
+            return
+        self._w(PlotsPanel).show_tab(tab_id)
+
+    def action_toggle_log(self) -> None:
+        panel = self._w(PlotsPanel)
+        panel.log_scale = not panel.log_scale
+        self._redraw_now("weight and gradient norms on a " + ("log" if panel.log_scale else "linear") + " axis")
+
+    def action_toggle_zero(self) -> None:
+        panel = self._w(PlotsPanel)
+        panel.from_zero = not panel.from_zero
+        self._redraw_now("axes " + ("from zero" if panel.from_zero else "fitted to the data"))
+
+    def _redraw_now(self, what: str) -> None:
+        self.notify(what, timeout=2)
+        self._w(PlotsPanel).mark_dirty()
+        self._tick()
 
     def action_export(self) -> None:
         def chosen(answer: tuple[str, str] | None) -> None:

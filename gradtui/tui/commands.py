@@ -22,21 +22,40 @@ class Action:
     help: str  # palette / help screen text
     footer: bool = True
     palette: bool = True
+    group: str = ""  # a GROUPS key: shown together in the footer
 
 
-# Order is footer order: at 80 columns the footer shows up to Quit, so help and quit come before the rest.
+# Order is footer order. The footer entries fit 80 columns whole (with ctrl+p on the right); the rest are in
+# `?` help and the palette.
 ACTIONS: tuple[Action, ...] = (
     Action("space", "step", "Step", "Apply one step of the rule"),
     Action("n", "run_n", "Run N", "Run the number of steps in 'steps/run' (one undo entry)"),
     Action("p", "play_pause", "Play", "Run until paused; pause a run in progress"),
     Action("u", "undo", "Undo", "Undo the last step, run or play"),
-    Action("r", "reset", "Reset", "Back to the initial weights and optimizer state"),
-    Action("s", "snapshot", "Snapshot", "Snapshot the weights and optimizer state, named step-N (o restores)"),
+    Action(
+        "c",
+        "pin",
+        "Compare",
+        "Pin this run as a reference: every plot draws it dimmed beside the live run (up to 3, kept across presets)",
+    ),
+    Action("left_square_bracket", "previous_tab", "Tab", "Previous plot tab", group="tabs"),
+    Action("right_square_bracket", "next_tab", "Tab", "Next plot tab", group="tabs"),
+    Action("l", "toggle_log", "Log", "Weight and gradient norms on a log axis / a linear one", footer=False),
     Action("question_mark", "help", "Help", "Show every key"),
     Action("q", "quit", "Quit", "Quit gradtui"),
+    Action("r", "reset", "Reset", "Back to the initial weights and optimizer state", footer=False),
+    Action(
+        "s", "snapshot", "Snapshot", "Snapshot the weights and optimizer state, named step-N (o restores)", footer=False
+    ),
     Action("o", "restore", "Restore", "Go back to a snapshot", footer=False),
-    Action("e", "export", "Export", "Export the history (CSV/JSON) or the screen (SVG)"),
-    Action("ctrl+s", "save_session", "Save", "Save the session (config, snapshots, history) to a file"),
+    Action("x", "unpin", "Unpin", "Clear the pinned reference runs", footer=False),
+    Action(
+        "z", "toggle_zero", "Zero", "Axes from zero / fitted to the data (probabilities stay on 0..1)", footer=False
+    ),
+    Action("e", "export", "Export", "Export the history and pins (CSV/JSON) or the screen (SVG)", footer=False),
+    Action(
+        "ctrl+s", "save_session", "Save", "Save the session (config, snapshots, history, pins) to a file", footer=False
+    ),
     Action("ctrl+o", "open_session", "Open", "Open a saved session file", footer=False),
     Action(
         "i",
@@ -45,7 +64,7 @@ ACTIONS: tuple[Action, ...] = (
         "Show the whole preset story and engine notes (the story line shows their start)",
         footer=False,
     ),
-    Action("f", "toggle_form", "Form", "Show or hide the settings form"),
+    Action("f", "toggle_form", "Form", "Show or hide the settings form", footer=False),
     Action("right,enter", "demo_next", "Next beat", "Demo: play the next beat of the script", footer=False),
     Action(
         "escape",
@@ -57,6 +76,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("t", "toggle_theme", "Theme", "Switch between the light and dark themes", footer=False),
 )
+GROUPS = {"tabs": Binding.Group("Tab")}  # keys shown as one footer entry: `[ ] Tab`
 
 
 def bindings() -> list[Binding]:
@@ -67,7 +87,10 @@ def bindings() -> list[Binding]:
     would hand the keys typed right after it to the field just left (e.g. `escape space` typed a space
     instead of stepping). The app's check_action limits `leave_field` to a focused text field.
     """
-    out = [Binding(a.key, a.action, a.label, show=a.footer, id=a.action, tooltip=a.help) for a in ACTIONS]
+    out = [
+        Binding(a.key, a.action, a.label, show=a.footer, id=a.action, tooltip=a.help, group=GROUPS.get(a.group))
+        for a in ACTIONS
+    ]
     out.append(Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="focus-next"))
     out.append(
         Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True, id="focus-previous")
@@ -88,7 +111,13 @@ def bindings() -> list[Binding]:
 
 
 def key_display(key: str) -> str:
-    names = {"question_mark": "?", "right": "→", "enter": "enter"}
+    names = {
+        "question_mark": "?",
+        "right": "→",
+        "enter": "enter",
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+    }
     return "/".join(names.get(k, k) for k in key.split(","))
 
 

@@ -11,10 +11,14 @@ Format (one command per line; `#` starts a comment; blank lines are ignored):
     snapshot [NAME]          remember the weights
     restore NAME             go back to a snapshot
     set NAME=VALUE [...]     change settings, validated like the form and the CLI (e.g. set lr=0.5)
+    pin [NAME]               pin the run so far as a reference on every plot (named NAME, else its preset)
+    unpin                    clear the pinned runs
+    tab NAME                 bring up a plot tab (Gradients, Update/weight, Held-out, Forecast, Log)
     note TEXT                show TEXT on screen (and in the log)
 
-Each command is one beat, except that `note` and `set` lines join the beat of the command after
-them, so a note appears together with what it explains and a setting changes just before its run.
+Each command is one beat, except that `note`, `set`, `pin`, `unpin` and `tab` lines join the beat of
+the command after them, so a note appears together with what it explains, a setting changes just
+before its run, and a run pinned for comparison is on screen when the next one starts.
 The whole file is checked before the app starts; every problem is reported as `FILE:LINE: message`.
 """
 
@@ -25,9 +29,26 @@ from pathlib import Path
 
 from gradtui.config import FIELD_BY_NAME, ConfigError, parse_field
 from gradtui.presets import PRESET_BY_KEY, PRESET_BY_NAME
+from gradtui.tui.widgets.plot_table import find_tab, tab_names
 
-VERBS = ("preset", "step", "run", "play", "pause", "undo", "reset", "snapshot", "restore", "set", "note")
-NO_ARGS = ("play", "pause", "undo", "reset")
+VERBS = (
+    "preset",
+    "step",
+    "run",
+    "play",
+    "pause",
+    "undo",
+    "reset",
+    "snapshot",
+    "restore",
+    "set",
+    "pin",
+    "unpin",
+    "tab",
+    "note",
+)
+NO_ARGS = ("play", "pause", "undo", "reset", "unpin")
+JOINING = ("note", "set", "pin", "unpin", "tab")  # these join the beat of the command after them
 
 
 class DemoError(ValueError):
@@ -74,6 +95,8 @@ def _check(verb: str, arg: str) -> tuple[tuple[str, str], ...]:
         raise ValueError("restore needs a snapshot name")
     elif verb == "note" and not arg:
         raise ValueError("note needs some text")
+    elif verb == "tab" and find_tab(arg) is None:
+        raise ValueError(f"unknown tab {arg!r} (choose from {', '.join(tab_names())})")
     elif verb == "set":
         if not arg:
             raise ValueError("set needs NAME=VALUE, e.g. set lr=0.5")
@@ -112,7 +135,7 @@ def parse_script(text: str, source: str = "<demo>") -> list[Beat]:
             continue
         command = DemoCommand(verb, arg, number, settings)
         pending.append(command)
-        if verb not in ("note", "set"):
+        if verb not in JOINING:
             beats.append(Beat(pending))
             pending = []
     if pending:

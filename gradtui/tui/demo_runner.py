@@ -69,5 +69,11 @@ def run_command(app: GradApp, command: DemoCommand) -> None:
         app.action_restore(command.arg)
     elif verb == "set":
         app.set_fields(command.settings)
+    elif verb == "pin":
+        app.action_pin(command.arg or None)
+    elif verb == "unpin":
+        app.action_unpin()
+    elif verb == "tab":
+        app.show_tab(command.arg)
     elif verb == "note":
         app.say(f"note: {command.arg}")

@@ -24,6 +24,7 @@ from textual.message_pump import MessagePump
 
 from gradtui import logs
 from gradtui.config import ConfigError, LabConfig
+from gradtui.lab import pins
 from gradtui.lab.results import LabError, StepReport
 from gradtui.tui.messages import (
     ConfigApplied,
@@ -32,6 +33,7 @@ from gradtui.tui.messages import (
     FileWritten,
     HistoryChanged,
     Origin,
+    PinsChanged,
     Replaced,
     SessionReady,
     State,
@@ -73,6 +75,8 @@ class Engine:
         self._closing = False
         self._thread = threading.Thread(target=self._main, name="gradtui-engine", daemon=True)
         self.session: Session | None = None
+        # pinned reference runs: replaced whole by the engine thread, read by the UI (a tuple, never edited)
+        self.pins: tuple[pins.Pin, ...] = ()
         self.running = False  # a step/run/play is executing now (a single step too, which never says "running")
         self.log = logs.logger()
 
@@ -149,6 +153,31 @@ class Engine:
 
         self._submit("restore", do)
 
+    def pin(self, label: str | None = None) -> None:
+        """Pin the run so far as a reference (named after its preset or settings unless `label` is given)."""
+
+        def do() -> None:
+            session = self._session()
+            name = label or pins.label_for(session.config)
+            pin = pins.make_pin(session.history, name, session.summary.name, session.summary.layers)
+            before = self.pins
+            self.pins = pins.added(before, pin)
+            dropped = [p.label for p in before if p not in self.pins and p.label != name]
+            replaced = any(p.label == name for p in before)
+            text = f"ref:{name} pinned ({pin.steps:,} steps){' again' if replaced else ''}"
+            if dropped:
+                text += f"; ref:{dropped[0]} unpinned (at most {pins.MAX_PINS})"
+            self._post(PinsChanged(text))
+
+        self._submit("pin", do)
+
+    def unpin(self) -> None:
+        def do() -> None:
+            count, self.pins = len(self.pins), ()
+            self._post(PinsChanged(f"{count} pin{'s' * (count != 1)} cleared" if count else "no pins to clear"))
+
+        self._submit("unpin", do)
+
     def apply(self, config: LabConfig, origin: Origin = "config") -> None:
         """Apply a validated config: in place when the session can, else a new session (old kept on failure).
 
@@ -178,7 +207,9 @@ class Engine:
 
     def save(self, path: str) -> None:
         def do() -> None:
-            self._session().save(path)
+            session = self._session()
+            session.pins = self.pins
+            session.save(path)
             self._post(FileWritten("session", path))
 
         self._submit("save", do)
@@ -192,6 +223,8 @@ class Engine:
 
         fresh = Session.load(path)
         replaced = self._size()
+        if fresh.pins:  # the file's reference runs replace the current ones; a file without pins keeps them
+            self.pins = fresh.pins
         self.session = fresh
         self._freeze_heap()
         self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), "load", replaced))
@@ -201,7 +234,7 @@ class Engine:
         def do() -> None:
             from gradtui.lab.export import write_history
 
-            write_history(path, self._session())
+            write_history(path, self._session(), self.pins)
             self._post(FileWritten("history", path))
 
         self._submit("export", do)

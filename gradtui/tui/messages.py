@@ -70,6 +70,13 @@ class HistoryChanged(Message):
 
 
 @dataclass
+class PinsChanged(Message):
+    """A run was pinned as a reference, or the pins were cleared: every plot redraws."""
+
+    text: str  # what changed, for a notice
+
+
+@dataclass
 class EngineFailed(Message):
     """A command failed; the previous session is intact. `field` names a form field when one is to blame."""
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gradtui.config import LabConfig
+from gradtui.lab.pins import Pin
 from gradtui.lab.results import ModelSummary
 from gradtui.tui.messages import EngineState, State
 
@@ -96,6 +97,11 @@ class EngineView:
     def summary(self) -> ModelSummary | None:
         session = self._engine.session
         return session.summary if session is not None else None
+
+    @property
+    def pins(self) -> tuple[Pin, ...]:
+        """The pinned reference runs (the engine replaces the tuple whole, never edits it)."""
+        return self._engine.pins
 
     @property
     def notes(self) -> tuple[str, ...]:

@@ -22,15 +22,29 @@ def help_markdown() -> str:
     rows += [f"| `{key_display(a.key)}` | {a.help} |" for a in ACTIONS]
     rows += [f"| `{p.key}` | preset {p.name}: {p.title} |" for p in PRESETS]
     rows += ["| `ctrl+p` | command palette: every action and preset |", "| `tab` | next field in the form |"]
-    demo = (DEMO_DOC or "").split("Format", 1)[-1]
     return (
         "# gradtui keys\n\n"
         + "\n".join(rows)
         + "\n\nKeys act when no text field has focus (`escape` leaves a field).\n\n"
-        + "## Demo scripts (`gradtui --demo FILE`, `→` plays the next beat)\n\n```\nFormat"
-        + demo
-        + "```\n"
+        + "## Demo scripts (`gradtui --demo FILE`, `→` plays the next beat)\n\n"
+        + demo_markdown(DEMO_DOC or "")
     )
+
+
+def demo_markdown(doc: str) -> str:
+    """The demo format's docstring as a table and paragraphs, which wrap at any width (a code block would
+    be cut at 80 columns)."""
+    text = doc.split("Format", 1)[-1]
+    intro, _, rest = text.partition("\n\n")
+    commands = ["| command | what it does |", "|---|---|"]
+    prose: list[str] = []
+    for line in rest.splitlines():
+        if line.startswith("    ") and line.strip():
+            command, _, meaning = line.strip().partition("  ")
+            commands.append(f"| `{command.replace('|', chr(92) + '|')}` | {meaning.strip()} |")
+        elif line.strip():
+            prose.append(line.strip())
+    return "Format" + intro.rstrip() + "\n\n" + "\n".join(commands) + "\n\n" + " ".join(prose) + "\n"
 
 
 class HelpScreen(ModalScreen[None]):
@@ -44,7 +58,11 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
             box.border_title = "Help (escape to close)"
+            box.border_subtitle = "↑↓ PgUp PgDn scroll"
             yield Markdown(help_markdown())
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()  # arrows and page keys scroll at once, no Tab needed
 
 
 class NotesScreen(ModalScreen[None]):

@@ -10,10 +10,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gradtui.lab.history import History
+from gradtui.lab.pins import Pin
 from gradtui.tui.widgets import series
 
-# (history, layer names) -> chart
-Builder = Callable[[History, tuple[str, ...]], series.Chart]
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a plot is drawn from: the live run, facts about its model, the pinned runs and the view's
+    switches (the `l` and `z` keys)."""
+
+    history: History
+    layers: tuple[str, ...]
+    activation: str = ""  # the output activation: sigmoid and softmax outputs are drawn on 0..1
+    pins: tuple[Pin, ...] = ()
+    log: bool = False  # weight and gradient norms on a log axis
+    from_zero: bool = False  # data-driven axes reach zero
+
+
+Builder = Callable[[Inputs], series.Chart]
 
 
 @dataclass(frozen=True)
@@ -33,26 +47,50 @@ class Plot:
 
 
 PLOTS: tuple[Plot, ...] = (
-    Plot("predictions", None, "probe prediction", lambda h, layers: series.predictions(h)),
+    Plot(
+        "predictions",
+        None,
+        "probe prediction",
+        lambda i: series.predictions(i.history, activation=i.activation, from_zero=i.from_zero, pins=i.pins),
+    ),
     Plot(
         "weights",
         None,
         "weight norm per layer",
-        lambda h, layers: series.per_layer(h, "weight_norm", layers, "weight norm per layer", "L2 norm"),
+        lambda i: series.per_layer(
+            i.history, "weight_norm", i.layers, "weight norm per layer", "L2 norm", i.log, i.from_zero, i.pins
+        ),
     ),
     Plot(
         "grads",
         "Gradients",
         "gradient norm per layer",
-        lambda h, layers: series.per_layer(h, "grad_norm", layers, "gradient norm per layer", "L2 norm"),
+        lambda i: series.gradient_norms(i.history, i.layers, i.log, i.from_zero, i.pins),
     ),
     Plot(
         "ratio",
         "Update/weight",
-        "update / weight ratio",
-        lambda h, layers: series.per_layer(h, "update_ratio", layers, "update / weight ratio per layer", "ratio"),
+        "update / weight ratio",  # a ratio spans decades: always on a log axis
+        lambda i: series.per_layer(
+            i.history, "update_ratio", i.layers, "update / weight ratio per layer", "ratio", True, pins=i.pins
+        ),
     ),
-    Plot("heldout", "Held-out", "held-out", lambda h, layers: series.heldout(h)),
-    Plot("forecast", "Forecast", "forecast vs actual", lambda h, layers: series.forecast(h)),
+    Plot("heldout", "Held-out", "held-out", lambda i: series.heldout(i.history, pins=i.pins)),
+    Plot("forecast", "Forecast", "forecast vs actual", lambda i: series.forecast(i.history, pins=i.pins)),
 )
 PLOT_BY_KEY = {plot.key: plot for plot in PLOTS}
+LOG_TAB = "Log"  # the tab after the plots' tabs: the log view
+
+
+def tab_names() -> tuple[str, ...]:
+    """Every tab's label, in order (plots' tabs, then the log)."""
+    return (*(plot.tab for plot in PLOTS if plot.tab is not None), LOG_TAB)
+
+
+def find_tab(name: str) -> str | None:
+    """A tab's id by its label or plot key, any case (`held-out`, `Held-out`, `heldout`); None if none."""
+    wanted = name.strip().lower()
+    for plot in PLOTS:
+        if plot.tab is not None and wanted in (plot.tab.lower(), plot.key):
+            return plot.tab_id
+    return "tab-log" if wanted == LOG_TAB.lower() else None

@@ -20,12 +20,13 @@ from textual_plotext import PlotextPlot
 
 from gradtui import logs
 from gradtui.lab.history import downsample
-from gradtui.tui.widgets.series import Chart, Series
+from gradtui.tui.widgets import ticks
+from gradtui.tui.widgets.series import OTHERS_HUE, Chart, Series
 
 RGB = tuple[int, int, int]
-# Line colours per theme: series i keeps its hue (blue, red, green, orange, magenta, teal, yellow, gray) in
-# every plot and theme, shaded for the plot background ($surface: #1E1E1E dark, #D8D8D8 light) so each line
-# has a contrast of at least 4.5:1 (plotext's named colours gave 1.2-1.9:1 on the light background).
+# Line colours per theme: series i keeps its hue (blue, red, green, orange, magenta, teal, yellow, gray, pink,
+# brown) in every plot and theme, shaded for the plot background ($surface: #1E1E1E dark, #D8D8D8 light) so
+# each line has a contrast of at least 4.5:1 (plotext's named colours gave 1.2-1.9:1 on the light background).
 PALETTE_DARK: tuple[RGB, ...] = (
     (78, 168, 255),
     (255, 107, 107),
@@ -35,6 +36,8 @@ PALETTE_DARK: tuple[RGB, ...] = (
     (61, 217, 214),
     (240, 224, 74),
     (180, 180, 180),
+    (255, 133, 192),
+    (200, 170, 120),
 )
 PALETTE_LIGHT: tuple[RGB, ...] = (
     (10, 79, 163),
@@ -45,6 +48,8 @@ PALETTE_LIGHT: tuple[RGB, ...] = (
     (0, 95, 102),
     (92, 82, 0),
     (60, 60, 60),
+    (163, 0, 92),
+    (110, 70, 40),
 )
 
 
@@ -149,78 +154,220 @@ class ChartPlot(PlotextPlot):
             return self._draw(self.chart, size, theme, self._look())
 
     def _draw(self, chart: Chart, size: tuple[int, int], theme: str, look: Look = DARK_LOOK) -> Text:
-        """The chart as plotext draws it at `size` (what PlotextPlot.render does, with the data set here).
-
-        plotext leaves the legend out when its canvas has fewer rows than series (the tab plots at 80x24),
-        so then the title row becomes a coloured legend instead and plotext draws the rest."""
+        """The chart at `size`: a title line, plotext's frame with round ticks, and the legend outside
+        the frame (on the title line when it fits, else on a row under the plot)."""
         width, height = size
         colours = palette(look.dark)
-        shown = [(i, series) for i, series in enumerate(chart.series) if len(series.x)]
-        inline = len(shown) > 1 and height - 5 < len(shown)  # canvas rows: height - title, ticks, labels, frame
-        plt = self.plt
-        plt.clear_figure()
-        if not inline:
-            plt.title(chart.title)
-        plt.xlabel(chart.xlabel)
-        plt.ylabel(chart.ylabel)
-        if chart.ylabel_right and any(s.yside == "right" and len(s.x) for s in chart.series):
-            plt.ylabel(chart.ylabel_right, yside="right")
-        lo, hi = np.inf, -np.inf
-        for i, series in shown:
-            x, y = downsample(series.x, series.y, max(8, width - 10))
-            plt.plot(
-                x.tolist(),
-                y.tolist(),
-                label=None if inline else side_label(series),
-                marker="braille",
-                color=colours[i % len(colours)],
-                yside=series.yside,
-            )
-            lo, hi = min(lo, float(x[0])), max(hi, float(x[-1]))
-        if not shown:
-            plt.xlim(0, 1)
-            plt.ylim(0, 1)
-        elif chart.xlabel == "step":
-            if hi <= lo:  # one point (step 0): an axis from that step to the next, not plotext's -1..1
-                hi = lo + 1
-                plt.xlim(lo, hi)
-            ticks = step_ticks(lo, hi, max(2, min(6, width // 12)))
-            plt.xticks(ticks, [f"{t:,}" for t in ticks])
+        shown = [series for series in chart.series if len(series.x)]
+        title = title_text(chart, look)
+        rows = 1 if height < 14 else 2
+        shown, entries = fit_legend(chart, shown, colours, look, width - title.cell_len, width, rows)
+        on_title = len(entries) == 1 and title.cell_len + entries[0].cell_len <= width
+        header = Text.assemble(title, entries[0]) if on_title else title
+        footer = [] if on_title else entries
+        plot_rows = height - 1 - len(footer)
         try:
-            rows = height - 1 if inline else height
-            plt.plotsize(width, rows)
-            plt._set_size(width, rows)  # as PlotextPlot.render does (textual-plotext issue 5)
-            plt.theme(theme)
-            built = Text.from_ansi(plt.build())
-            if not inline:
-                return built
-            return Text.assemble(legend_line(chart, shown, colours, look, width), "\n", built)
+            built = self._build_plot(chart, shown, (width, plot_rows), theme, look)
         except Exception as err:
             return Text(f"{chart.title}: cannot draw ({type(err).__name__})", no_wrap=True)
+        lines = [_padded(header, width, look), built, *(_padded(line, width, look) for line in footer)]
+        return Text("\n").join(lines)
+
+    def _build_plot(self, chart: Chart, shown: list[Series], size: tuple[int, int], theme: str, look: Look) -> Text:
+        width, height = size
+        colours = palette(look.dark)
+        canvas_rows = height - 3  # plotext's frame takes two rows, the x tick labels one
+        plt = self.plt
+        plt.clear_figure()
+        left = [s for s in shown if s.yside == "left"]
+        right = [s for s in shown if s.yside == "right"]
+        log = chart.log and any(bool(np.any(s.y > 0)) for s in left)
+        left_axis = value_axis(chart, left, canvas_rows, log)  # a scatter's x shares it, so y = x is the diagonal
+        right_axis = value_axis(Chart("", ""), right, canvas_rows, False) if right else None
+        label_width = max(map(len, left_axis.labels), default=1) + 1
+        label_width += max(map(len, right_axis.labels), default=0) + 1 if right_axis else 0
+        canvas_width = max(8, width - label_width - 2)
+        for series in sorted(shown, key=lambda s: -s.pin):  # pins first: the live run is drawn over them
+            x, y = (series.x, series.y) if chart.scatter else downsample(series.x, series.y, max(8, canvas_width))
+            if log and series.yside == "left":
+                keep = y > 0
+                x, y = x[keep], y[keep]
+            if not len(x):
+                continue
+            colour = colours[hue(series, chart) % len(colours)]
+            marker = "braille"
+            if series.pin >= 0:
+                colour, marker = dimmed(colour, look), PIN_MARKERS[series.pin % len(PIN_MARKERS)]
+            draw = plt.scatter if chart.scatter else plt.plot
+            draw(x.tolist(), y.tolist(), marker=marker, color=colour, yside=series.yside)
+        for mark in chart.marks:
+            plt.hline(mark.y, color=colours[OTHERS_HUE])
+        if log:
+            plt.yscale("log")
+        plt.ylim(left_axis.lo, left_axis.hi)
+        plt.yticks(list(left_axis.ticks), list(left_axis.labels))
+        if right_axis is not None:
+            plt.ylim(right_axis.lo, right_axis.hi, yside="right")
+            plt.yticks(list(right_axis.ticks), list(right_axis.labels), yside="right")
+        if chart.scatter:
+            lo, hi = left_axis.lo, left_axis.hi
+            plt.plot([lo, hi], [lo, hi], marker="·", color=colours[OTHERS_HUE])  # y = x: the forecast was exact
+            x_ticks = ticks.x_axis(lo, hi, canvas_width, integer=False)
+        else:
+            xs = [s.x for s in shown if len(s.x)]
+            lo = min((float(x[0]) for x in xs), default=0.0)
+            hi = max((float(x[-1]) for x in xs), default=1.0)
+            x_ticks = ticks.x_axis(lo, hi, canvas_width)
+        plt.xlim(x_ticks.lo, x_ticks.hi)
+        plt.xticks(list(x_ticks.ticks), list(x_ticks.labels))
+        plt.plotsize(width, height)
+        plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext issue 5)
+        plt.theme(theme)
+        return Text.from_ansi(plt.build().rstrip("\n"))
+
+
+# pinned runs: told apart from the live braille line without colour (half blocks, dots, crosses)
+PIN_MARKERS = ("hd", "•", "x")
+PIN_GLYPHS = {"hd": "▀▄", "•": "••", "x": "xx"}  # how each looks in a legend
+
+
+def dimmed(colour: RGB, look: Look) -> RGB:
+    """A pinned run's colour: its hue halfway to the plot's background."""
+    surface = Color.parse(look.surface).get_truecolor()
+    return (
+        (colour[0] + surface.red) // 2,
+        (colour[1] + surface.green) // 2,
+        (colour[2] + surface.blue) // 2,
+    )
+
+
+def hue(series: Series, chart: Chart) -> int:
+    return series.hue if series.hue >= 0 else chart.series.index(series)
+
+
+def value_axis(chart: Chart, shown: list[Series], rows: int, log: bool) -> ticks.Axis:
+    """The y axis for these series: their range, widened to the chart's fixed range, zero and marks."""
+    values = [s.y[np.isfinite(s.y)] for s in shown] + [s.x[np.isfinite(s.x)] for s in shown if chart.scatter]
+    data = np.concatenate(values) if values else np.zeros(0)
+    if log:
+        data = data[data > 0]
+        return ticks.log_axis(float(np.min(data)), float(np.max(data)), rows)
+    points = [float(np.min(data)), float(np.max(data))] if len(data) else []
+    points += [mark.y for mark in chart.marks]
+    if chart.include is not None:
+        points += list(chart.include)
+    if chart.from_zero or not points:
+        points.append(0.0)
+    return ticks.y_axis(min(points), max(points), rows)
+
+
+def title_text(chart: Chart, look: Look) -> Text:
+    base = Style(color=look.foreground, bgcolor=look.surface)
+    text = Text(chart.title, style=base + Style(bold=True))
+    if chart.note:
+        text.append(f" ({chart.note})", style=base + Style(italic=True))
+    if chart.log:
+        text.append(" (log scale)", style=base)
+    return text
+
+
+def _padded(line: Text, width: int, look: Look) -> Text:
+    """One row, cut to `width` and filled with the plot's background (no stray cells from a shorter line)."""
+    line = line.copy()
+    line.truncate(width, overflow="ellipsis")
+    line.append(" " * (width - line.cell_len), style=Style(bgcolor=look.surface))
+    return line
 
 
 def side_label(series: Series) -> str:
     return series.label + (" (right axis)" if series.yside == "right" else "")
 
 
-def legend_line(
-    chart: Chart, shown: list[tuple[int, Series]], colours: tuple[RGB, ...], look: Look, width: int
-) -> Text:
-    """`title  ━ a ━ b ━ c` in the series' colours on the plot's background, cut to `width`; a title too
-    long for the line is shortened to its part before any colon."""
+def legend_entry(label: str, glyph: str, colour: RGB, look: Look) -> Text:
     base = Style(color=look.foreground, bgcolor=look.surface)
-    items = Text()
-    for i, series in shown:
-        colour = Color.from_rgb(*colours[i % len(colours)])
-        items.append(" ━ ", style=base + Style(color=colour, bold=True))
-        items.append(side_label(series), style=base)
-    title = chart.title if len(chart.title) + len(items) <= width else chart.title.split(":")[0]
-    line = Text(title, style=base) + items
-    line.truncate(width, overflow="ellipsis")
-    line.append(" " * (width - line.cell_len), style=base)  # the plot's background across the whole row
-    return line
+    entry = Text(f" {glyph} ", style=base + Style(color=Color.from_rgb(*colour), bold=True))
+    entry.append(label, style=base)
+    return entry
 
 
-def step_ticks(lo: float, hi: float, count: int) -> list[int]:
-    """Whole-step ticks (steps are integers; plotext would label them 15.2, 30.5, …)."""
-    return sorted({round(float(t)) for t in np.linspace(lo, hi, count)})
+def _entries(chart: Chart, shown: list[Series], colours: tuple[RGB, ...], look: Look) -> list[Text]:
+    live = [s for s in shown if s.pin < 0]
+    items = [legend_entry(side_label(s), "━", colours[hue(s, chart) % len(colours)], look) for s in live]
+    items += [legend_entry(mark.label, "─", colours[OTHERS_HUE], look) for mark in chart.marks]
+    for i, ref in enumerate(chart.refs):
+        glyph = PIN_GLYPHS[PIN_MARKERS[i % len(PIN_MARKERS)]]
+        items.append(legend_entry(ref, glyph, dimmed(colours[OTHERS_HUE], look), look))
+    if chart.scatter and live:
+        items.append(legend_entry("y = x: forecast exact", "·", colours[OTHERS_HUE], look))
+    return items
+
+
+def _pack(items: list[Text], first: int, width: int) -> list[Text]:
+    """Entries in rows: the first row `first` cells wide, the rest `width`."""
+    rows: list[Text] = [Text()]
+    room = first
+    for item in items:
+        if rows[-1].cell_len and rows[-1].cell_len + item.cell_len > room:
+            rows.append(Text())
+            room = width
+        rows[-1].append_text(item)
+    return rows
+
+
+def fit_legend(
+    chart: Chart,
+    shown: list[Series],
+    colours: tuple[RGB, ...],
+    look: Look,
+    first: int,
+    width: int,
+    rows: int,
+) -> tuple[list[Series], list[Text]]:
+    """The series to draw and the legend rows naming every one of them: all of them on the title line if
+    they fit, else on up to `rows` rows under the plot. When even that is too narrow, the least telling
+    series merge into one "others" line (for charts that allow it) or the legend says how many it left out."""
+    packed = _pack(_entries(chart, shown, colours, look), first, width)
+    if len(packed) == 1 and packed[0].cell_len <= first:
+        return shown, packed
+    packed = _pack(_entries(chart, shown, colours, look), width, width)
+    if len(packed) <= rows:
+        return shown, packed
+    if chart.others:
+        ranks = sorted({s.rank for s in shown if s.pin < 0})
+        for keep in range(len(ranks) - 2, 0, -1):
+            merged = merge_others(chart, shown, set(ranks[:keep]))
+            if merged is None:
+                break
+            packed = _pack(_entries(chart, merged, colours, look), width, width)
+            if len(packed) <= rows:
+                return merged, packed
+    items = _entries(chart, shown, colours, look)
+    for keep in range(len(items) - 1, 0, -1):
+        more = Text(f" +{len(items) - keep} more", style=Style(color=look.foreground, bgcolor=look.surface))
+        packed = _pack([*items[:keep], more], width, width)
+        if len(packed) <= rows:
+            return shown, packed
+    return shown, packed[:rows]
+
+
+def merge_others(chart: Chart, shown: list[Series], named: set[int]) -> list[Series] | None:
+    """The series whose rank is in `named`, and for the live run and each pin one "others" line combining
+    the rest (their sum or max, step by step); None if some of the rest are not measured at the same steps."""
+    out = [s for s in shown if s.rank in named]
+    for pin in sorted({s.pin for s in shown}):
+        rest = [s for s in shown if s.pin == pin and s.rank not in named]
+        if not rest:
+            continue
+        if any(not np.array_equal(s.x, rest[0].x) for s in rest):
+            return None
+        stacked = np.stack([s.y for s in rest])
+        y = np.sum(stacked, axis=0) if chart.others == "sum" else np.max(stacked, axis=0)
+        count = sum(_count(s) for s in rest)
+        out.append(Series(f"{count} others", rest[0].x, y, hue=OTHERS_HUE, rank=len(named), pin=pin))
+    return sorted(out, key=lambda s: (s.pin, s.hue))
+
+
+def _count(series: Series) -> int:
+    """How many classes a line stands for ("3 others" stands for three)."""
+    head = series.label.split(" ", 1)[0]
+    return int(head) if series.label.endswith(" others") and head.isdigit() else 1

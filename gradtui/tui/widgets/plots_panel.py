@@ -15,8 +15,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import RichLog, TabbedContent, TabPane
 
 from gradtui.lab.history import History
+from gradtui.lab.pins import Pin
+from gradtui.lab.results import ModelSummary
 from gradtui.tui.widgets import series
-from gradtui.tui.widgets.plot_table import PLOTS, Plot
+from gradtui.tui.widgets.plot_table import LOG_TAB, PLOTS, Inputs, Plot
 from gradtui.tui.widgets.plots import ChartPlot
 
 REFRESH_SECONDS = 0.25  # plots and status redraw a few times a second, never once per step
@@ -33,6 +35,8 @@ class PlotsPanel(Vertical):
         self._drawn_len = -1
         self._dirty = True
         self._plots: dict[str, ChartPlot] = {}
+        self.log_scale = False  # weight and gradient norms on a log axis (`l`)
+        self.from_zero = False  # data-driven axes reach zero (`z`)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top-plots"):
@@ -42,7 +46,7 @@ class PlotsPanel(Vertical):
             for plot in TAB_PLOTS:
                 with TabPane(plot.tab or plot.key, id=plot.tab_id):
                     yield ChartPlot(plot.title, id=plot.widget_id)
-            with TabPane("Log", id="tab-log"):
+            with TabPane(LOG_TAB, id="tab-log"):
                 yield RichLog(max_lines=2000, min_width=20, wrap=True, id="log")
 
     def on_mount(self) -> None:
@@ -57,25 +61,37 @@ class PlotsPanel(Vertical):
         """Redraw on the next update even if the history's length has not changed (undo, a new config...)."""
         self._dirty = True
 
-    def refresh_plots(self, history: History, layers: tuple[str, ...], running: bool) -> None:
+    def refresh_plots(self, history: History, summary: ModelSummary, pins: tuple[Pin, ...], running: bool) -> None:
         """Repaint the visible plots if the history grew or moved since the last paint."""
         rows = len(history)
         if rows == self._drawn_len and not self._dirty:
             return
         self._drawn_len = rows
         self._dirty = False
-        self._redraw(history, layers, running)
+        inputs = Inputs(history, summary.layers, summary.activation, pins, self.log_scale, self.from_zero)
+        self._redraw(inputs, running)
+
+    def switch_tab(self, step: int) -> str:
+        """Activate the tab `step` places on (wrapping); its label."""
+        tabs = self.query_one("#tabs", TabbedContent)
+        ids = [pane.id for pane in tabs.query(TabPane) if pane.id]
+        current = ids.index(tabs.active) if tabs.active in ids else 0
+        tabs.active = ids[(current + step) % len(ids)]
+        return str(tabs.get_tab(tabs.active).label)
+
+    def show_tab(self, tab_id: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = tab_id
 
     def _visible(self) -> list[Plot]:
         active = self.query_one("#tabs", TabbedContent).active
         return [*TOP_PLOTS, *(plot for plot in TAB_PLOTS if plot.tab_id == active)]
 
-    def _redraw(self, history: History, layers: tuple[str, ...], running: bool) -> None:
+    def _redraw(self, inputs: Inputs, running: bool) -> None:
         """Repaint the visible plots. While running, each builds on a thread, so no build (10-40 ms of
         plotext) holds a key press; and they start 60 ms apart, since three builds contending for the GIL
         at once measured a p99 latency of 22-33 ms against 15-16 ms staggered (bench's TUI probe)."""
         jobs: list[tuple[ChartPlot, Callable[[], series.Chart]]] = [
-            (self._plots[plot.key], partial(plot.build, history, layers)) for plot in self._visible()
+            (self._plots[plot.key], partial(plot.build, inputs)) for plot in self._visible()
         ]
         if not running:
             for widget, build in jobs:  # at rest draw at once
