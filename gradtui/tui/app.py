@@ -276,6 +276,7 @@ class GradApp(App[int]):
                 timeout=8,
             )
         self._w(PlotsPanel).mark_dirty()
+        self._tick()  # paint the new step now: a key press should not wait for the timer
 
     @on(HistoryChanged)
     def _history_changed(self, message: HistoryChanged) -> None:

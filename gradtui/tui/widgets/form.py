@@ -129,7 +129,12 @@ class FieldRow(Vertical):
         for editor in self.query(".field-editor"):
             editor.tooltip = f"{self.spec.flag}: {self.spec.help}"
 
+    _error: str | None = None
+
     def show_error(self, message: str | None) -> None:
+        if message == self._error:
+            return  # every key press validates the form: an unchanged row must not re-lay the screen out
+        self._error = message
         self.set_class(message is not None, "-invalid")
         self.query_one(".field-error", Static).update(message or "")
 

@@ -88,13 +88,18 @@ class StatusLine(Static):
     StatusLine { height: 1; width: 1fr; background: $boost; padding: 0 1; }
     """
 
+    _shown: Text | None = None
+
     def show(self, device: str, step: int | None, rate: str, prediction: str, state: str, detail: str) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {state} ", style=f"reverse {STATE_STYLE.get(state, 'bold')}")
         if detail:
             text.append(f" {detail}", style="italic")
         text.append(f"  {device or '—'} · step {step if step is not None else '—'} · {rate} · {prediction}")
-        self.update(text)
+        if text == self._shown:
+            return  # the timer calls this 4 times a second: an unchanged line costs no repaint
+        self._shown = text
+        self.update(text, layout=False)  # one fixed line: a new text never moves the layout
 
 
 STORY_HINT = " … (i: whole note)"
