@@ -32,9 +32,19 @@ def test_tiny_bench_measures_every_figure(tmp_path: Path, capsys: pytest.Capture
     assert report["tui_vs_engine"] == pytest.approx(report["tui_steps_per_s"] / report["engine_steps_per_s"])
     assert report["ui_latency_p50_ms"] <= report["ui_latency_p99_ms"]
     assert 0 < report["first_frame_s"] < 30
+    # the app in a terminal: launch to ready against importing TensorFlow, then keys, then play
+    assert report["ready_over_tf_import_s"] == pytest.approx(report["ready_s"] - report["tf_import_s"])
+    assert 0 < report["first_frame_s"] < report["ready_s"]
+    assert 0 < report["key_step_ms_p50"] <= report["key_step_ms_p99"] and report["first_step_ms"] > 0
+    assert report["extra"]["key_presses"] == 3 and report["extra"]["play"]["last_step_seen"] > 4  # it played
+    assert report["export_1m_s"] > 0 and report["extra"]["export"]["rows"] == 20_000
+    assert report["engine_cnn_vs_in_graph"] == pytest.approx(
+        report["engine_cnn_steps_per_s"] / report["in_graph_cnn_steps_per_s"]
+    )
     for key, _, op, target in TARGETS:
         entry = report["targets"][key]
         assert entry["target"] == target and entry["op"] == op
         assert entry["met"] == (entry["value"] >= target if op == ">=" else entry["value"] <= target)
-    assert "engine / bare in-graph loop" in printed and "targets met:" in printed
+    assert "engine / bare in-graph loop" in printed and "key to painted step p99" in printed
+    assert f"targets met: {sum(bool(t['met']) for t in report['targets'].values())} of {len(TARGETS)}" in printed
     assert report["failures"] == []

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from gradtui.bench.report import EXAMPLE3, MEMORY_SCALE_STEPS, Results, Sizes
 from gradtui.config import LabConfig
 
@@ -90,8 +92,27 @@ def _loop_rate(fn: Callable[[], object], seconds: float, sync: Callable[[], obje
     return count / (time.perf_counter() - started)
 
 
+MAX_BATCHES = 500  # the bare loop cycles through at most this many of the engine's first minibatches
+
+
+def _engine_batches(session: Session) -> tuple[Any, Any]:
+    """The engine's first epoch of minibatches (at most MAX_BATCHES), as the rows of all of them in
+    order and where each starts: the bare loop gathers exactly what the engine's step gathers."""
+    from gradtui.lab.runtime import tf
+
+    data = session.data
+    assert data is not None
+    per_epoch = -(-len(data.x_train) // max(1, session.config.batch_size))
+    picked = [np.asarray(session.batch_indices(k), np.int64) for k in range(min(per_epoch, MAX_BATCHES))]
+    bounds = np.concatenate([[0], np.cumsum([len(rows) for rows in picked])])
+    return tf.constant(np.concatenate(picked)), tf.constant(bounds, tf.int64)
+
+
 class Baselines:
-    """The same model, optimizer, loss and batch as the engine, written the usual ways."""
+    """The same model, optimizer, loss and batch as the engine, written the usual ways: train_on_batch
+    and the eager loop on the first minibatch (as the article's code), the bare in-graph loop on the
+    engine's own minibatches in the engine's mode, so it does the same training step minus the
+    measurements."""
 
     def __init__(self, config: LabConfig, session: Session) -> None:
         from gradtui.lab import rules
@@ -118,20 +139,25 @@ class Baselines:
             self.eager_loss = rules.make_loss(loss_name)
             self.inputs = tf.constant(self.x)
             self.labels = tf.constant(self.y)
-            # a bare tf.function with a tf.range loop and no measurements
+            # a bare tf.function with a tf.range loop and no measurements, on the engine's minibatches
             graph_model = load_model(config).model
             graph_opt = make_optimizer(config)
             graph_opt.build(graph_model.trainable_variables)
             graph_loss = rules.make_loss(loss_name)
-            inputs, labels = self.inputs, self.labels
+            flat, bounds = _engine_batches(session)
+            x_train, y_train = tf.constant(data.x_train), tf.constant(data.y_train)
+            training = bool(getattr(session.graph, "training", False))  # the engine's mode for loss rules
+            batches = len(bounds) - 1
 
             @tf.function
             def loop(n: Any) -> Any:
                 loss = tf.constant(0.0)
-                for _ in tf.range(n):
+                for k in tf.range(n):
+                    at = k % batches
+                    rows = flat[bounds[at] : bounds[at + 1]]
                     with tf.GradientTape() as tape:
-                        prediction = graph_model(inputs)
-                        loss = graph_loss(labels, prediction)
+                        prediction = graph_model(tf.gather(x_train, rows), training=training)
+                        loss = graph_loss(tf.gather(y_train, rows), prediction)
                     grads = tape.gradient(loss, graph_model.trainable_variables)
                     graph_opt.apply_gradients(zip(grads, graph_model.trainable_variables, strict=True))
                 return loss

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gradtui import __version__
-from gradtui.bench import engine_figures, tui_figures
+from gradtui.bench import engine_figures, export_figure, terminal_figures, tui_figures
 from gradtui.bench.report import (
     CNN,
     FORMAT,
@@ -38,9 +38,11 @@ def run_bench(quick: bool = False, json_path: str | None = None, tiny: bool = Fa
     results = Results()
     if json_path:
         Path(json_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    # first, while this process is still small and idle: a separate process's start-up
+    # first, while this process is still small and idle: separate processes, as a user starts them
     with section(results, "first frame"):
-        tui_figures.first_frame_figure(sizes, results)
+        terminal_figures.first_frame_figure(sizes, results)
+    with section(results, "the app in a terminal: launch to ready, key to step, memory while playing"):
+        terminal_figures.app_figures(sizes, results)
     with section(results, "importing TensorFlow"):
         engine_figures.import_engine()
     session: Session | None = None
@@ -66,6 +68,8 @@ def run_bench(quick: bool = False, json_path: str | None = None, tiny: bool = Fa
     with section(results, "plot redraw"):
         size = results.extra.get("tui_plot_size") or [56, 14]
         asyncio.run(tui_figures.plot_run(sizes, results, (max(20, int(size[0])), max(8, int(size[1])))))
+    with section(results, "writing a 1M-step history"):
+        export_figure.export_figure(sizes, results)
     figures = {k: finite_or_none(v) for k, v in results.figures.items()}
     report: dict[str, Any] = {
         "gradtui": __version__,

@@ -1,5 +1,5 @@
-"""The TUI's figures: the real app auto-running headless, its UI latency, a plot redraw at 100k
-steps, and the first frame of `python -m gradtui` in a pseudo-terminal.
+"""The TUI's figures: the real app auto-running headless, its UI latency, and a plot redraw at 100k
+steps (the figures read from a real terminal are in terminal_figures.py).
 
 Imports Textual and the app (lazily, inside the functions) and never TensorFlow: the app's engine
 thread does that on its own.
@@ -8,29 +8,20 @@ thread does that on its own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import select
-import signal
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from gradtui.bench.export_figure import synthetic_history
 from gradtui.bench.report import EXAMPLE3, Results, Sizes
 from gradtui.config import LabConfig
 
-if TYPE_CHECKING:
-    from gradtui.lab.history import History
-
-TERMINAL = (120, 40)  # columns, rows: the terminal the TUI figures are taken in
+TERMINAL = (120, 40)  # columns, rows: the terminal the auto-run figures are taken in
 PROBE_INTERVAL_S = 0.02
 PLOT_ROWS = 100_000
 
@@ -116,38 +107,6 @@ async def tui_run(sizes: Sizes, results: Results) -> None:
     results.extra["tui_terminal"] = list(TERMINAL)
 
 
-def _synthetic_history(rows: int) -> History:
-    """A History with `rows` recorded steps shaped like the mlp engine's (1 probe, 1 output, 2 layers)."""
-    from gradtui.lab.history import Dims, History
-
-    rng = np.random.default_rng(0)
-    history = History(Dims(1, 1, 2))
-    walk = np.cumsum(rng.standard_normal((rows, 8)) * 0.01, axis=0).astype(np.float32)
-    chunk = 4096
-    for start in range(0, rows, chunk):
-        stop = min(rows, start + chunk)
-        w = walk[start:stop]
-        history.append(
-            {
-                "step": np.arange(start, stop),
-                "predictions": 0.5 + w[:, 0:1, None] * 0.1,
-                "loss": 0.7 + w[:, 1],
-                "objective": 0.7 + w[:, 1],
-                "weight_norm": 2.0 + w[:, 2:4],
-                "grad_norm": np.abs(w[:, 4:6]) + 0.1,
-                "update_ratio": np.abs(w[:, 6:8]) * 1e-3,
-                "distance": np.abs(w[:, 2]),
-                "forecast": w[:, 0:1, None] * 1e-3,
-                "actual": w[:, 0:1, None] * 1e-3,
-                "eval_acc": 0.8 + w[:, 3] * 0.1,
-                "eval_loss": 0.5 + w[:, 4],
-                "drawdown": w[:, 5] * 0.1,
-                "flipped": np.abs(w[:, 6]) * 0.1,
-            }
-        )
-    return history
-
-
 async def plot_run(sizes: Sizes, results: Results, plot_size: tuple[int, int]) -> None:
     from textual.app import App, ComposeResult
     from textual.geometry import Region
@@ -155,7 +114,7 @@ async def plot_run(sizes: Sizes, results: Results, plot_size: tuple[int, int]) -
     from gradtui.tui.widgets.plot_table import PLOTS, Inputs
     from gradtui.tui.widgets.plots import ChartPlot
 
-    history = _synthetic_history(PLOT_ROWS)
+    history = synthetic_history(PLOT_ROWS)
     layers = ("hidden", "output")
 
     class PlotHarness(App[None]):
@@ -185,74 +144,3 @@ async def plot_run(sizes: Sizes, results: Results, plot_size: tuple[int, int]) -
     results.extra["plot_draw_ms_100k_by_chart"] = {name: round(v, 3) for name, v in med.items()}
     results.extra["plot_size"] = [width, height]
     results.extra["plot_rows"] = len(history)
-
-
-# ---- first frame ------------------------------------------------------------------------------
-
-FRAME_MARK = b"\x1b[1;1H"  # the first full-screen paint starts at the top-left cell
-
-
-def first_frame_once(timeout: float = 60.0) -> float:
-    """Seconds from spawning `python -m gradtui` in a pseudo-terminal to its first painted frame."""
-    import fcntl
-    import struct
-    import termios
-
-    columns, rows = TERMINAL
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    with tempfile.TemporaryDirectory(prefix="gradtui-bench-") as state:
-        env = {
-            **os.environ,
-            "TERM": "xterm-256color",
-            "XDG_STATE_HOME": state,
-            "COLUMNS": str(columns),
-            "LINES": str(rows),
-        }
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gradtui"],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-        )
-        os.close(slave)
-        seen = b""
-        painted: float | None = None
-        try:
-            while time.perf_counter() - started < timeout:
-                ready, _, _ = select.select([master], [], [], 0.05)
-                if not ready:
-                    if proc.poll() is not None:
-                        break
-                    continue
-                try:
-                    data = os.read(master, 65536)
-                except OSError:
-                    break
-                if not data:
-                    break
-                seen += data
-                if FRAME_MARK in seen:
-                    painted = time.perf_counter() - started
-                    break
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            os.close(master)
-    if painted is None:
-        tail = seen[-300:].decode("utf-8", "replace")
-        raise RuntimeError(f"no frame within {timeout:.0f} s (exit {proc.returncode}); output ends {tail!r}")
-    return painted
-
-
-def first_frame_figure(sizes: Sizes, results: Results) -> None:
-    if sys.platform == "win32":
-        raise RuntimeError("needs a POSIX pseudo-terminal")
-    runs = [first_frame_once() for _ in range(sizes.first_frame_runs)]
-    results.figures["first_frame_s"] = statistics.median(runs)
-    results.extra["first_frame_runs_s"] = [round(r, 3) for r in runs]

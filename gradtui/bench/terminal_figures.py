@@ -1,0 +1,227 @@
+"""What a user feels, read back from a real terminal: `python -m gradtui` in a pseudo-terminal, from
+launch to its first frame and to "ready", key to painted step, and its memory while playing.
+
+The app runs in its own process exactly as a user starts it; keys are bytes written to the terminal
+and "painted" means the new step number arrived in the terminal's output. Imports neither
+TensorFlow nor Textual (the app process does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from gradtui.bench.report import Results, Sizes
+
+TERMINAL = (120, 40)  # columns, rows of the first-frame terminal
+KEY_TERMINAL = (120, 36)  # the terminal of the key and memory figures
+FRAME_MARK = re.compile(re.escape(b"\x1b[1;1H"))  # the first full-screen paint starts at the top-left cell
+READY_MARK = re.compile(rb" ready ")  # the status line's state, painted once the session is built
+
+
+def _step_mark(step: int) -> re.Pattern[bytes]:
+    """The status line showing `step` ("· step 12 ·"), as it reaches the terminal."""
+    return re.compile(rb"step %d \xc2\xb7" % step)
+
+
+class Terminal:
+    """`python -m gradtui` in a pseudo-terminal of the given size: read its output, type keys."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.size = size
+        self.started = 0.0
+        self.seen = b""  # output not yet consumed by `wait_for`
+        self._state = tempfile.TemporaryDirectory(prefix="gradtui-bench-")
+        self._master = -1
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Terminal:
+        import fcntl
+        import struct
+        import termios
+
+        columns, rows = self.size
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "XDG_STATE_HOME": self._state.name,  # a first start: no remembered config or session
+            "COLUMNS": str(columns),
+            "LINES": str(rows),
+        }
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gradtui"],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+        os.close(slave)
+        self._master = master
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        if self._master >= 0:
+            os.close(self._master)
+        self._state.cleanup()
+
+    def wait_for(self, pattern: re.Pattern[bytes], timeout: float) -> float:
+        """perf_counter() when `pattern` has arrived; the output up to it is consumed."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            found = pattern.search(self.seen)
+            if found:
+                now = time.perf_counter()
+                self.seen = self.seen[found.end() :]
+                return now
+            if time.perf_counter() > deadline or not self._read(0.005):
+                break
+        code = self.proc.poll() if self.proc is not None else None
+        tail = self.seen[-300:].decode("utf-8", "replace")
+        raise RuntimeError(f"no {pattern.pattern!r} within {timeout:.0f} s (exit {code}); output ends {tail!r}")
+
+    def _read(self, wait: float) -> bool:
+        """Append what the app wrote within `wait` seconds; False once the app is gone."""
+        ready, _, _ = select.select([self._master], [], [], wait)
+        if not ready:
+            return self.proc is None or self.proc.poll() is None
+        try:
+            data = os.read(self._master, 1 << 20)
+        except OSError:
+            return False
+        self.seen += data
+        return bool(data)
+
+    def drain(self) -> None:
+        """Read what is waiting without blocking, so a playing app never stalls on a full terminal."""
+        while select.select([self._master], [], [], 0)[0] and self._read(0):
+            self.seen = self.seen[-(1 << 16) :]
+
+    def type(self, key: bytes) -> float:
+        """Write a key; perf_counter() just before."""
+        now = time.perf_counter()
+        os.write(self._master, key)
+        return now
+
+    def rss_mb(self) -> float:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS for the app process")
+
+
+# ---- first frame ------------------------------------------------------------------------------
+
+
+def first_frame_once(timeout: float = 60.0) -> float:
+    """Seconds from spawning `python -m gradtui` in a pseudo-terminal to its first painted frame."""
+    with Terminal(TERMINAL) as term:
+        return term.wait_for(FRAME_MARK, timeout) - term.started
+
+
+def first_frame_figure(sizes: Sizes, results: Results) -> None:
+    if sys.platform == "win32":
+        raise RuntimeError("needs a POSIX pseudo-terminal")
+    runs = [first_frame_once() for _ in range(sizes.first_frame_runs)]
+    results.figures["first_frame_s"] = statistics.median(runs)
+    results.extra["first_frame_runs_s"] = [round(r, 3) for r in runs]
+
+
+# ---- launch, keys, play -----------------------------------------------------------------------
+
+
+def tf_import_seconds() -> float:
+    """`python -c "import tensorflow"` from spawn to exit: the floor under any TensorFlow app's start."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", "import tensorflow"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    return time.perf_counter() - started
+
+
+def _rss_slope_mb_per_min(samples: list[tuple[float, float]]) -> float:
+    """Least-squares growth of (seconds, MB) samples, in MB per minute."""
+    t, mb = np.array(samples).T
+    return float(np.polyfit(t - t[0], mb, 1)[0] * 60.0)
+
+
+def app_figures(sizes: Sizes, results: Results) -> None:
+    """One app session on the default lab: launch to ready, the first step, key steps, then play."""
+    if sys.platform == "win32":
+        raise RuntimeError("needs a POSIX pseudo-terminal")
+    figures = results.figures
+    figures["tf_import_s"] = tf_import = tf_import_seconds()
+    with Terminal(KEY_TERMINAL) as term:
+        figures["ready_s"] = ready = term.wait_for(READY_MARK, 180) - term.started
+        figures["ready_over_tf_import_s"] = ready - tf_import
+        pressed = term.type(b" ")
+        figures["first_step_ms"] = (term.wait_for(_step_mark(1), 120) - pressed) * 1e3
+        delays = []
+        for step in range(2, sizes.key_presses + 2):
+            time.sleep(0.05)  # a person's presses are apart; the app settles between them
+            pressed = term.type(b" ")
+            delays.append(term.wait_for(_step_mark(step), 30) - pressed)
+        ms = np.asarray(delays) * 1e3
+        figures["key_step_ms_p50"] = float(np.percentile(ms, 50))
+        figures["key_step_ms_p99"] = float(np.percentile(ms, 99))
+        results.extra["key_step_ms_max"] = round(float(ms.max()), 1)
+        results.extra["key_presses"] = len(delays)
+        results.extra["key_terminal"] = list(KEY_TERMINAL)
+        figures["play_rss_mb_per_min"] = _play_memory(term, sizes, results)
+
+
+def _play_memory(term: Terminal, sizes: Sizes, results: Results) -> float:
+    """RSS growth of the app process while it plays, after a warm-up, sampled every half second."""
+    term.type(b"p")
+    warm_until = time.perf_counter() + sizes.play_warmup_s
+    while time.perf_counter() < warm_until:
+        term.drain()
+        time.sleep(0.05)
+    samples: list[tuple[float, float]] = []
+    started = time.perf_counter()
+    next_sample = started
+    while (now := time.perf_counter()) - started < sizes.play_seconds:
+        term.drain()
+        if now >= next_sample:
+            samples.append((now, term.rss_mb()))
+            next_sample += 0.5
+        time.sleep(0.02)
+    steps = [int(s) for s in re.findall(rb"step (\d+) \xc2\xb7", term.seen)]
+    term.type(b"p")
+    if len(samples) < 3:
+        raise RuntimeError("too few memory samples while playing")
+    results.extra["play"] = {
+        "seconds": round(samples[-1][0] - samples[0][0], 1),
+        "warmup_s": sizes.play_warmup_s,
+        "rss_start_mb": round(samples[0][1], 1),
+        "rss_end_mb": round(samples[-1][1], 1),
+        "last_step_seen": max(steps) if steps else None,
+    }
+    if sizes.play_seconds < 60:
+        results.notes.append(f"play memory measured over {sizes.play_seconds:.0f} s of play (>= 60 s in a full run)")
+    return _rss_slope_mb_per_min(samples)
