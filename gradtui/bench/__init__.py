@@ -10,7 +10,18 @@ Figures (the JSON keys):
 - engine_steps_per_s: the lab engine on the article's example 3 shape (mlp, batch 100, Adam 0.01);
   train_on_batch_steps_per_s, eager_steps_per_s, in_graph_steps_per_s: the same model, optimizer
   and batch with Keras `train_on_batch`, the article's eager GradientTape loop, and a bare
-  `tf.function` with a `tf.range` loop and no measurements.
+  `tf.function` with a `tf.range` loop and no measurements (on the engine's own minibatches, in the
+  engine's mode). The mlp's engine / bare-loop ratio has no target: on 71 parameters a step is
+  TensorFlow's per-op dispatch, so the ratio counts the measurements' ops, not their arithmetic.
+- tf_import_s, ready_s, ready_over_tf_import_s: `python -c "import tensorflow"`, and
+  `python -m gradtui` in a pseudo-terminal from spawn until its status line says ready (the step
+  traced), and the difference.
+- first_step_ms, key_step_ms_p50/p99: Space typed into that terminal until the status line with the
+  new step number is painted (status and plots repaint together at rest): the first step after
+  ready, then presses 50 ms apart at 120x36.
+- play_rss_mb_per_min: that app process's resident memory while it plays (p), sampled after a
+  warm-up, as a least-squares slope.
+- export_1m_s: writing a synthetic million-step History as `.npz` (`gradtui run --out FILE.npz`).
 - tui_steps_per_s: the real app (headless, `App.run_test`) auto-running with its plots refreshing.
 - ui_latency_p50_ms / ui_latency_p99_ms: while it runs flat out, a probe thread posts a callback to
   the app every 20 ms, the way the terminal driver's input thread posts a key; the figure is the
@@ -25,7 +36,8 @@ Figures (the JSON keys):
 
 TensorFlow is imported inside the functions, never at module import. The figures live apart by what
 they import: engine_figures.py (TensorFlow, never Textual), tui_figures.py (Textual, never
-TensorFlow), report.py (neither: keys, targets, sizes, the table); run.py runs them in order.
+TensorFlow), terminal_figures.py and export_figure.py (neither: the app runs in its own process),
+report.py (neither: keys, targets, sizes, the table); run.py runs them in order.
 """
 
 from gradtui.bench.engine_figures import rss_mb
