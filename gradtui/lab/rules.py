@@ -40,6 +40,7 @@ class Rule:
     needs_data: bool = False
     needs_label: bool = False
     probe_is_constant: bool = False  # the objective does not differentiate the probe: reuse its forward pass
+    objective_is_output: bool = False  # with one probe row and one output, the objective IS that output
     direction: Callable[[Sequence[Any], Any, int], list[Any]] | None = None  # (grads, step, seed) -> applied
     explain: Callable[[LabConfig, str, int], list[str]] = lambda config, activation, outputs: []
 
@@ -96,7 +97,7 @@ def random_direction(grads: Sequence[Any], step: Any, seed: int) -> list[Any]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("prediction", _prediction, explain=_prediction_notes),
+    Rule("prediction", _prediction, objective_is_output=True, explain=_prediction_notes),
     Rule("example-loss", _probe_loss, needs_label=True),
     Rule("batch-loss", _batch_loss, needs_data=True, probe_is_constant=True),
     Rule("random", _prediction, direction=random_direction, explain=_softmax_sum),

@@ -225,6 +225,11 @@ class StepGraph:
     def _one_step(self) -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
         parts, optimizer, norms = self.parts, self.optimizer, self._norms()
         sign, clipnorm = (-1.0 if self.config.sign == "ascend" else 1.0), self.config.clipnorm
+        # one probe output that is itself the objective: its Jacobian is the gradient just taken, so the
+        # forecast J . update is a dot product and needs no forward-mode pass
+        rule = rules.BY_NAME[self.config.rule]
+        jacobian_is_gradient = rule.objective_is_output and rule.direction is None and parts.dims.probes == 1
+        jacobian_is_gradient = jacobian_is_gradient and parts.outputs == 1
 
         def one_step(y_before: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
             step = parts.step.read_value()
@@ -233,7 +238,13 @@ class StepGraph:
             applied = grads if sign > 0 else [-g for g in grads]
             optimizer.apply_gradients(zip(applied, parts.variables, strict=True))
             new = [tf.identity(v) for v in parts.variables]
-            forecast = self._forecast(old, new, [a - b for a, b in zip(new, old, strict=True)])
+            delta = [a - b for a, b in zip(new, old, strict=True)]
+            if jacobian_is_gradient:
+                forecast = tf.reshape(
+                    tf.add_n([tf.reduce_sum(g * d) for g, d in zip(grads, delta, strict=True)]), [1, 1]
+                )
+            else:
+                forecast = self._forecast(old, new, delta)
             y_new = parts.model(parts.x_probe, training=False)
             # the norm of the gradient the optimizer applied: Keras clips each tensor to clipnorm first
             shown = [tf.clip_by_norm(g, clipnorm) for g in grads] if clipnorm else grads
