@@ -19,11 +19,13 @@ from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
+from textual.notifications import SeverityLevel
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent
 
 from gradtui import logs
 from gradtui.config import LabConfig
+from gradtui.files import atomic_write_text
 from gradtui.presets import PRESET_BY_KEY, PRESET_BY_NAME, Preset
 from gradtui.tui.commands import LabCommands, bindings
 from gradtui.tui.demo import Beat
@@ -173,6 +175,18 @@ class GradApp(App[int]):
             log = self._w(PlotsPanel).log_view
             for _, text in lines:
                 log.write(Text(text))  # plain text (no markup), word-wrapped to the view's width
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Toasts quote paths, snapshot names, notes and error text: shown literally, never as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def say(self, text: str) -> None:
         """A line for the log view (and the log file)."""
@@ -467,13 +481,16 @@ class GradApp(App[int]):
         self.push_screen(ExportScreen(default_path("gradtui", "")), chosen)
 
     def _save_svg(self, path: str) -> None:
+        """The screen as SVG, rendered to text first and then written atomically (a full disk or a kill
+        leaves the old file whole)."""
         target = Path(path).expanduser()
         try:
-            written = self.save_screenshot(filename=target.name, path=str(target.parent))
-        except OSError as err:
-            self.notify(f"could not write {path}: {err.strerror or err}", severity="error")
+            atomic_write_text(target, self.export_screenshot())
+        except (OSError, ValueError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            self.notify(f"could not write {path}: {reason}", severity="error")
             return
-        self.post_message(FileWritten("screen", written))
+        self.post_message(FileWritten("screen", str(target)))
 
     def action_save_session(self) -> None:
         if not self._can_act():

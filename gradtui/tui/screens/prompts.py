@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -73,7 +74,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
         fmt = str(self.query_one("#format", Select).value)
         problem = check_writable(path)
         if problem:
-            self.query_one(".problem", Static).update(problem)
+            self.query_one(".problem", Static).update(Text(problem))  # it quotes the path: shown literally
             return
         self.dismiss((fmt, path))
 
@@ -113,7 +114,7 @@ class PathScreen(ModalScreen[str | None]):
         else:
             problem = check_writable(path)
         if problem:
-            self.query_one(".problem", Static).update(problem)
+            self.query_one(".problem", Static).update(Text(problem))  # it quotes the path: shown literally
             return
         self.dismiss(path)
 
@@ -132,7 +133,7 @@ class ChoiceScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = self.title_text
-            yield OptionList(*self.choices, id="choices")
+            yield OptionList(*(Text(choice) for choice in self.choices), id="choices")  # names, not markup
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

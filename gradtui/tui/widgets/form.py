@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -131,7 +132,7 @@ class FieldRow(Vertical):
 
     def show_error(self, message: str | None) -> None:
         self.set_class(message is not None, "-invalid")
-        self.query_one(".field-error", Static).update(message or "")
+        self.query_one(".field-error", Static).update(Text(message or ""))  # messages quote paths and values
 
 
 class ConfigForm(VerticalScroll):
@@ -317,7 +318,7 @@ class ConfigForm(VerticalScroll):
         return True
 
     def summary(self, text: str) -> None:
-        self.query_one("#model-summary", Static).update(text)
+        self.query_one("#model-summary", Static).update(Text(text))  # model, layer and file names
 
     # -- events ----------------------------------------------------------------------------------
 
