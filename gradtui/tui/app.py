@@ -23,7 +23,7 @@ from textual.notifications import SeverityLevel
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent
 
-from gradtui import logs
+from gradtui import logs, trust
 from gradtui.config import LabConfig
 from gradtui.files import atomic_write_text
 from gradtui.presets import PRESET_BY_KEY, PRESET_BY_NAME, Preset
@@ -46,7 +46,7 @@ from gradtui.tui.messages import (
     StepsDone,
 )
 from gradtui.tui.screens.help import HelpScreen, NotesScreen
-from gradtui.tui.screens.prompts import ChoiceScreen, ExportScreen, PathScreen
+from gradtui.tui.screens.prompts import ChoiceScreen, ExportScreen, PathScreen, TrustScreen
 from gradtui.tui.view import EngineView
 from gradtui.tui.widgets.form import ConfigForm
 from gradtui.tui.widgets.plot_table import find_tab, tab_names
@@ -311,9 +311,28 @@ class GradApp(App[int]):
     @on(EngineFailed)
     def _engine_failed(self, message: EngineFailed) -> None:
         self.say(f"{message.action} failed: {message.text}")
+        if message.untrusted is not None:
+            self._ask_trust(message.untrusted, message.text, message.field)
+            return
         if message.field:
             self._w(ConfigForm).show_engine_error(message.field, message.text, self.view.config)
         self.notify(message.text, title=f"{message.action} failed", severity="error", timeout=8)
+
+    def _ask_trust(self, path: str, text: str, field: str | None) -> None:
+        """A model file that could run code: the person at the keyboard decides, with a deliberate y."""
+        why = text.split(": add --trust-model", 1)[0]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                trust.grant(path)
+                self.say(f"trusted {path} for this run (y at the prompt)")
+                self.engine.retry_trusted(path)
+            else:
+                if field:
+                    self._w(ConfigForm).show_engine_error(field, text, self.view.config)
+                self.notify(text, title="model not loaded", severity="error", timeout=8)
+
+        self.push_screen(TrustScreen(path, why), answered)
 
     @on(FileWritten)
     def _file_written(self, message: FileWritten) -> None:

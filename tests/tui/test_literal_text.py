@@ -16,9 +16,9 @@ from textual.widgets import Input, OptionList, Select
 
 from gradtui.tui.demo import parse_script
 from gradtui.tui.messages import EngineFailed, FileWritten, HistoryChanged
-from gradtui.tui.screens.prompts import ChoiceScreen, ExportScreen
+from gradtui.tui.screens.prompts import ChoiceScreen, ExportScreen, TrustScreen
 
-from .helpers import make_app, of_type, settle
+from .helpers import make_app, of_type, settle, wait_until
 
 
 def toasts(app: Any) -> list[str]:
@@ -138,19 +138,43 @@ async def test_svg_export_that_cannot_be_finished_leaves_the_old_file_whole(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shot.svg"]  # no temporary left behind
 
 
-async def test_a_model_that_could_run_code_is_refused_in_the_lab(tmp_path: Path) -> None:
-    """A demo's `set model=DIR` (here the same form path) cannot make the lab load a SavedModel."""
+async def test_a_model_that_could_run_code_loads_only_after_a_deliberate_y(tmp_path: Path) -> None:
+    """A demo's `set model=DIR` brings up the prompt; `enter` and `→` (the demo's keys) decline it, the
+    old experiment stays and nothing is trusted; only `y` loads the SavedModel."""
+    from gradtui import trust
     from gradtui.lab.runtime import keras
 
     exported = tmp_path / "exported"
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, activation="sigmoid")])
     model.export(str(exported), verbose=False)
+    script = f"set model={exported}\nstep\nset model={exported}\nstep\nstep\n"
     messages: list[Message] = []
-    app = make_app()
+    app = make_app(beats=parse_script(script))
     async with app.run_test(message_hook=messages.append) as pilot:
         await settle(pilot)
-        app.set_fields((("model", str(exported)),))
-        await settle(pilot)
+
+        async def prompted() -> None:
+            await settle(pilot)
+            await wait_until(pilot, lambda: isinstance(app.screen, TrustScreen), timeout=10)
+            assert isinstance(app.screen, TrustScreen) and app.screen.path == str(exported)
+
+        for decline in ("enter", "right"):
+            await pilot.press("right")  # the demo's beat: set model=DIR
+            await prompted()
+            await pilot.press(decline)
+            await settle(pilot)
+            assert not isinstance(app.screen, TrustScreen) and not trust.is_trusted(exported)
+            assert app.view.summary is not None and app.view.summary.name == "mlp"  # the old experiment stays
+            app.set_fields((("model", "mlp"),))  # the refused path stays marked on its field until changed
+            await settle(pilot)
+        assert app.demo.index == 2  # the `right` that declined did not also play the third beat
         failed = of_type(messages, EngineFailed)
-        assert failed and "--trust-model" in failed[-1].text and "SavedModel directory" in failed[-1].text
-        assert app.view.summary is not None and app.view.summary.name == "mlp"  # the old experiment stays
+        assert failed[-1].untrusted == str(exported) and "--trust-model" in failed[-1].text
+        app.set_fields((("model", "mlp"),))
+        await settle(pilot)
+        app.set_fields((("model", str(exported)),))
+        await prompted()
+        await pilot.press("y")
+        await settle(pilot)
+        assert trust.is_trusted(exported)
+        assert app.view.summary is not None and app.view.summary.name == "exported"
