@@ -19,11 +19,13 @@ from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
+from textual.notifications import SeverityLevel
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent
 
-from gradtui import logs
+from gradtui import logs, trust
 from gradtui.config import LabConfig
+from gradtui.files import atomic_write_text
 from gradtui.presets import PRESET_BY_KEY, PRESET_BY_NAME, Preset
 from gradtui.tui.commands import LabCommands, bindings
 from gradtui.tui.demo import Beat
@@ -44,7 +46,7 @@ from gradtui.tui.messages import (
     StepsDone,
 )
 from gradtui.tui.screens.help import HelpScreen, NotesScreen
-from gradtui.tui.screens.prompts import ChoiceScreen, ExportScreen, PathScreen
+from gradtui.tui.screens.prompts import ChoiceScreen, ExportScreen, PathScreen, TrustScreen
 from gradtui.tui.view import EngineView
 from gradtui.tui.widgets.form import ConfigForm
 from gradtui.tui.widgets.plot_table import find_tab, tab_names
@@ -174,6 +176,18 @@ class GradApp(App[int]):
             for _, text in lines:
                 log.write(Text(text))  # plain text (no markup), word-wrapped to the view's width
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Toasts quote paths, snapshot names, notes and error text: shown literally, never as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     def say(self, text: str) -> None:
         """A line for the log view (and the log file)."""
         logs.logger().info("%s", text)  # the tail poll shows it in the log view, in order with TF's lines
@@ -298,9 +312,28 @@ class GradApp(App[int]):
     @on(EngineFailed)
     def _engine_failed(self, message: EngineFailed) -> None:
         self.say(f"{message.action} failed: {message.text}")
+        if message.untrusted is not None:
+            self._ask_trust(message.untrusted, message.text, message.field)
+            return
         if message.field:
             self._w(ConfigForm).show_engine_error(message.field, message.text, self.view.config)
         self.notify(message.text, title=f"{message.action} failed", severity="error", timeout=8)
+
+    def _ask_trust(self, path: str, text: str, field: str | None) -> None:
+        """A model file that could run code: the person at the keyboard decides, with a deliberate y."""
+        why = text.split(": add --trust-model", 1)[0]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                trust.grant(path)
+                self.say(f"trusted {path} for this run (y at the prompt)")
+                self.engine.retry_trusted(path)
+            else:
+                if field:
+                    self._w(ConfigForm).show_engine_error(field, text, self.view.config)
+                self.notify(text, title="model not loaded", severity="error", timeout=8)
+
+        self.push_screen(TrustScreen(path, why), answered)
 
     @on(FileWritten)
     def _file_written(self, message: FileWritten) -> None:
@@ -468,13 +501,16 @@ class GradApp(App[int]):
         self.push_screen(ExportScreen(default_path("gradtui", "")), chosen)
 
     def _save_svg(self, path: str) -> None:
+        """The screen as SVG, rendered to text first and then written atomically (a full disk or a kill
+        leaves the old file whole)."""
         target = Path(path).expanduser()
         try:
-            written = self.save_screenshot(filename=target.name, path=str(target.parent))
-        except OSError as err:
-            self.notify(f"could not write {path}: {err.strerror or err}", severity="error")
+            atomic_write_text(target, self.export_screenshot())
+        except (OSError, ValueError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            self.notify(f"could not write {path}: {reason}", severity="error")
             return
-        self.post_message(FileWritten("screen", written))
+        self.post_message(FileWritten("screen", str(target)))
 
     def action_save_session(self) -> None:
         if not self._can_act():

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from gradtui import logs
+from gradtui import logs, trust
 from gradtui.config import ConfigError, LabConfig
 from gradtui.lab import pins
 from gradtui.lab.results import LabError, StepReport
@@ -67,6 +67,7 @@ class Engine:
         self._target = target
         self._initial_config = config
         self._session_file = session_file
+        self._untrusted: tuple[str, str, Callable[[], None]] | None = None  # (path, command, its function)
         self._queue: queue.Queue[_Command | None] = queue.Queue()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -217,6 +218,16 @@ class Engine:
     def load(self, path: str) -> None:
         self._submit("load", lambda: self._load(path))
 
+    def retry_trusted(self, path: str) -> None:
+        """Run again the command a model file at `path` stopped, now that the person at the keyboard has
+        trusted it (trust.grant is the caller's: the lab's y). Nothing happens for any other path."""
+        pending = self._untrusted
+        if pending is None or pending[0] != path:
+            return
+        self._untrusted = None
+        _, name, fn = pending
+        self._submit("apply" if name == "build" else name, fn)  # the first build has no session yet
+
     def _load(self, path: str) -> None:
         """Replace the session with a saved one (the current one stays if the file cannot be read)."""
         from gradtui.lab.session import Session
@@ -327,6 +338,10 @@ class Engine:
         """Run one command; any failure becomes an EngineFailed message and the session is kept."""
         try:
             fn()
+        except trust.UntrustedModel as err:
+            self._untrusted = (err.path, name, fn)
+            self._post(EngineFailed(name, err.message, err.field, untrusted=err.path))
+            self._settle()
         except ConfigError as err:
             self._post(EngineFailed(name, err.message, err.field))
             self._settle()

@@ -83,6 +83,7 @@ class EngineFailed(Message):
     action: str
     text: str
     field: str | None = None
+    untrusted: str | None = None  # a model file that could run code, not trusted: the lab asks about this path
 
 
 @dataclass

@@ -25,11 +25,11 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("hostile")
     marker = d / "written-by-the-model"
 
-    class Writer(tf.Module):  # type: ignore[misc]
+    class Writer(tf.Module):
         def __init__(self) -> None:
             self.w = tf.Variable(tf.ones((5, 1)))
 
-        @tf.function(input_signature=[tf.TensorSpec([None, 5], tf.float32)])  # type: ignore[untyped-decorator]
+        @tf.function(input_signature=[tf.TensorSpec([None, 5], tf.float32)])
         def serve(self, x: tf.Tensor) -> dict[str, tf.Tensor]:
             tf.io.write_file(str(marker), "this graph ran")
             return {"out": tf.sigmoid(x @ self.w)}
@@ -114,7 +114,8 @@ def test_trust_flag_without_a_model_file_is_refused(run_cli: Run) -> None:
 def _data(path: Path, **extra: np.ndarray) -> Path:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((40, 5)).astype(np.float32)
-    np.savez_compressed(path, x_train=x, y_train=(x[:, 0] > 0).astype(np.float32), **extra)
+    arrays = {"x_train": x, "y_train": (x[:, 0] > 0).astype(np.float32), **extra}
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
     return path
 
 

@@ -9,6 +9,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
         return {k: npz[k] for k in npz.files}
 
 
-def _edited(saved: Path, tmp_path: Path, edit: Callable[[dict[str, np.ndarray], dict], None]) -> Path:
+def _edited(saved: Path, tmp_path: Path, edit: Callable[[dict[str, np.ndarray], dict[str, Any]], None]) -> Path:
     arrays = _arrays(saved)
     meta = json.loads(str(arrays["meta"]))
     edit(arrays, meta)
@@ -79,7 +80,7 @@ def test_a_negative_step_is_refused(saved: Path, tmp_path: Path) -> None:
 
 
 def test_history_steps_going_backwards_are_refused(saved: Path, tmp_path: Path) -> None:
-    def edit(arrays: dict[str, np.ndarray], meta: dict) -> None:
+    def edit(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         arrays["current/h/step"] = arrays["current/h/step"][::-1].copy()
 
     _refused(_edited(saved, tmp_path, edit), "current/h/step is not increasing from 0")
@@ -110,7 +111,7 @@ def test_an_extra_array_of_zeros_is_refused_before_it_is_read(saved: Path, tmp_p
 
 
 def test_arrays_for_a_snapshot_meta_does_not_name_are_refused(saved: Path, tmp_path: Path) -> None:
-    def edit(arrays: dict[str, np.ndarray], meta: dict) -> None:
+    def edit(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         arrays["snap9/w0"] = arrays["snap0/w0"]
 
     _refused(_edited(saved, tmp_path, edit), "'snap9/w0' belongs to no snapshot")

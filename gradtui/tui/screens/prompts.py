@@ -1,11 +1,12 @@
-"""Small modal prompts: export (format + path), a file path, a choice from a list."""
+"""Small modal prompts: export (format + path), a file path, a choice from a list, trusting a model."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -73,7 +74,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
         fmt = str(self.query_one("#format", Select).value)
         problem = check_writable(path)
         if problem:
-            self.query_one(".problem", Static).update(problem)
+            self.query_one(".problem", Static).update(Text(problem))  # it quotes the path: shown literally
             return
         self.dismiss((fmt, path))
 
@@ -113,7 +114,7 @@ class PathScreen(ModalScreen[str | None]):
         else:
             problem = check_writable(path)
         if problem:
-            self.query_one(".problem", Static).update(problem)
+            self.query_one(".problem", Static).update(Text(problem))  # it quotes the path: shown literally
             return
         self.dismiss(path)
 
@@ -132,7 +133,7 @@ class ChoiceScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = self.title_text
-            yield OptionList(*self.choices, id="choices")
+            yield OptionList(*(Text(choice) for choice in self.choices), id="choices")  # names, not markup
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -155,3 +156,30 @@ def check_writable(path: str) -> str | None:
     if not parent.is_dir():
         return f"{parent} does not exist"
     return None
+
+
+class TrustScreen(ModalScreen[bool]):
+    """Ask whether to load a model file that could run code. Only a typed `y` says yes: any other key
+    (`enter`, the demo's `→`, `n`, `escape`) says no, so no keystroke meant for something else grants it."""
+
+    DEFAULT_CSS = PROMPT_CSS.format(name="TrustScreen")
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__()
+        self.path = path
+        self.why = why
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Trust this model file?"
+            text = Text()
+            text.append(self.path, style="bold")
+            text.append(f"\n{self.why}\n\n")
+            text.append("y", style="bold")
+            text.append(": trust it and load it (for this run of gradtui)   any other key: do not")
+            yield Static(text)
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+        self.dismiss(event.character == "y")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -136,7 +137,7 @@ class FieldRow(Vertical):
             return  # every key press validates the form: an unchanged row must not re-lay the screen out
         self._error = message
         self.set_class(message is not None, "-invalid")
-        self.query_one(".field-error", Static).update(message or "")
+        self.query_one(".field-error", Static).update(Text(message or ""))  # messages quote paths and values
 
 
 class ConfigForm(VerticalScroll):
@@ -322,7 +323,7 @@ class ConfigForm(VerticalScroll):
         return True
 
     def summary(self, text: str) -> None:
-        self.query_one("#model-summary", Static).update(text)
+        self.query_one("#model-summary", Static).update(Text(text))  # model, layer and file names
 
     # -- events ----------------------------------------------------------------------------------
 
