@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -67,7 +68,8 @@ def test_pins_survive_an_npz_round_trip_exactly() -> None:
         pins.make_pin(run(4, outputs=6, layers=3), "example2-class", "cnn", ("c1", "c2", "d")),
     )
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **pins.to_arrays(made))
+    arrays: dict[str, Any] = pins.to_arrays(made)  # numpy's stub reads ** as its bool flag
+    np.savez_compressed(buffer, **arrays)
     buffer.seek(0)
     with np.load(buffer, allow_pickle=False) as npz:
         back = pins.from_arrays({k: npz[k] for k in npz.files}, json.loads(json.dumps(pins.describe(made))))
