@@ -6,7 +6,9 @@ set instead of being downloaded. This writes, next to this file:
 - shapes.npz: x_train, y_train, x_test, y_test from gradtui.lab.shapes.make_shapes (16x16x1;
   train seed 1, test seed 2). x is stored as uint8 0..255 to keep the file small; readers (the
   model loader, the tests) must use x / 255 as float32 -- the model was trained on exactly that.
-- cnn.keras: the trained model ("features" is the last hidden layer, "classifier" the softmax).
+- cnn.weights.npz: the trained weights, one float32 array per weight keyed by its path; the
+  architecture is gradtui.lab.cnn.build_cnn ("features" is the last hidden layer, "classifier" the
+  softmax), so every Keras the package allows can load it.
 - cnn.json: what it scored on the held-out set and how it was made, so the UI can show it and
   the tests can check the shipped files agree.
 
@@ -27,6 +29,7 @@ import numpy as np
 # Run as a script, the repo root is not on the path by itself (E402 allows sys.path edits before imports).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gradtui.lab.cnn import INPUT_SHAPE, WEIGHTS, build_cnn, load_cnn, save_weights
 from gradtui.lab.runtime import keras, tf
 from gradtui.lab.shapes import CLASS_NAMES, make_shapes
 
@@ -34,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 ASSETS = ROOT / "assets"
 COMMAND = "python assets/make_cnn.py"
-SIZE, CHANNELS = 16, 1
+SIZE, _, CHANNELS = INPUT_SHAPE
 TRAIN_N, TRAIN_SEED = 2000, 1
 TEST_N, TEST_SEED = 500, 2
 TARGET = 0.95
@@ -49,18 +52,6 @@ def to_uint8(x: np.ndarray) -> np.ndarray:
 def to_float(x: np.ndarray) -> np.ndarray:
     """The one scaling convention for shapes.npz: uint8 / 255 as float32."""
     return x.astype(np.float32) / 255.0
-
-
-def build_model() -> keras.Model:
-    inputs = keras.Input((SIZE, SIZE, CHANNELS), name="image")
-    h = keras.layers.Conv2D(8, 3, activation="relu", padding="same")(inputs)
-    h = keras.layers.MaxPooling2D()(h)
-    h = keras.layers.Conv2D(16, 3, activation="relu", padding="same")(h)
-    h = keras.layers.MaxPooling2D()(h)
-    h = keras.layers.Flatten()(h)
-    h = keras.layers.Dense(32, activation="relu", name="features")(h)
-    outputs = keras.layers.Dense(len(CLASS_NAMES), activation="softmax", name="classifier")(h)
-    return keras.Model(inputs, outputs, name="cnn")
 
 
 def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
@@ -80,7 +71,7 @@ def main() -> int:
     x_train, x_test = to_float(x_train_u8), to_float(x_test_u8)
 
     keras.utils.set_random_seed(0)
-    model = build_model()
+    model = build_cnn()
     model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     epochs, held_out = 0, 0.0
     while epochs < MAX_EPOCHS and held_out < TARGET:
@@ -92,9 +83,9 @@ def main() -> int:
         print(f"held-out accuracy {held_out:.4f} < {TARGET} after {epochs} epochs; nothing saved", file=sys.stderr)
         return 1
 
-    model_path = ASSETS / "cnn.keras"
-    model.save(model_path)
-    reloaded = keras.models.load_model(model_path, compile=False)
+    model_path = ASSETS / WEIGHTS
+    save_weights(model, model_path)
+    reloaded = load_cnn(model_path)
     held_out = accuracy(reloaded, x_test, y_test)
     info = {
         "heldout_accuracy": held_out,

@@ -16,6 +16,7 @@ from gradtui import logs, trust
 from gradtui.config import ConfigError, LabConfig, one_line
 from gradtui.errors import first_line
 from gradtui.lab import memory
+from gradtui.lab.cnn import WEIGHTS, load_cnn
 from gradtui.lab.data import Indices
 from gradtui.lab.results import LabError
 from gradtui.lab.runtime import keras, resolve_device
@@ -152,6 +153,15 @@ def _first_sentence(err: BaseException) -> str:
     return text.split(". ", 1)[0].rstrip(".")
 
 
+def _shipped_cnn() -> keras.Model:
+    """The demo CNN; its weights file failing is the engine's failure (LabError), not bad input."""
+    path = asset(WEIGHTS)
+    try:
+        return load_cnn(path)
+    except Exception as err:
+        raise LabError(f"could not load the shipped cnn from {path}: {first_line(err, 200)}") from None
+
+
 def _load_reason(err: BaseException) -> str:
     """Keras buries the cause of a failed deserialisation after 'Exception encountered:' and a config dump."""
     text = str(err)
@@ -282,7 +292,7 @@ def load_model(config: LabConfig) -> LoadedModel:
     if config.model == "mlp":
         model = _mlp(config)
     elif config.model == "cnn":
-        model = _load_file(asset("cnn.keras"), user=False)
+        model = _shipped_cnn()
     elif config.model in APPLICATIONS:
         shape = "x".join(str(d) for d in config.input_shape)
         check_memory(

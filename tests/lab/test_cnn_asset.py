@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from gradtui.lab.cnn import WEIGHTS, build_cnn, load_cnn
 from gradtui.lab.runtime import keras
 from gradtui.lab.shapes import CLASS_NAMES
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
-MODEL = ASSETS / "cnn.keras"
+MODEL = ASSETS / WEIGHTS
 DATA = ASSETS / "shapes.npz"
 INFO = ASSETS / "cnn.json"
 
@@ -26,7 +29,7 @@ def info() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def model() -> keras.Model:
-    return keras.models.load_model(MODEL, compile=False)
+    return load_cnn(MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +39,7 @@ def test_set() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_file_sizes() -> None:
-    assert MODEL.stat().st_size <= 300 * 1024
+    assert MODEL.stat().st_size <= 100 * 1024
     assert DATA.stat().st_size <= 400 * 1024
 
 
@@ -77,3 +80,32 @@ def test_record_fields(info: dict[str, Any]) -> None:
     assert info["regenerate"] == "python assets/make_cnn.py"
     for key in ("train_examples", "epochs", "tensorflow", "keras", "date"):
         assert key in info
+
+
+def test_weights_file_holds_exactly_the_built_models_weights() -> None:
+    """One float32 array per weight of build_cnn(), keyed by its path: nothing missing, nothing extra."""
+    expected = {weight.path: tuple(weight.shape) for weight in build_cnn().weights}
+    with np.load(MODEL, allow_pickle=False) as npz:
+        stored = {key: tuple(npz[key].shape) for key in npz.files}
+        assert {npz[key].dtype for key in npz.files} == {np.dtype(np.float32)}
+    assert stored == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda arrays: arrays.pop("features/bias"), "has no array for features/bias"),
+        (lambda arrays: arrays.update({"features/bias": np.zeros(31, np.float32)}), "is (31,), the model needs (32,)"),
+        (lambda arrays: arrays.update({"extra/kernel": np.zeros(1, np.float32)}), "does not use: extra/kernel"),
+    ],
+)
+def test_a_weights_file_that_does_not_fit_is_refused_by_name(
+    tmp_path: Path, change: Callable[[dict[str, np.ndarray]], object], message: str
+) -> None:
+    with np.load(MODEL, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    change(arrays)
+    broken = tmp_path / WEIGHTS
+    np.savez(broken, **arrays)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_cnn(broken)
