@@ -305,6 +305,8 @@ class StepGraph:
 
         def replicated_step(y: tf.Tensor) -> tuple[tf.Tensor, ...]:
             """The step on every replica; each measures the same mirrored weights, so the first one's row."""
+            if strategy.num_replicas_in_sync == 1:  # one device: the plain step, traced as before
+                return one_step(y)
             return tuple(strategy.experimental_local_results(value)[0] for value in strategy.run(one_step, (y,)))
 
         @tf.function
