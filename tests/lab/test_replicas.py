@@ -81,13 +81,7 @@ def test_a_bad_logical_cpu_count_is_refused_before_tensorflow(tmp_path: Path) ->
 def history_columns(path: Path) -> dict[str, np.ndarray]:
     """Every recorded column of a `gradtui run --out` JSON file (null = not measured -> NaN)."""
     data = json.loads(path.read_text())
-    return {
-        name: np.array(np.where(np.equal(values, None), np.nan, values), dtype=np.float64)
-        if isinstance(values, list)
-        else np.array([])
-        for name, values in data.items()
-        if name in data["columns"]
-    }
+    return {name: np.array(values, dtype=np.float64) for name, values in data.items() if name in data["columns"]}
 
 
 def max_differences(one: Path, several: Path) -> dict[str, float]:
