@@ -193,3 +193,22 @@ def test_undo_snapshots_and_session_files_across_replicas(tmp_path: Path) -> Non
     assert out["after_load_apart"] == 0.0  # the optimizer's slots came back too
     assert out["restore_apart"] == 0.0
     assert out["one_device_apart"] <= TOLERANCE
+
+
+BENCH_CHILD = """
+import json
+from gradtui.bench.engine_figures import replica_figure
+from gradtui.bench.report import TINY, Results
+results = Results()
+replica_figure(TINY, results)
+print(json.dumps({"figures": results.figures, "extra": results.extra, "notes": results.notes}))
+"""
+
+
+def test_bench_replica_figure_compares_two_devices_with_one(tmp_path: Path) -> None:
+    report = json.loads(child(BENCH_CHILD, tmp=tmp_path))
+    figures = report["figures"]
+    assert figures["replicas"] == 2.0
+    assert 0.0 <= figures["replicas_max_abs_diff"] <= TOLERANCE
+    assert figures["replicas_steps_per_s"] > 0 and figures["one_device_steps_per_s"] > 0
+    assert report["extra"]["replica_devices"] == ["/device:CPU:0", "/device:CPU:1"]
