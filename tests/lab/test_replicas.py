@@ -212,3 +212,53 @@ def test_bench_replica_figure_compares_two_devices_with_one(tmp_path: Path) -> N
     assert 0.0 <= figures["replicas_max_abs_diff"] <= TOLERANCE
     assert figures["replicas_steps_per_s"] > 0 and figures["one_device_steps_per_s"] > 0
     assert report["extra"]["replica_devices"] == ["/device:CPU:0", "/device:CPU:1"]
+
+
+STATEFUL_CHILD = """
+import contextlib, io, json, sys
+from pathlib import Path
+import numpy as np
+from gradtui.cli import main
+from gradtui.lab.runtime import keras
+
+where = Path(sys.argv[1])
+rng = np.random.default_rng(4)
+x = rng.standard_normal((96, 6)).astype(np.float32)
+y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5).astype(np.int64)
+np.savez(where / "rows.npz", x_train=x[:64], y_train=y[:64], x_test=x[64:], y_test=y[64:])
+middles = {
+    "bn-synchronized": lambda: keras.layers.BatchNormalization(synchronized=True),
+    "bn-per-replica": lambda: keras.layers.BatchNormalization(),
+    "dropout": lambda: keras.layers.Dropout(0.2, seed=5),
+}
+codes = {}
+for name, middle in middles.items():
+    keras.utils.set_random_seed(2)
+    hidden, out = keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(3, activation="softmax")
+    keras.Sequential([keras.Input((6,)), hidden, middle(), out]).save(where / f"{name}.keras")
+    for device in ("cpu:0", "cpu:0,cpu:1"):
+        argv = ["run", "--quiet", "--model", str(where / f"{name}.keras"), "--data", str(where / "rows.npz")]
+        argv += ["--rule", "batch-loss", "--optimizer", "sgd", "--lr", "0.05", "--batch-size", "32", "--steps", "10"]
+        argv += ["--eval-every", "5", "--device", device, "--out", str(where / f"{name}-{device}.json")]
+        with contextlib.redirect_stdout(io.StringIO()):
+            codes[f"{name} {device}"] = main(argv)
+print(json.dumps(codes))
+"""
+LOOSE = 0.05  # training mode, replicas that legitimately differ: probe predictions within this of one device
+
+
+def test_batchnorm_and_dropout_differ_only_as_documented(tmp_path: Path) -> None:
+    codes = json.loads(child(STATEFUL_CHILD, str(tmp_path), tmp=tmp_path))
+    assert set(codes.values()) == {0}, codes
+    differences = {
+        name: max_differences(tmp_path / f"{name}-cpu:0.json", tmp_path / f"{name}-cpu:0,cpu:1.json")
+        for name in ("bn-synchronized", "bn-per-replica", "dropout")
+    }
+    print("max |one device - two devices|:", {k: max(v.values()) for k, v in differences.items()})
+    assert max(differences["bn-synchronized"].values()) <= TOLERANCE  # all-reduced batch statistics
+    mode = json.loads((tmp_path / "dropout-cpu:0.json").read_text())["model"].get("mode", "infer")
+    for name in ("bn-per-replica", "dropout"):
+        if mode == "train":  # each replica's slice has its own statistics, its own dropout mask
+            assert 1e-4 < differences[name]["predictions"] <= LOOSE, (name, differences[name])
+        else:  # inference mode: moving statistics and no dropout, like any other layer
+            assert max(differences[name].values()) <= TOLERANCE, (name, differences[name])
