@@ -66,7 +66,8 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
         return 1
     say = (lambda *a: None) if quiet else print
     say(session.summary.line())
-    say(f"device {session.summary.device}; probe: {session.summary.probe}; data: {session.summary.data}")
+    summary = session.summary
+    say(f"{_devices_line(summary.devices or (summary.device,))}; probe: {summary.probe}; data: {summary.data}")
     for note in session.notes:
         say(f"note: {note}")
     # Whatever stops the run (an engine error, TensorBoard, Ctrl-C), the history so far is written.
@@ -131,6 +132,12 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
         )
         return 3
     return 0
+
+
+def _devices_line(names: tuple[str, ...]) -> str:
+    if len(names) == 1:
+        return f"device {names[0]}"
+    return f"{len(names)} replicas (MirroredStrategy) on {', '.join(names)}"
 
 
 def print_devices() -> int:

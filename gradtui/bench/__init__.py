@@ -33,6 +33,10 @@ Figures (the JSON keys):
   plotext, strips) with 100k recorded steps.
 - engine_cnn_steps_per_s, in_graph_cnn_steps_per_s, engine_cnn_vs_in_graph (and the vgg16 trio on a GPU):
   the engine against the bare loop on bigger models, where the per-step measurements cost relatively less.
+- replicas, replicas_max_abs_diff, replicas_steps_per_s, one_device_steps_per_s: correctness, not
+  speed. Where there are several devices of one kind (GPUs, or CPUs split by GRADTUI_LOGICAL_CPUS),
+  the example-3 run on all of them (MirroredStrategy) against the same run on the first one: the
+  largest difference in any recorded column, and each run's steps/s. None with one device.
 
 TensorFlow is imported inside the functions, never at module import. The figures live apart by what
 they import: engine_figures.py (TensorFlow, never Textual), tui_figures.py (Textual, never

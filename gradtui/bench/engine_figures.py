@@ -286,6 +286,44 @@ def model_figure(spec: dict[str, str], key: str, sizes: Sizes, results: Results)
     results.extra[f"{key.removeprefix('engine_').removesuffix('_steps_per_s')}_model"] = session.summary.line()
 
 
+def replica_figure(sizes: Sizes, results: Results) -> None:
+    """Correctness, not speed: the mlp run on every device of one kind (MirroredStrategy) against the
+    same run on the first of them, compared column by column. Skipped with one device."""
+    import numpy as np
+
+    from gradtui.lab.runtime import devices
+    from gradtui.lab.session import Session
+
+    found = devices()
+    gpus = [d for d in found if d.kind == "GPU"]
+    several = gpus if len(gpus) > 1 else [d for d in found if d.kind == "CPU"]
+    if len(several) < 2:
+        results.notes.append("replica figure skipped: one device (GRADTUI_LOGICAL_CPUS=2 splits the CPU into two)")
+        return
+    histories, rates = [], []
+    for device in ("auto" if gpus else "cpu", "all"):
+        session = Session.build(LabConfig.parse({**EXAMPLE3, "device": device}))
+        session.step(1)  # the trace, untimed
+        report = session.step(sizes.replica_steps - 1)
+        histories.append(session.history.to_dict())
+        rates.append(report.steps_per_s)
+    one, replicated = histories
+    worst = 0.0
+    for name, column in one.items():
+        a, b = np.asarray(column, np.float64), np.asarray(replicated[name], np.float64)
+        finite = np.isfinite(a)
+        if not np.array_equal(finite, np.isfinite(b)):
+            raise RuntimeError(f"{name}: measured at different steps on one device and on the replicas")
+        if finite.any():
+            worst = max(worst, float(np.max(np.abs(a[finite] - b[finite]))))
+    figures = results.figures
+    figures["replicas"] = float(len(several))
+    figures["replicas_max_abs_diff"] = worst
+    figures["one_device_steps_per_s"], figures["replicas_steps_per_s"] = rates
+    results.extra["replica_devices"] = [d.name for d in several]
+    results.extra["replica_steps"] = sizes.replica_steps
+
+
 def machine(results: Results) -> dict[str, Any]:
     from gradtui.lab.runtime import devices, keras, tf
 

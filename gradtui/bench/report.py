@@ -66,7 +66,13 @@ FIGURE_KEYS = (
     "engine_vgg16_steps_per_s",
     "in_graph_vgg16_steps_per_s",
     "engine_vgg16_vs_in_graph",
+    "replicas",
+    "replicas_max_abs_diff",
+    "replicas_steps_per_s",
+    "one_device_steps_per_s",
 )
+# measured only where there are several devices of one kind
+REPLICA_KEYS = ("replicas", "replicas_max_abs_diff", "replicas_steps_per_s", "one_device_steps_per_s")
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class Sizes:
     play_seconds: float  # play while the app's memory is sampled
     export_rows: int  # rows of the synthetic history written (scaled to 1M)
     export_repeats: int
+    replica_steps: int = 200  # steps of the several-devices run and of its single-device twin
 
 
 FULL = Sizes(
@@ -108,6 +115,7 @@ FULL = Sizes(
     play_seconds=60.0,
     export_rows=1_000_000,
     export_repeats=3,
+    replica_steps=500,
 )
 QUICK = Sizes(
     "quick",
@@ -144,6 +152,7 @@ TINY = Sizes(
     play_seconds=1.5,
     export_rows=20_000,
     export_repeats=1,
+    replica_steps=20,
 )
 
 
@@ -238,6 +247,10 @@ def format_table(report: dict[str, Any]) -> str:
         (mem_label, "rss_growth_mb_100k", "MB"),
         ("plot redraw at 100k steps", "plot_draw_ms_100k", "ms"),
         ("writing 1M steps (.npz)", "export_1m_s", "s"),
+        ("replicas (several devices, MirroredStrategy)", "replicas", ""),
+        ("  max |one device - replicas|, every column", "replicas_max_abs_diff", ""),
+        ("  steps/s on the replicas", "replicas_steps_per_s", "/s"),
+        ("  steps/s on one device, same run", "one_device_steps_per_s", "/s"),
     ]
     head = (
         f"gradtui bench ({report['mode']}) - {m['cpu_count']} CPUs, TensorFlow {m['tensorflow']}, "

@@ -60,6 +60,8 @@ def run_bench(quick: bool = False, json_path: str | None = None, tiny: bool = Fa
             engine_figures.model_figure(VGG16, "engine_vgg16_steps_per_s", sizes, results)
     else:
         results.notes.append("vgg16 skipped: no GPU")
+    with section(results, "one device vs several (correctness)"):
+        engine_figures.replica_figure(sizes, results)
     with section(results, "TUI auto-run and UI latency"):
         asyncio.run(tui_figures.tui_run(sizes, results))
     engine_rate, tui_rate = results.figures["engine_steps_per_s"], results.figures["tui_steps_per_s"]

@@ -360,3 +360,12 @@ def device_of(variable: Any, fallback: str) -> str:
     """The device a variable's buffer really lives on (Keras variables wrap a tf.Variable)."""
     inner = getattr(variable, "value", variable)
     return str(getattr(inner, "device", "") or fallback)
+
+
+def devices_of(variable: Any, fallback: tuple[str, ...]) -> tuple[str, ...]:
+    """Where each replica's copy of a variable lives (one device when it is not mirrored)."""
+    inner = getattr(variable, "value", variable)
+    copies = getattr(inner, "values", None)
+    if isinstance(copies, tuple) and copies:
+        return tuple(str(getattr(c, "device", "") or f) for c, f in zip(copies, fallback, strict=False))
+    return (device_of(variable, fallback[0]),)

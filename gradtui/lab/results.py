@@ -21,6 +21,7 @@ class ModelSummary:
     device: str  # the device the variables actually live on
     data: str  # where the training / held-out data came from
     probe: str  # where the probe inputs came from
+    devices: tuple[str, ...] = ()  # every replica's device, the first being `device`
 
     def line(self) -> str:
         shape = "x".join(str(d) for d in self.input_shape)

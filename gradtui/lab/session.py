@@ -7,6 +7,7 @@ is recorded; the session then rebuilds the last finite state by replaying from t
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,11 +20,11 @@ from gradtui.errors import first_line
 from gradtui.lab import data as lab_data
 from gradtui.lab import explain, measures, rules, session_file, timeline
 from gradtui.lab.history import History
-from gradtui.lab.models import check_drivable, device_of, layer_groups, load_model
+from gradtui.lab.models import check_drivable, device_of, devices_of, layer_groups, load_model
 from gradtui.lab.optimizers import make_optimizer
 from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
-from gradtui.lab.runtime import resolve_devices, tf
+from gradtui.lab.runtime import resolve_devices, strategy_for, tf
 from gradtui.lab.step_graph import Parts, StepGraph
 
 # Fields whose change needs a new model, probe or data set; the others are applied in place.
@@ -57,12 +58,10 @@ class Session:
             names = resolve_devices(config.device)
         except ValueError as err:
             raise ConfigError("device", str(err)) from None
-        if len(names) > 1:
-            raise ConfigError("device", f"a session runs on one device; {config.device} names {len(names)}")
         device = names[0]
         try:
-            with tf.device(device):
-                return cls(config, device)
+            with strategy_for(names).scope(), tf.device(device):  # variables mirrored on every listed device
+                return cls(config, names)
         except (ConfigError, LabError):
             raise
         except tf.errors.ResourceExhaustedError as err:
@@ -70,13 +69,18 @@ class Session:
         except Exception as err:
             raise LabError(f"could not build the session: {type(err).__name__}: {first_line(err)}") from None
 
-    def __init__(self, config: LabConfig, device: str) -> None:
+    def __init__(self, config: LabConfig, devices: tuple[str, ...]) -> None:
         self.config = config
-        self.device = device
+        self.device = devices[0]  # the primary: where probes, undo copies and files read from
+        self.devices = devices
+        self.strategy = strategy_for(devices)  # MirroredStrategy for several devices, else the default one
+        self.replicas = int(self.strategy.num_replicas_in_sync)
         loaded = load_model(config)
         self.model = loaded.model
         self.notes: list[str] = list(loaded.notes)
         self.activation = loaded.activation
+        if self.replicas > 1 and not loaded.stateless:
+            raise ConfigError("device", f"a SavedModel runs on one device here; {config.device} names {self.replicas}")
         input_shape, output_shape = check_drivable(loaded)
         self.outputs = int(output_shape[0])
         rules.check_against_model(config, self.activation, self.outputs)
@@ -104,12 +108,13 @@ class Session:
             activation=self.activation,
             loss=rules.LOSS_TITLES[self.loss_name],
             layers=tuple(layer_names),
-            device=device_of(self.vars[0], device),
+            device=device_of(self.vars[0], self.device),
+            devices=devices_of(self.vars[0], devices),
             data=self.data.description if self.data else "none",
             probe=probe_desc,
         )
         self.history = History(self.parts.dims)
-        self.graph = StepGraph(config, self.parts, self.optimizer)
+        self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
         self.history.append(self.graph.start_row(self._init_weights))
         self.notes.extend(explain.for_rule(config, self.activation, self.outputs))
 
@@ -125,12 +130,23 @@ class Session:
             from_logits=rules.from_logits(self.loss_name, self.activation),
             data=self.data,
             init=[tf.constant(w) for w in self._init_weights],
-            step=tf.Variable(0, dtype=tf.int64, trainable=False, name="gradtui_step"),
+            # one count for every replica: the first replica's increment is the one kept
+            step=tf.Variable(
+                0,
+                dtype=tf.int64,
+                trainable=False,
+                name="gradtui_step",
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+            ),
         )
 
     def _setup_optimizer(self) -> None:
-        self.optimizer = make_optimizer(self.config)
-        self.optimizer.build(self.vars)
+        # Under a strategy the step graph clips the all-reduced gradient itself (a Keras optimizer would
+        # clip each replica's part), and the slots are built mirrored now, not lazily inside a replica.
+        config = dataclasses.replace(self.config, clipnorm=None) if self.replicas > 1 else self.config
+        with self.strategy.scope():
+            self.optimizer = make_optimizer(config)
+            self.optimizer.build(self.vars)
         self._opt_vars = [v for v in self.optimizer.variables if "learning_rate" not in v.path]
         self._opt_init = [v.numpy() for v in self._opt_vars]
 
@@ -306,7 +322,7 @@ class Session:
                 )
             elif old.lr != config.lr:
                 self.optimizer.learning_rate.assign(config.lr)
-            self.graph = StepGraph(config, self.parts, self.optimizer)
+            self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
         except Exception:
             (self.config, self.optimizer, self._opt_vars, self._opt_init, self.graph) = saved
             raise

@@ -21,6 +21,8 @@ from gradtui.lab.data import DataSet
 from gradtui.lab.runtime import tf
 
 Evaluate = Callable[[], dict[str, tf.Tensor]]
+Batch = Callable[[], tuple[tf.Tensor, tf.Tensor]]
+LossFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,11 @@ class Parts:
 class StepGraph:
     """One config's compiled step: `run(n)` and `gradients()`, recompiled on any config change."""
 
-    def __init__(self, config: LabConfig, parts: Parts, optimizer: Any) -> None:
+    def __init__(self, config: LabConfig, parts: Parts, optimizer: Any, strategy: Any = None) -> None:
         self.config, self.parts, self.optimizer = config, parts, optimizer
-        self.loss_fn = rules.make_loss(parts.loss_name, parts.from_logits)
+        self.strategy = strategy if strategy is not None else tf.distribute.get_strategy()
+        self.per_row_loss = _per_row(rules.make_loss(parts.loss_name, parts.from_logits))
+        self.loss_fn: LossFn = lambda y_true, y_pred: tf.reduce_mean(self.per_row_loss(y_true, y_pred))
         self._setup_data()
         self.evaluate: Evaluate | None = self._evaluator() if parts.data is not None else None
         self.run = self._compile()
@@ -157,18 +161,45 @@ class StepGraph:
         """
         parts, config = self.parts, self.config
         rule = rules.BY_NAME[config.rule]
+        batch, loss_fn, replica = self._replica_part(step, rule.needs_data)
         with tf.GradientTape() as tape:
             if y is None or not rule.probe_is_constant:
                 y = parts.model(parts.x_probe, training=False)
-            inputs = rules.RuleInputs(
-                parts.model, parts.x_probe, y, self.probe_labels, self.loss_fn, config.target, self._batch(step)
-            )
+            inputs = rules.RuleInputs(parts.model, parts.x_probe, y, self.probe_labels, loss_fn, config.target, batch)
             objective, loss = rule.objective(inputs)
         grads = tape.gradient(objective, parts.variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        if replica is not None:  # the replicas' parts add up to the whole batch's loss and gradient
+            reduced = replica.all_reduce(tf.distribute.ReduceOp.SUM, [loss, *grads])
+            objective = loss = reduced[0]
+            grads = reduced[1:]
         if rule.direction is not None:
             grads = rule.direction(grads, step, config.seed)
         loss = tf.constant(math.nan, tf.float32) if loss is None else loss
         return objective, loss, y, list(grads)
+
+    def _replica_part(self, step: tf.Tensor, splits: bool) -> tuple[Batch | None, LossFn, Any]:
+        """The training rows this replica differentiates, the loss over them, and the replica context
+        whose sum makes the whole batch's (None on one device, or for a rule that trains on no rows).
+
+        Like Keras under a distribution strategy: each replica takes an even share of the batch (the
+        first ones a row more where the rows do not divide) and sums its rows' losses over the whole
+        batch's row count, so the replicas' summed gradients are the single-device gradient.
+        """
+        rows, replica = self._batch(step), _several_replicas()
+        if rows is None or replica is None or not splits:
+            return rows, self.loss_fn, None
+        x, y = rows()
+        total = tf.shape(x)[0]
+        share = -(-total // replica.num_replicas_in_sync)
+        start = tf.minimum(tf.cast(replica.replica_id_in_sync_group, tf.int32) * share, total)
+        end = tf.minimum(start + share, total)
+        part = (x[start:end], y[start:end])
+        per_row = self.per_row_loss
+
+        def loss_fn(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+            return tf.reduce_sum(per_row(y_true, y_pred)) / tf.cast(total, tf.float32)
+
+        return (lambda: part), loss_fn, replica
 
     def _forecast(self, old: list[tf.Tensor], new: list[tf.Tensor], delta: list[tf.Tensor]) -> tf.Tensor:
         """J(w_before) . update: a forward-mode JVP of the probe outputs at the weights before the step."""
@@ -230,12 +261,15 @@ class StepGraph:
         rule = rules.BY_NAME[self.config.rule]
         jacobian_is_gradient = rule.objective_is_output and rule.direction is None and parts.dims.probes == 1
         jacobian_is_gradient = jacobian_is_gradient and parts.outputs == 1
+        replicas = self.strategy.num_replicas_in_sync
 
         def one_step(y_before: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
             step = parts.step.read_value()
             old = [tf.identity(v) for v in parts.variables]
             objective, loss, y, grads = self._gradients(step, y_before)
             applied = grads if sign > 0 else [-g for g in grads]
+            if replicas > 1:  # every replica holds the whole gradient: clip it here, the optimizer sums shares
+                applied = [(tf.clip_by_norm(g, clipnorm) if clipnorm else g) / replicas for g in applied]
             optimizer.apply_gradients(zip(applied, parts.variables, strict=True))
             new = [tf.identity(v) for v in parts.variables]
             delta = [a - b for a, b in zip(new, old, strict=True)]
@@ -266,8 +300,14 @@ class StepGraph:
         return one_step
 
     def _compile(self) -> Callable[[tf.Tensor], dict[str, tf.Tensor]]:
-        model, x_probe, one_step = self.parts.model, self.parts.x_probe, self._one_step()
+        model, x_probe, one_step, strategy = self.parts.model, self.parts.x_probe, self._one_step(), self.strategy
         width = measures.row_width(self.parts.dims)
+
+        def replicated_step(y: tf.Tensor) -> tuple[tf.Tensor, ...]:
+            """The step on every replica; each measures the same mirrored weights, so the first one's row."""
+            if strategy.num_replicas_in_sync == 1:  # one device: the plain step, traced as before
+                return one_step(y)
+            return tuple(strategy.experimental_local_results(value)[0] for value in strategy.run(one_step, (y,)))
 
         @tf.function
         def run(n: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -276,7 +316,7 @@ class StepGraph:
             count = tf.constant(0, tf.int32)
             y = model(x_probe, training=False)
             for _ in tf.range(n):
-                row, finite, y = one_step(y)
+                row, finite, y = replicated_step(y)
                 if not tf.reduce_all(finite):
                     where = tf.cast(tf.argmin(tf.cast(finite, tf.int32)), tf.int32)
                     break
@@ -307,3 +347,16 @@ class StepGraph:
 def _pack(values: measures.StepValues) -> tf.Tensor:
     """One flat float32 row per step (one TensorArray write), laid out as measures.unpack reads it."""
     return tf.concat([tf.reshape(tf.cast(m.step(values), tf.float32), [-1]) for m in measures.PACKED if m.step], 0)
+
+
+def _per_row(loss: Any) -> LossFn:
+    """A Keras loss giving one value per row. The step graph takes the mean itself: inside a
+    MirroredStrategy a Keras mean loss is also divided by the replica count."""
+    loss.reduction = None
+    return loss  # type: ignore[no-any-return]
+
+
+def _several_replicas() -> Any:
+    """The replica context when this runs as one of several replicas (inside strategy.run), else None."""
+    context = tf.distribute.get_replica_context()
+    return context if context is not None and context.num_replicas_in_sync > 1 else None

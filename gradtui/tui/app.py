@@ -51,7 +51,14 @@ from gradtui.tui.view import EngineView
 from gradtui.tui.widgets.form import ConfigForm
 from gradtui.tui.widgets.plot_table import find_tab, tab_names
 from gradtui.tui.widgets.plots_panel import REFRESH_SECONDS, PlotsPanel
-from gradtui.tui.widgets.status import Controls, StatusLine, StoryLine, format_prediction, format_rate
+from gradtui.tui.widgets.status import (
+    Controls,
+    StatusLine,
+    StoryLine,
+    devices_label,
+    format_prediction,
+    format_rate,
+)
 
 __all__ = ["GradApp", "find_preset", "main", "run_app", "short_device"]
 
@@ -195,7 +202,7 @@ class GradApp(App[int]):
     def _update_status(self) -> None:
         view = self.view
         summary = view.summary
-        device = short_device(summary.device) if summary else ""
+        device = devices_label(summary.devices or (summary.device,)) if summary else ""
         rate = format_rate(self._rate, self.frozen)
         self._w("#status", StatusLine).show(
             device, view.step, rate, format_prediction(view.last_prediction()), view.state, view.detail
@@ -235,8 +242,9 @@ class GradApp(App[int]):
         if message.origin == "load":
             form.load(message.config)
         s = message.summary
-        form.summary(f"{s.line()}\ndata: {s.data}\nprobe: {s.probe}\ndevice: {short_device(s.device)}")
-        self.say(f"model: {s.line()} on {s.device}")
+        devices = s.devices or (s.device,)
+        form.summary(f"{s.line()}\ndata: {s.data}\nprobe: {s.probe}\ndevice: {devices_label(devices)}")
+        self.say(f"model: {s.line()} on {', '.join(devices)}")
         for note in message.notes:
             self.say(note)
         if message.notes and not self.preset:

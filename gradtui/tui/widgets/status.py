@@ -81,6 +81,14 @@ def format_rate(rate: float | None, frozen: bool) -> str:
     return f"{rate:,.0f} steps/s" if rate >= 10 else f"{rate:.1f} steps/s"
 
 
+def devices_label(names: tuple[str, ...]) -> str:
+    """Every replica's device, short: `/job:localhost/.../device:GPU:0` and `...GPU:1` -> `GPU:0,1`."""
+    short = [name.rsplit("device:", 1)[-1] if "device:" in name else name for name in names]
+    if len(short) < 2:  # one device; a list is of one kind (--device refuses a mix)
+        return short[0] if short else ""
+    return f"{short[0].rsplit(':', 1)[0]}:{','.join(name.rsplit(':', 1)[-1] for name in short)}"
+
+
 class StatusLine(Static):
     """device · step · steps/s · probe prediction and argmax · engine state."""
 
