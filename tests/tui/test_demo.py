@@ -75,3 +75,29 @@ async def test_right_plays_one_beat_per_key() -> None:
         await pilot.press("right")  # past the end: a notification, nothing else
         await settle(pilot)
         assert app.is_running
+
+
+def test_the_shipped_demo_pins_example1_for_the_control_and_shows_held_out() -> None:
+    beats = load_script(str(ASSET))
+    described = [b.describe() for b in beats]
+    assert "pin; preset random" in described  # the control runs against example 1 on the same axes
+    assert "tab Held-out; preset example3" in described  # where the notes talk about held-out accuracy
+
+
+async def test_a_script_pins_a_run_switches_tabs_and_unpins() -> None:
+    from textual.widgets import TabbedContent
+
+    beats = parse_script("preset example1\nrun 5\npin first\ntab held-out\nstep\nunpin\nstep\n")
+    app = make_app(beats=beats)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for _ in range(3):
+            await pilot.press("right")
+            await settle(pilot)
+        assert [p.label for p in app.view.pins] == ["first"] and app.view.pins[0].steps == 5
+        assert app.query_one("#tabs", TabbedContent).active == "tab-heldout"
+        await pilot.press("right")
+        await settle(pilot)
+        assert app.view.pins == ()
+        with pytest.raises(DemoError, match="unknown tab 'nope'"):
+            parse_script("tab nope\n")
