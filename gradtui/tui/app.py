@@ -241,6 +241,7 @@ class GradApp(App[int]):
         form = self._w(ConfigForm)
         if message.origin == "load":
             form.load(message.config)
+            self.preset = None  # an opened session is its own experiment: the last preset's story no longer fits
         s = message.summary
         devices = s.devices or (s.device,)
         form.summary(f"{s.line()}\ndata: {s.data}\nprobe: {s.probe}\ndevice: {devices_label(devices)}")
@@ -501,7 +502,7 @@ class GradApp(App[int]):
             if answer is None:
                 return
             fmt, path = answer
-            if fmt == "svg":
+            if fmt == "svg" or path.lower().endswith(".svg"):  # the name says what the user wants
                 self._save_svg(path)
             elif self._can_act():
                 self.engine.export_history(path)

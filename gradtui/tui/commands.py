@@ -52,7 +52,9 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "z", "toggle_zero", "Zero", "Axes from zero / fitted to the data (probabilities stay on 0..1)", footer=False
     ),
-    Action("e", "export", "Export", "Export the history and pins (CSV/JSON) or the screen (SVG)", footer=False),
+    Action(
+        "e", "export", "Export", "Export the history and pins (CSV, JSON or .npz) or the screen (SVG)", footer=False
+    ),
     Action(
         "ctrl+s", "save_session", "Save", "Save the session (config, snapshots, history, pins) to a file", footer=False
     ),
