@@ -77,7 +77,7 @@ def test_heldout_accuracy_matches_record(
 
 def test_record_fields(info: dict[str, Any]) -> None:
     assert info["class_names"] == list(CLASS_NAMES)
-    assert info["regenerate"] == "python assets/make_cnn.py"
+    assert info["regenerate"] == "python scripts/make_cnn.py"
     for key in ("train_examples", "epochs", "tensorflow", "keras", "date"):
         assert key in info
 

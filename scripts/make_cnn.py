@@ -1,4 +1,4 @@
-"""Regenerate the offline demo model and its data: run `python assets/make_cnn.py` from the repo root.
+"""Regenerate the offline demo model and its data: run `python scripts/make_cnn.py` from the repo root.
 
 The built-in "cnn" model must work with no network, so it ships pre-trained with its own held-out
 set instead of being downloaded. This writes, next to this file:
@@ -36,7 +36,7 @@ from gradtui.lab.shapes import CLASS_NAMES, make_shapes
 ROOT = Path(__file__).resolve().parent.parent
 
 ASSETS = ROOT / "assets"
-COMMAND = "python assets/make_cnn.py"
+COMMAND = "python scripts/make_cnn.py"
 SIZE, _, CHANNELS = INPUT_SHAPE
 TRAIN_N, TRAIN_SEED = 2000, 1
 TEST_N, TEST_SEED = 500, 2

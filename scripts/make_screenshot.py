@@ -1,6 +1,6 @@
 """Regenerate assets/screenshot.svg: the lab at 150x45 on the article's example 3 after 300 steps.
 
-python assets/make_screenshot.py
+python scripts/make_screenshot.py
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from gradtui.config import LabConfig
 from gradtui.tui.app import GradApp
 
-OUT = Path(__file__).resolve().parent / "screenshot.svg"
+OUT = Path(__file__).resolve().parent.parent / "assets" / "screenshot.svg"
 
 
 async def main() -> None:
