@@ -177,9 +177,9 @@ class GradApp(App[int]):
 
     def _poll_logs(self) -> None:
         lines = logs.TAIL.since(self._log_serial)
-        if lines:
+        log = self._w(PlotsPanel).log_view
+        if lines and log is not None:  # before the panel mounts, the lines wait in the tail for the next tick
             self._log_serial = lines[-1][0]
-            log = self._w(PlotsPanel).log_view
             for _, text in lines:
                 log.write(Text(text))  # plain text (no markup), word-wrapped to the view's width
 

@@ -35,6 +35,7 @@ class PlotsPanel(Vertical):
         self._drawn_len = -1
         self._dirty = True
         self._plots: dict[str, ChartPlot] = {}
+        self._log: RichLog | None = None
         self.log_scale = False  # weight and gradient norms on a log axis (`l`)
         self.from_zero = False  # data-driven axes reach zero (`z`)
 
@@ -52,10 +53,12 @@ class PlotsPanel(Vertical):
     def on_mount(self) -> None:
         for plot in PLOTS:
             self._plots[plot.key] = self.query_one(f"#{plot.widget_id}", ChartPlot)
+        self._log = self.query_one("#log", RichLog)
 
     @property
-    def log_view(self) -> RichLog:
-        return self.query_one("#log", RichLog)
+    def log_view(self) -> RichLog | None:
+        """The log, held from mount on: a timer tick while the app tears its widgets down must not query."""
+        return self._log
 
     def mark_dirty(self) -> None:
         """Redraw on the next update even if the history's length has not changed (undo, a new config...)."""
