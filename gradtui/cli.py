@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from gradtui import __version__, relevance, trust
-from gradtui.config import FIELDS, ConfigError, LabConfig, logical_cpus, one_line
+from gradtui.config import FIELDS, ConfigError, LabConfig, implied_defaults, logical_cpus, one_line
 from gradtui.errors import first_line
 from gradtui.presets import PRESET_BY_NAME
 
@@ -103,11 +103,14 @@ def typed_settings(args: argparse.Namespace) -> dict[str, str]:
 
 
 def config_from(args: argparse.Namespace) -> LabConfig:
-    """The preset (if any), then every flag given on top: one validation path for all. A typed flag
-    that the settled experiment ignores is refused (relevance.APPLIES)."""
+    """The preset (if any), then every flag given on top: one validation path for all; without a
+    preset, the defaults a model of one's own implies. A typed flag that the settled experiment
+    ignores is refused (relevance.APPLIES)."""
     base = PRESET_BY_NAME[args.preset].config() if getattr(args, "preset", None) else LabConfig()
     given = typed_settings(args)
     config = LabConfig.parse(relevance.select_rule(given), base=base)
+    if not getattr(args, "preset", None):
+        config = implied_defaults(config, given)
     relevance.check_typed(given, config)
     return config
 

@@ -11,7 +11,7 @@ import dataclasses
 import math
 import os
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from gradtui.lab import optimizers, rules
 BUILTIN_MODELS = ("mlp", "cnn", "vgg16", "mobilenetv2")
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 RULES = rules.NAMES
+LOSS_RULES = tuple(rule.name for rule in rules.RULES if rule.is_loss)  # auto mode trains these like fit
 SIGNS = ("descend", "ascend")
 LOSSES = ("auto", "bce", "sce", "mse")
 OPTIMIZERS = optimizers.NAMES
@@ -28,6 +29,7 @@ WEIGHTS = ("auto", "imagenet", "none")
 DEVICE_WORDS = ("auto", "cpu", "gpu", "all")
 DEVICE_CHOICES = "auto, cpu, gpu, all, cpu:N, gpu:N, or a list such as gpu:0,gpu:1"
 PROBE_WORDS = ("random", "heldout")
+MODES = ("auto", "train", "infer")
 
 
 class ConfigError(ValueError):
@@ -215,6 +217,22 @@ def parse_optional_float(text: str) -> float | None:
     return _float(value, lo=0.0, open_lo=True)
 
 
+def parse_holdout(text: str) -> float:
+    """A fraction of x_train to hold out; 0 (or off/none) holds nothing out, as `model.fit` does."""
+    value = str(text).strip().lower()
+    if value in ("", "none", "off", "no", "0"):
+        return 0.0
+    return _float(value, lo=0.0, hi=0.9)
+
+
+def parse_eval_max(text: str) -> int | None:
+    """A cap on the held-out rows measured per evaluation; none = the whole test set."""
+    value = str(text).strip().lower()
+    if value in ("", "none", "off", "all", "0"):
+        return None
+    return _int(value, lo=1, hi=10_000_000)
+
+
 def parse_optional_label(text: str) -> int | None:
     value = str(text).strip().lower()
     if value in ("", "none"):
@@ -316,6 +334,15 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("n_probe", lambda t: _int(t, lo=1, hi=256), "how many probe rows (random/heldout)", "data", (), "N"),
     Field("data", parse_data, "a .npz with x_train, y_train [, x_test, y_test]; auto = built-in", "data", (), "PATH"),
+    Field(
+        "holdout",
+        parse_holdout,
+        "fraction of x_train held out for evaluation when the .npz has no x_test (0 = train on every row)",
+        "data",
+        (),
+        "FRACTION",
+    ),
+    Field("eval_max", parse_eval_max, "evaluate on at most N held-out rows (none = all of them)", "data", (), "N"),
     Field("rule", lambda t: _choice(t, RULES), "what the tape differentiates", "rule", RULES),
     Field(
         "target",
@@ -328,8 +355,23 @@ FIELDS: tuple[Field, ...] = (
     Field("sign", lambda t: _choice(t, SIGNS), "descend (apply_gradients) or ascend", "rule", SIGNS),
     Field("label", parse_optional_label, "example-loss label for the probe rows", "rule", (), "K"),
     Field("loss", lambda t: _choice(t, LOSSES), "loss; auto follows the output activation", "rule", LOSSES),
+    Field(
+        "mode",
+        lambda t: _choice(t, MODES),
+        "training=True for the gradient (train), False (infer), or auto: train for loss rules, as fit does",
+        "rule",
+        MODES,
+    ),
     Field("optimizer", lambda t: _choice(t, OPTIMIZERS), "update rule's optimizer", "optimizer", OPTIMIZERS),
     Field("lr", lambda t: _float(t, lo=0.0, hi=1e6, open_lo=True), "learning rate", "optimizer", (), "LR"),
+    Field(
+        "momentum",
+        lambda t: _float(t, lo=0.0, hi=0.999),
+        "momentum of the momentum/nesterov optimizers",
+        "optimizer",
+        (),
+        "M",
+    ),
     Field("clipnorm", parse_optional_float, "clip each gradient's norm (none = off)", "optimizer", (), "C"),
     Field("weight_decay", lambda t: _float(t, lo=0.0, hi=1.0), "decoupled weight decay", "optimizer", (), "WD"),
     Field("batch_size", lambda t: _int(t, lo=1, hi=65536), "batch-loss minibatch size", "run", (), "B"),
@@ -360,13 +402,17 @@ class LabConfig:
     probe: str = "random"
     n_probe: int = 1
     data: str | None = None
+    holdout: float = 0.0
+    eval_max: int | None = None
     rule: str = "prediction"
     target: str = "sum"
     sign: str = "descend"
     label: int | None = None
     loss: str = "auto"
+    mode: str = "auto"
     optimizer: str = "sgd"
     lr: float = 0.1
+    momentum: float = 0.9
     clipnorm: float | None = None
     weight_decay: float = 0.0
     batch_size: int = 100
@@ -404,6 +450,13 @@ class LabConfig:
     def is_user_model(self) -> bool:
         return self.model not in BUILTIN_MODELS
 
+    @property
+    def effective_mode(self) -> str:
+        """train or infer: `auto` is fit's semantics for the loss rules, predict's for the others."""
+        if self.mode != "auto":
+            return self.mode
+        return "train" if self.rule in LOSS_RULES else "infer"
+
     # -- serialising -----------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
@@ -429,6 +482,32 @@ class LabConfig:
         if not isinstance(data, Mapping):
             raise ConfigError("config", f"expected a mapping of setting names to values, got {type(data).__name__}")
         return cls.parse({k: _to_text(v) for k, v in data.items()})
+
+
+def implied_defaults(config: LabConfig, given: Collection[str]) -> LabConfig:
+    """Settings a user's own model implies when no preset or flag names them.
+
+    A model of one's own with --data opens on a rule that moves it (batch-loss) with held-out
+    probes, unless a flag names another rule's setting: --target/--sign mean the prediction rule,
+    --label the example-loss rule. `given` is the names of the fields the user set.
+    """
+    if not (config.is_user_model and config.data is not None):
+        return config
+    changes: dict[str, Any] = {}
+    if "rule" not in given:
+        if "label" in given:
+            changes["rule"] = "example-loss"
+        elif "target" in given or "sign" in given:
+            changes["rule"] = "prediction"
+        else:
+            changes["rule"] = "batch-loss"
+    if "probe" not in given:
+        changes["probe"] = "heldout"
+    if not changes:
+        return config
+    result = dataclasses.replace(config, **changes)
+    result.check()
+    return result
 
 
 def _to_text(value: Any) -> str:

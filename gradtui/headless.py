@@ -17,13 +17,6 @@ def _fmt(value: float, width: int = 9) -> str:
     return f"{'-':>{width}}" if not math.isfinite(value) else f"{value:>{width}.4g}"
 
 
-def _latest(column: np.ndarray, row: int) -> float:
-    """The column's value at `row`, or its latest finite value before it (held-out figures are periodic)."""
-    done = column[: row + 1]
-    finite = done[np.isfinite(done)]
-    return float(finite[-1]) if len(finite) else math.nan
-
-
 def _table(session: object, rows: int) -> list[str]:
     from gradtui.lab.session import Session
 
@@ -36,7 +29,7 @@ def _table(session: object, rows: int) -> list[str]:
     picks = sorted({0, n - 1, *np.linspace(0, n - 1, max(min(rows, n), 2)).round().astype(int).tolist()})
     outputs = session.outputs
     probe_head = "prediction" if outputs == 1 else "argmax (p)"
-    lines = [f"{'step':>8} {probe_head:>12} {'loss':>9} {'|w|':>9} {'held-out':>9} {'drawdown':>9}"]
+    lines = [f"{'step':>8} {probe_head:>12} {'loss':>9} {'|w|':>9} {'held-out':>9} {'acc change':>10}"]
     for r in picks:
         pred = h["predictions"][r][0]
         if outputs == 1:
@@ -45,9 +38,9 @@ def _table(session: object, rows: int) -> list[str]:
             k = int(np.argmax(pred))
             probe = f"{k:>4d} ({pred[k]:.3f})"
         w = float(np.sqrt(np.sum(np.square(h["weight_norm"][r].astype(np.float64)))))
-        acc, drawdown = _latest(h["eval_acc"], r), _latest(h["drawdown"], r)  # between evaluations: the latest
+        acc, change = float(h["eval_acc"][r]), float(h["acc_change"][r])  # "-" between evaluations
         lines.append(
-            f"{int(h['step'][r]):>8d} {probe:>12} {_fmt(float(h['loss'][r]))} {_fmt(w)} {_fmt(acc)} {_fmt(drawdown)}"
+            f"{int(h['step'][r]):>8d} {probe:>12} {_fmt(float(h['loss'][r]))} {_fmt(w)} {_fmt(acc)} {_fmt(change, 10)}"
         )
     return lines
 

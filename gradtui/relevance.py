@@ -106,6 +106,21 @@ APPLIES: tuple[Applies, ...] = (
         ),
     ),
     Applies(
+        "momentum",
+        lambda c: c.optimizer in ("momentum", "nesterov"),
+        lambda c: f"only the momentum and nesterov optimizers use it (the optimizer is {c.optimizer})",
+    ),
+    Applies(
+        "holdout",
+        lambda c: c.data is not None,
+        lambda c: "it splits the x_train of --data PATH.npz; the built-in data sets have their own held-out set",
+    ),
+    Applies(
+        "eval_max",
+        has_data,
+        lambda c: f"there is no held-out data to evaluate ({c.model} has no built-in data set; give --data PATH.npz)",
+    ),
+    Applies(
         "n_probe",
         lambda c: c.probe in ("random", "heldout"),
         lambda c: "the probe file fixes how many rows are tracked",

@@ -43,7 +43,7 @@ def synthetic_history(rows: int) -> History:
                 "actual": w[:, 0:1, None] * 1e-3,
                 "eval_acc": 0.8 + w[:, 3] * 0.1,
                 "eval_loss": 0.5 + w[:, 4],
-                "drawdown": w[:, 5] * 0.1,
+                "acc_change": w[:, 5] * 0.1,
                 "flipped": np.abs(w[:, 6]) * 0.1,
             }
         )

@@ -49,9 +49,9 @@ class Board:
         self.rows_written = len(cols["step"])
 
     def histograms(self) -> None:
-        """Weights now and the gradient the rule would apply next, per variable."""
+        """Weights now and the gradient the optimizer would apply next (signed and clipped), per variable."""
         step = self.session.step_count
-        grads = self.session.gradients()
+        grads = self.session.applied_gradients()
         with self.writer.as_default():
             for var, weight, grad in zip(self.session.vars, self.session.weights(), grads, strict=True):
                 name = str(getattr(var, "path", var.name))

@@ -17,19 +17,29 @@ from gradtui.errors import first_line
 from gradtui.lab import array_files, shapes
 from gradtui.resources import asset
 
-MAX_EVAL = 1000  # held-out examples measured per evaluation
 DATA_KEYS = ("x_train", "y_train", "x_test", "y_test")
 MAX_PROBES = 256
 
 
 @dataclass
 class DataSet:
+    """Training rows, held-out rows (possibly none) and how many of those an evaluation measures."""
+
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     description: str
     kind: str = "class"  # labels: class (numbers, sce), binary (0/1, one output), hot (one-/multi-hot rows), values
+    eval_rows: int = -1  # held-out rows each evaluation measures; -1 = all of them
+
+    def __post_init__(self) -> None:
+        if self.eval_rows < 0:
+            self.eval_rows = len(self.x_test)
+
+    @property
+    def has_heldout(self) -> bool:
+        return self.eval_rows > 0
 
 
 def _teacher_task(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +149,17 @@ def _checked_headers(path: str, input_shape: tuple[int, ...]) -> dict[str, array
     return headers
 
 
-def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, loss: str, seed: int) -> DataSet:
+def _describe(source: str, train: int, heldout: int, split: float, eval_max: int | None) -> tuple[str, int]:
+    """The data line: exactly what is trained on and what is evaluated; and how many rows are evaluated."""
+    if heldout == 0:
+        return f"{source}: all {train} rows trained, no held-out set (--holdout FRACTION sets some aside)", 0
+    where = f"held out from x_train (--holdout {split:g})" if split else "held out"
+    evaluated = heldout if eval_max is None else min(eval_max, heldout)
+    scope = "all evaluated" if evaluated == heldout else f"the first {evaluated} evaluated (--eval-max)"
+    return f"{source}: {train} rows trained, {heldout} {where}, {scope}", evaluated
+
+
+def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, loss: str, config: LabConfig) -> DataSet:
     headers = _checked_headers(path, input_shape)
     try:
         arrays = array_files.load_npz(path, headers)
@@ -161,15 +181,20 @@ def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, loss: str, 
         yt, _ = _labels_for(arrays["y_test"], outputs, loss, "data", "y_test")
         if len(xt) != len(yt):
             raise ConfigError("data", f"x_test has {len(xt)} rows but y_test has {len(yt)}")
-        described = f"{Path(path).name} ({len(x)} train, {len(xt)} held out)"
-    else:
-        if len(x) < 2:
-            raise ConfigError("data", f"{path} has 1 training row and no x_test/y_test: nothing to hold out")
-        order = np.random.default_rng(seed).permutation(len(x))
-        cut = max(1, len(x) // 5)
+        if config.holdout:
+            raise ConfigError(
+                "holdout", f"{Path(path).name} has x_test/y_test: --holdout splits x_train only when there is none"
+            )
+    elif config.holdout:
+        order = np.random.default_rng(config.seed).permutation(len(x))
+        cut = round(len(x) * config.holdout)
+        if not 1 <= cut < len(x):
+            raise ConfigError("holdout", f"{config.holdout:g} of {len(x)} rows leaves no row to train or to hold out")
         xt, yt, x, y = x[order[:cut]], y[order[:cut]], x[order[cut:]], y[order[cut:]]
-        described = f"{Path(path).name} ({len(x)} train, {len(xt)} held out from x_train)"
-    return DataSet(x, y, xt, yt, described, kind)
+    else:
+        xt, yt = x[:0], y[:0]
+    described, evaluated = _describe(Path(path).name, len(x), len(xt), config.holdout, config.eval_max)
+    return DataSet(x, y, xt, yt, described, kind, evaluated)
 
 
 def load_data(
@@ -183,7 +208,7 @@ def load_data(
     """The data set for loss rules and held-out measurements (labels in `loss`'s shape), or None.
     `indices`: the model takes integer indices (an Embedding first), so its inputs must be in range."""
     if config.data is not None:
-        data = _load_npz(config.data, input_shape, outputs, loss, config.seed)
+        data = _load_npz(config.data, input_shape, outputs, loss, config)
         if indices is not None:
             for name, x in (("x_train", data.x_train), ("x_test", data.x_test)):
                 indices.check(x, "data", name)
@@ -191,10 +216,13 @@ def load_data(
     raw = _builtin_data(config, input_shape, outputs, activation)
     if raw is None:
         return None
-    x, y, xt, yt, described = raw
+    x, y, xt, yt, source = raw
+    if config.holdout:
+        raise ConfigError("holdout", "the built-in data set has its own held-out set: --holdout applies to --data")
     y, kind = _labels_for(y, outputs, loss, "loss", "the built-in data set's y_train")
     yt, _ = _labels_for(yt, outputs, loss, "loss", "the built-in data set's y_test")
-    return DataSet(x, y, xt, yt, described, kind)
+    described, evaluated = _describe(source, len(x), len(xt), 0.0, config.eval_max)
+    return DataSet(x, y, xt, yt, described, kind, evaluated)
 
 
 def _builtin_data(
@@ -203,15 +231,14 @@ def _builtin_data(
     if config.model == "mlp":
         x, y = _teacher_task(config.seed + 1, 500)
         xt, yt = _teacher_task(config.seed + 2, 500)
-        return x, y, xt, yt, "generated: normal inputs, linear-teacher labels (500 train, 500 held out)"
+        return x, y, xt, yt, "generated teacher data"
     if config.model == "cnn" and tuple(input_shape) == (16, 16, 1):
         with np.load(asset("shapes.npz"), allow_pickle=False) as npz:
             x, y = npz["x_train"].astype(np.float32) / 255.0, npz["y_train"]
             xt, yt = npz["x_test"].astype(np.float32) / 255.0, npz["y_test"]
         if outputs != len(shapes.CLASS_NAMES) or activation != "softmax":
             return None
-        described = f"shipped shapes.npz ({len(x)} train, {len(xt)} held out)"
-        return x, y.astype(np.int32), xt, yt.astype(np.int32), described
+        return x, y.astype(np.int32), xt, yt.astype(np.int32), "shipped shapes.npz"
     if (
         config.model in ("vgg16", "mobilenetv2")
         and len(input_shape) == 3
@@ -225,8 +252,7 @@ def _builtin_data(
         if (h, w) != (size, size):
             pad = ((0, 0), (0, h - size), (0, w - size), (0, 0))
             x, xt = np.pad(x, pad), np.pad(xt, pad)
-        described = f"generated shapes at {h}x{w}x{c} (1000 train, 500 held out)"
-        return x, y.astype(np.int32), xt, yt.astype(np.int32), described
+        return x, y.astype(np.int32), xt, yt.astype(np.int32), f"generated shapes at {h}x{w}x{c}"
     return None
 
 
@@ -268,6 +294,9 @@ def load_probe(
     if config.probe == "heldout":
         if data is None:
             raise ConfigError("probe", "heldout probes need a data set (this model has none: use --data PATH.npz)")
+        if not len(data.x_test):
+            n = min(config.n_probe, len(data.x_train))
+            return data.x_train[:n].copy(), f"first {n} training example(s) (there is no held-out set)"
         n = min(config.n_probe, len(data.x_test))
         return data.x_test[:n].copy(), f"first {n} held-out example(s)"
     x = _read_probe(config.probe, input_shape)

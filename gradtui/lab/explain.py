@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gradtui.config import LabConfig
@@ -21,14 +23,40 @@ def for_rule(config: LabConfig, activation: str, outputs: int) -> list[str]:
     return rules.BY_NAME[config.rule].explain(config, activation, outputs)
 
 
+FORECAST_NOTE = "The forecast J(w)·Δw covers the trainable weights only"
+ZERO_GRADIENT_NOTE = "The gradient is (near) zero"
+
+
+def for_mode(config: LabConfig, model: Any, held_out: bool) -> list[str]:
+    """What the mode changes about the numbers: moving statistics outside the forecast; no held-out set."""
+    notes = []
+    moving = [v for v in model.non_trainable_variables if "seed_generator" not in str(getattr(v, "path", v.name))]
+    if config.effective_mode == "train" and moving:
+        notes.append(
+            f"{FORECAST_NOTE}: in training mode the {len(moving)} moving statistics (BatchNormalization) "
+            "also change each step, and their part of the actual change is not forecast."
+        )
+    if config.data is not None and not held_out:
+        notes.append(
+            "No held-out set: every row of the data trains and held-out figures are absent "
+            "(--holdout FRACTION sets some rows aside; or add x_test/y_test to the .npz)."
+        )
+    return notes
+
+
+def is_about_steps(note: str) -> bool:
+    """Notes that described the steps under earlier settings."""
+    return note.startswith(ZERO_GRADIENT_NOTE)
+
+
 def after_steps(history: History, notes: list[str], step: int, activation: str) -> list[str]:
     """Notes only the latest recorded step can show (each said once), with the cause they point to."""
     g = float(np.linalg.norm(history.last("grad_norm").astype(np.float64)))
     w = float(np.linalg.norm(history.last("weight_norm").astype(np.float64)))
     explained = any(n.startswith(rules.SOFTMAX_SUM_NOTE) for n in notes)
-    if g > rounding_level(w) or explained or any(n.startswith("The gradient is (near) zero") for n in notes):
+    if g > rounding_level(w) or explained or any(n.startswith(ZERO_GRADIENT_NOTE) for n in notes):
         return []
-    head = f"The gradient is (near) zero at step {step} (|g| = {g:.2e}): "
+    head = f"{ZERO_GRADIENT_NOTE} at step {step} (|g| = {g:.2e}): "
     return [head + _zero_gradient_cause(history, activation)]
 
 

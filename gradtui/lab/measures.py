@@ -113,7 +113,7 @@ MEASURES: tuple[Measure, ...] = (
     ),
     _held_out("eval_acc", "held-out accuracy (NaN between evaluations)"),
     _held_out("eval_loss", "held-out loss (NaN between evaluations)"),
-    _held_out("drawdown", "held-out accuracy at step 0 minus now"),
+    _held_out("acc_change", "held-out accuracy now minus at step 0 (positive when it improves)"),
     _held_out("flipped", "fraction of held-out examples whose predicted class changed since step 0"),
 )
 BY_NAME: dict[str, Measure] = {m.name: m for m in MEASURES}

@@ -22,7 +22,7 @@ class OptimizerSpec:
 
 SPECS: tuple[OptimizerSpec, ...] = (
     OptimizerSpec("sgd", "SGD"),
-    OptimizerSpec("momentum", "SGD", {"momentum": 0.9}),
+    OptimizerSpec("momentum", "SGD", {"momentum": 0.9}),  # the momentum is --momentum's (default 0.9)
     OptimizerSpec("nesterov", "SGD", {"momentum": 0.9, "nesterov": True}),
     OptimizerSpec("adam", "Adam"),
     OptimizerSpec("rmsprop", "RMSprop"),
@@ -38,6 +38,8 @@ def make_optimizer(config: LabConfig) -> keras.optimizers.Optimizer:
 
     spec = BY_NAME[config.optimizer]
     kwargs: dict[str, Any] = {"learning_rate": config.lr, **spec.arguments}
+    if "momentum" in kwargs:
+        kwargs["momentum"] = config.momentum
     if config.clipnorm is not None:
         kwargs["clipnorm"] = config.clipnorm
     if config.weight_decay > 0:

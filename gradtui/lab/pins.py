@@ -105,6 +105,8 @@ def from_arrays(arrays: Mapping[str, np.ndarray], described: Any) -> tuple[Pin, 
     try:
         for i, item in enumerate(described):
             columns = {name: np.asarray(arrays[f"pins/{i}/{name}"]) for name in COLUMNS if f"pins/{i}/{name}" in arrays}
+            if f"pins/{i}/drawdown" in arrays and "acc_change" not in columns:  # the old sign: step 0 minus now
+                columns["acc_change"] = -np.asarray(arrays[f"pins/{i}/drawdown"])
             rows = len(columns.get("step", ()))
             if "step" not in columns or any(len(values) != rows for values in columns.values()):
                 raise ValueError(f"pins: pin {i} has columns of different lengths")

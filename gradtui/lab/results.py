@@ -22,17 +22,27 @@ class ModelSummary:
     data: str  # where the training / held-out data came from
     probe: str  # where the probe inputs came from
     devices: tuple[str, ...] = ()  # every replica's device, the first being `device`
+    mode: str = "infer"  # how the gradient's forward pass ran: train (training=True, as fit) or infer
+
+    @property
+    def regression(self) -> bool:
+        """The outputs are values (a linear output under mse), not class scores: no accuracy, no classes."""
+        return self.loss == "mean squared error" and self.activation not in ("sigmoid", "softmax")
 
     def line(self) -> str:
         shape = "x".join(str(d) for d in self.input_shape)
         out = "x".join(str(d) for d in self.output_shape)
-        return f"{self.name}: {self.params:,} params, in {shape} -> out {out} {self.activation}, loss {self.loss}"
+        kind = " values" if self.regression else ""
+        return (
+            f"{self.name}: {self.params:,} params, in {shape} -> out {out} {self.activation}{kind}, "
+            f"loss {self.loss}, mode {self.mode}"
+        )
 
 
 @dataclass(frozen=True)
 class Divergence:
     step: int  # the step that produced a non-finite value (not recorded)
-    where: str  # e.g. "weights of dense_1", "probe predictions", "loss"
+    where: str  # e.g. "weights of layer dense_1", "probe predictions"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,11 @@ class RuleInputs:
     loss_fn: Callable[[Any, Any], Any]
     target: str
     batch: Callable[[], tuple[Any, Any]] | None  # this step's training rows (x, y); None without data
+    training: bool = False  # the gradient's forward pass runs in training mode (BatchNorm, Dropout)
+
+    def probe_forward(self) -> Any:
+        """The probe predictions the objective differentiates: `y` itself, or a training-mode pass."""
+        return self.model(self.x_probe, training=True) if self.training else self.y
 
 
 @dataclass(frozen=True)
@@ -41,24 +46,25 @@ class Rule:
     needs_label: bool = False
     probe_is_constant: bool = False  # the objective does not differentiate the probe: reuse its forward pass
     objective_is_output: bool = False  # with one probe row and one output, the objective IS that output
+    is_loss: bool = False  # a loss on labelled rows: `--mode auto` runs its gradient in training mode, as fit does
     direction: Callable[[Sequence[Any], Any, int], list[Any]] | None = None  # (grads, step, seed) -> applied
     explain: Callable[[LabConfig, str, int], list[str]] = lambda config, activation, outputs: []
 
 
 def _probe_loss(i: RuleInputs) -> tuple[Any, Any]:
-    loss = i.loss_fn(i.probe_labels, i.y)
+    loss = i.loss_fn(i.probe_labels, i.probe_forward())
     return loss, loss
 
 
 def _batch_loss(i: RuleInputs) -> tuple[Any, Any]:
     assert i.batch is not None  # the rule needs data: checked before the graph is built
     x, y = i.batch()
-    loss = i.loss_fn(y, i.model(x, training=False))
+    loss = i.loss_fn(y, i.model(x, training=i.training))
     return loss, loss
 
 
 def _prediction(i: RuleInputs) -> tuple[Any, None]:
-    return prediction_objective(i.y, i.target), None
+    return prediction_objective(i.probe_forward(), i.target), None
 
 
 def _softmax_sum(config: LabConfig, activation: str, outputs: int) -> list[str]:
@@ -98,8 +104,8 @@ def random_direction(grads: Sequence[Any], step: Any, seed: int) -> list[Any]:
 
 RULES: tuple[Rule, ...] = (
     Rule("prediction", _prediction, objective_is_output=True, explain=_prediction_notes),
-    Rule("example-loss", _probe_loss, needs_label=True),
-    Rule("batch-loss", _batch_loss, needs_data=True, probe_is_constant=True),
+    Rule("example-loss", _probe_loss, needs_label=True, is_loss=True),
+    Rule("batch-loss", _batch_loss, needs_data=True, probe_is_constant=True, is_loss=True),
     Rule("random", _prediction, direction=random_direction, explain=_softmax_sum),
 )
 NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
@@ -115,25 +121,28 @@ def check_data(config: LabConfig, has_data: bool) -> None:
 
 
 def loss_name(config: LabConfig, activation: str, outputs: int) -> str:
-    """The loss follows the output: one sigmoid -> bce, softmax -> sce, anything else -> mse."""
+    """The loss follows the output: sigmoid (any number of them, multi-label) -> bce, softmax -> sce,
+    anything else -> mse."""
     if config.loss != "auto":
         return config.loss
-    if activation == "sigmoid" and outputs == 1:
+    if activation == "sigmoid":
         return "bce"
     if activation == "softmax":
         return "sce"
     return "mse"
 
 
-def make_loss(name: str, from_logits: bool = False) -> Callable[[Any, Any], Any]:
-    """The Keras loss; `from_logits` where a cross-entropy is asked of a linear output (its logits)."""
+def make_loss(name: str, from_logits: bool = False, per_row: bool = False) -> Callable[[Any, Any], Any]:
+    """The Keras loss; `from_logits` where a cross-entropy is asked of a linear output (its logits);
+    `per_row` gives one value per row (to average over a test set evaluated in batches)."""
     from gradtui.lab.runtime import keras
 
+    reduction = {"reduction": None} if per_row else {}
     if name == "bce":
-        return keras.losses.BinaryCrossentropy(from_logits=from_logits)  # type: ignore[no-any-return]
+        return keras.losses.BinaryCrossentropy(from_logits=from_logits, **reduction)  # type: ignore[no-any-return]
     if name == "sce":
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)  # type: ignore[no-any-return]
-    return keras.losses.MeanSquaredError()  # type: ignore[no-any-return]
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, **reduction)  # type: ignore[no-any-return]
+    return keras.losses.MeanSquaredError(**reduction)  # type: ignore[no-any-return]
 
 
 def from_logits(loss: str, activation: str) -> bool:

@@ -25,7 +25,7 @@ from gradtui.lab.optimizers import make_optimizer
 from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
 from gradtui.lab.runtime import resolve_devices, strategy_for, tf
-from gradtui.lab.step_graph import Parts, StepGraph
+from gradtui.lab.step_graph import Parts, StepGraph, eval_batch, measure_baseline
 
 # Fields whose change needs a new model, probe or data set; the others are applied in place.
 REBUILD_FIELDS = (
@@ -40,8 +40,10 @@ REBUILD_FIELDS = (
     "seed",
     "device",
     "loss",
-)  # the loss decides the labels' shape, so a new loss reloads the data
-OPTIMIZER_FIELDS = ("optimizer", "clipnorm", "weight_decay")
+    "holdout",
+    "eval_max",
+)  # the loss decides the labels' shape, so a new loss reloads the data; holdout and eval_max the data split
+OPTIMIZER_FIELDS = ("optimizer", "momentum", "clipnorm", "weight_decay")
 CHUNK_SECONDS = 0.1  # target wall time of one compiled call when the caller leaves chunk=0
 MAX_CHUNK = 4096
 
@@ -89,11 +91,13 @@ class Session:
             config, input_shape, self.outputs, self.activation, self.loss_name, loaded.indices
         )
         rules.check_data(config, self.data is not None)
+        self.config = config = self._effective(config)
         probe, probe_desc = lab_data.load_probe(config, input_shape, self.data, loaded.indices)
         self.x_probe = tf.constant(probe)
         self.vars = list(self.model.trainable_variables)
         self.groups, layer_names = layer_groups(self.vars)
         self._init_weights = [v.numpy() for v in self.vars]
+        self._init_state = [v.numpy() for v in self.model.non_trainable_variables]
         self.parts = self._parts(loaded.stateless)
         self._setup_optimizer()
         self.timeline = timeline.Timeline()
@@ -112,11 +116,25 @@ class Session:
             devices=devices_of(self.vars[0], devices),
             data=self.data.description if self.data else "none",
             probe=probe_desc,
+            mode=config.effective_mode,
         )
         self.history = History(self.parts.dims)
         self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
+        self._call(0)  # trace and optimise the compiled step now, so the first keypress does not wait for it
         self.history.append(self.graph.start_row(self._init_weights))
-        self.notes.extend(explain.for_rule(config, self.activation, self.outputs))
+        self.notes.extend(self._static_notes(config))
+
+    def _effective(self, config: LabConfig) -> LabConfig:
+        """`config` as it runs: a batch larger than the training set is the training set."""
+        if self.data is not None and config.batch_size > len(self.data.x_train):
+            return dataclasses.replace(config, batch_size=len(self.data.x_train))
+        return config
+
+    def _static_notes(self, config: LabConfig) -> list[str]:
+        """What the settings explain before any step: the rule's notes and the mode's."""
+        return explain.for_rule(config, self.activation, self.outputs) + explain.for_mode(
+            config, self.model, self.data is not None and self.data.has_heldout
+        )
 
     def _parts(self, stateless: bool) -> Parts:
         return Parts(
@@ -138,6 +156,10 @@ class Session:
                 name="gradtui_step",
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
             ),
+            state=list(self.model.non_trainable_variables),
+            baseline=measure_baseline(
+                self.model, self.data, rules.from_logits(self.loss_name, self.activation), eval_batch(self.vars)
+            ),
         )
 
     def _setup_optimizer(self) -> None:
@@ -153,10 +175,10 @@ class Session:
     @property
     def live(self) -> timeline.Live:
         """The variables the timeline copies and restores."""
-        return timeline.Live(self.vars, self._opt_vars, self.parts.step, self.history)
+        return timeline.Live(self.vars, self._opt_vars, self.parts.step, self.history, self.parts.state)
 
     def batch_indices(self, step: int) -> np.ndarray:
-        """Training rows for 0-based step `step`: cycling through one seeded permutation."""
+        """Training rows for 0-based step `step`: a new seeded permutation every epoch, as fit shuffles."""
         return self.graph.batch_indices(step)
 
     # ---- stepping ------------------------------------------------------------------------------
@@ -274,7 +296,7 @@ class Session:
     def reset(self) -> None:
         """The initial weights and a fresh optimizer state; undoable."""
         self.timeline.push(timeline.capture(self.live, True, self.divergence))
-        initial = timeline.State(self._init_weights, self._opt_init, 0, 1)
+        initial = timeline.State(self._init_weights, self._opt_init, 0, 1, state=self._init_state)
         self.restore_state(initial)
 
     def snapshot(self, name: str | None = None) -> str:
@@ -294,6 +316,18 @@ class Session:
         with tf.device(self.device):
             return [g.numpy() for g in self.graph.gradients()]
 
+    def applied_gradients(self) -> list[np.ndarray]:
+        """The gradient the optimizer would be handed next: signed, and clipped per tensor to clipnorm
+        as Keras clips it before the update."""
+        sign = -1.0 if self.config.sign == "ascend" else 1.0
+        clip = self.config.clipnorm
+        out = []
+        for g in self.gradients():
+            norm = float(np.sqrt(np.sum(np.square(g, dtype=np.float64))))
+            scale = clip / norm if clip is not None and norm > clip else 1.0
+            out.append((g * (sign * scale)).astype(g.dtype))
+        return out
+
     def weights(self) -> list[np.ndarray]:
         return [v.numpy() for v in self.vars]
 
@@ -307,6 +341,7 @@ class Session:
         old = self.config
         if any(getattr(old, f) != getattr(config, f) for f in REBUILD_FIELDS):
             return Session.build(config)
+        config = self._effective(config)
         if config == old:
             return self
         rules.check_against_model(config, self.activation, self.outputs)  # the loss is a rebuild field: unchanged
@@ -323,14 +358,16 @@ class Session:
             elif old.lr != config.lr:
                 self.optimizer.learning_rate.assign(config.lr)
             self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
+            self._call(0)
         except Exception:
             (self.config, self.optimizer, self._opt_vars, self._opt_init, self.graph) = saved
             raise
         self.divergence = None
         self._chunk = 1
-        stale = set(explain.for_rule(old, self.activation, self.outputs))
-        self.notes = [n for n in self.notes if n not in stale]
-        self.notes.extend(explain.for_rule(config, self.activation, self.outputs))
+        stale = set(self._static_notes(old))
+        self.notes = [n for n in self.notes if n not in stale and not explain.is_about_steps(n)]
+        self.notes.extend(self._static_notes(config))
+        self.summary = dataclasses.replace(self.summary, mode=config.effective_mode)
         return self
 
     # ---- session files ---------------------------------------------------------------------------

@@ -20,9 +20,10 @@ from gradtui.config import one_line
 from gradtui.lab import array_files, pins
 from gradtui.lab.history import COLUMNS
 
-META_KEYS = ("format", "config", "snapshots", "notes", "pins")
+META_KEYS = ("format", "config", "snapshots", "notes", "pins", "semantics")
+LEGACY_COLUMNS = ("drawdown",)  # files saved before acc_change: read as -acc_change
 MAX_META_CHARS = 16 << 20  # the meta JSON: config, names, notes
-_STATE = re.compile(r"(current|snap(0|[1-9][0-9]*))/(w\d+|o\d+|step|h/(.+))")
+_STATE = re.compile(r"(current|snap(0|[1-9][0-9]*))/(w\d+|o\d+|n\d+|step|h/(.+))")
 
 
 class SessionFileError(ValueError):
@@ -49,7 +50,7 @@ def check_headers(path: str | Path, extra_keys: Collection[str] = ()) -> dict[st
         if key == "meta" or key in extra_keys or pins.is_pin_key(key):
             return True
         match = _STATE.fullmatch(key)
-        return match is not None and (match.group(4) is None or match.group(4) in COLUMNS)
+        return match is not None and (match.group(4) is None or match.group(4) in (*COLUMNS, *LEGACY_COLUMNS))
 
     try:
         array_files.check_headers(path, headers, known, "a gradtui session", array_files.memory_limit())
@@ -77,6 +78,8 @@ def check_meta(path: str | Path, meta: Any, extra_keys: Collection[str] = ()) ->
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             kind = type(value).__name__ if not isinstance(value, list) else "a list holding something other than text"
             raise SessionFileError(f"{where}: {key} is {kind}; expected a list of text")
+    if not isinstance(meta.get("semantics", 0), int) or isinstance(meta.get("semantics", 0), bool):
+        raise SessionFileError(f"{where}: semantics is {type(meta.get('semantics')).__name__}, not a whole number")
     names = meta.get("snapshots", [])
     if len(set(names)) != len(names):
         raise SessionFileError(f"{where}: a snapshot name appears twice")

@@ -1,9 +1,10 @@
 """Session files: config, current state, snapshots, history and notes in one .npz, written atomically.
 
-Format "gradtui-session/1": a `meta` JSON string (format, config, snapshot names, notes) and, per
-state key (`current`, `snap0`, `snap1`...), arrays KEY/wI (weights), KEY/oI (optimizer state),
-KEY/step and KEY/h/COLUMN (history), and pinned reference runs (`pins` in meta, arrays `pins/I/COLUMN`,
-see pins.py). The header is checked before NumPy reads anything.
+Format "gradtui-session/1": a `meta` JSON string (format, config, snapshot names, notes, semantics)
+and, per state key (`current`, `snap0`, `snap1`...), arrays KEY/wI (weights), KEY/oI (optimizer
+state), KEY/nI (non-trainable variables: moving statistics), KEY/step and KEY/h/COLUMN (history),
+and pinned reference runs (`pins` in meta, arrays `pins/I/COLUMN`, see pins.py). The header is
+checked before NumPy reads anything.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ if TYPE_CHECKING:
     from gradtui.lab.session import Session
 
 FORMAT = "gradtui-session/1"
+SEMANTICS = 2  # 2: fit semantics (training-mode loss rules, every row trained, whole test set evaluated)
+OLD_SEMANTICS_NOTE = (
+    "This session was saved by an older gradtui: its recorded numbers came from the old semantics "
+    "(every pass in inference mode, a fifth of an .npz without x_test held out, at most 1,000 test rows "
+    "evaluated, drawdown = accuracy at step 0 minus now). New steps follow the current semantics."
+)
 
 
 def save(session: Session, path: str | Path) -> None:
@@ -35,6 +42,7 @@ def save(session: Session, path: str | Path) -> None:
         "config": session.config.to_dict(),
         "snapshots": session.snapshot_names,
         "notes": session.notes,
+        "semantics": SEMANTICS,
     }
     states = {
         "current": timeline.capture(session.live, True, session.divergence),
@@ -55,6 +63,7 @@ def save(session: Session, path: str | Path) -> None:
 def _state_arrays(key: str, state: State) -> dict[str, np.ndarray]:
     arrays = {f"{key}/w{i}": w for i, w in enumerate(state.weights)}
     arrays.update({f"{key}/o{i}": o for i, o in enumerate(state.optimizer)})
+    arrays.update({f"{key}/n{i}": n for i, n in enumerate(state.state or [])})
     arrays[f"{key}/step"] = np.asarray(state.step)
     arrays.update({f"{key}/h/{name}": col for name, col in (state.history or {}).items()})
     return arrays
@@ -76,6 +85,8 @@ def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
     session.timeline.snapshots.update(snapshots)
     session.restore_state(current)
     session.notes = list(meta.get("notes", session.notes))
+    if meta.get("semantics") != SEMANTICS and OLD_SEMANTICS_NOTE not in session.notes:
+        session.notes.append(OLD_SEMANTICS_NOTE)
     return session
 
 
@@ -111,4 +122,8 @@ def _state(arrays: dict[str, np.ndarray], key: str, live: timeline.Live) -> Stat
     weights = [arrays[f"{key}/w{i}"] for i in range(len(live.weights))]
     optimizer = [arrays[f"{key}/o{i}"] for i in range(len(live.optimizer))]
     history = {k.split("/h/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{key}/h/")}
-    return State(weights, optimizer, int(arrays[f"{key}/step"]), len(history["step"]), history)
+    if "drawdown" in history and "acc_change" not in history:  # the old sign: accuracy at step 0 minus now
+        history["acc_change"] = -history.pop("drawdown")
+    # moving statistics: a file saved before they were kept leaves the model's own
+    state = [arrays[f"{key}/n{i}"] for i in range(len(live.state))] if f"{key}/n0" in arrays else None
+    return State(weights, optimizer, int(arrays[f"{key}/step"]), len(history["step"]), history, state=state)

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from gradtui.config import LabConfig
-from gradtui.lab import data as lab_data
 from gradtui.lab import measures, rules
 from gradtui.lab.data import DataSet
 from gradtui.lab.runtime import tf
@@ -23,6 +22,46 @@ from gradtui.lab.runtime import tf
 Evaluate = Callable[[], dict[str, tf.Tensor]]
 Batch = Callable[[], tuple[tf.Tensor, tf.Tensor]]
 LossFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+EVAL_BATCH = 1024  # held-out rows per forward pass (64 for models over 1M parameters)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Step 0's predicted class of every evaluated held-out row, and how many of them are right."""
+
+    classes: np.ndarray
+    hits: int
+
+
+def classes_of(p: tf.Tensor, from_logits: bool) -> tf.Tensor:
+    """Predicted classes: argmax of several outputs; one output above 0.5 (a probability) or 0 (a logit)."""
+    if p.shape[-1] == 1:
+        return tf.cast(p[:, 0] > (0.0 if from_logits else 0.5), tf.int32)
+    return tf.argmax(p, axis=-1, output_type=tf.int32)
+
+
+def correct_of(c: tf.Tensor, y: tf.Tensor, kind: str) -> tf.Tensor:
+    """Whether each predicted class is right: the label, or (hot rows) a positive of the row."""
+    if kind == "hot":
+        return tf.gather(y, c, axis=1, batch_dims=1) > 0.5
+    if kind == "binary":
+        return tf.equal(c, tf.cast(y[:, 0] > 0.5, tf.int32))
+    return tf.equal(c, tf.cast(tf.reshape(y, [-1]), tf.int32))
+
+
+def eval_batch(variables: list[Any]) -> int:
+    return EVAL_BATCH if sum(int(np.prod(v.shape)) for v in variables) < 1_000_000 else 64
+
+
+def measure_baseline(model: Any, data: DataSet | None, from_logits: bool, batch: int) -> Baseline | None:
+    """Step 0's held-out classes and accuracy, batched like `predict`; None without a labelled held-out set."""
+    if data is None or not data.has_heldout or data.kind == "values":
+        return None
+    x, y = data.x_test[: data.eval_rows], data.y_test[: data.eval_rows]
+    found = [model(tf.constant(x[i : i + batch]), training=False) for i in range(0, len(x), batch)]
+    classes = tf.concat([classes_of(p, from_logits) for p in found], 0)
+    hits = int(np.count_nonzero(correct_of(classes, tf.constant(y), data.kind).numpy()))
+    return Baseline(classes.numpy(), hits)
 
 
 @dataclass(frozen=True)
@@ -40,6 +79,8 @@ class Parts:
     data: DataSet | None
     init: list[tf.Tensor]  # the weights at step 0
     step: Any  # the step counter, a tf.Variable
+    state: list[Any] = field(default_factory=list)  # non-trainable variables: moving statistics, dropout seeds
+    baseline: Baseline | None = None  # step 0's held-out classes: the experiment's, whatever changes later
 
     @property
     def dims(self) -> measures.Dims:
@@ -52,24 +93,31 @@ class StepGraph:
     def __init__(self, config: LabConfig, parts: Parts, optimizer: Any, strategy: Any = None) -> None:
         self.config, self.parts, self.optimizer = config, parts, optimizer
         self.strategy = strategy if strategy is not None else tf.distribute.get_strategy()
-        self.per_row_loss = _per_row(rules.make_loss(parts.loss_name, parts.from_logits))
+        self.training = config.effective_mode == "train"
+        # per-row losses, averaged here: inside a MirroredStrategy a Keras mean loss is also divided by
+        # the replica count
+        self.per_row_loss: LossFn = rules.make_loss(parts.loss_name, parts.from_logits, per_row=True)
         self.loss_fn: LossFn = lambda y_true, y_pred: tf.reduce_mean(self.per_row_loss(y_true, y_pred))
         self._setup_data()
-        self.evaluate: Evaluate | None = self._evaluator() if parts.data is not None else None
+        held_out = parts.data is not None and parts.data.has_heldout
+        self.evaluate: Evaluate | None = tf.function(self._evaluator()) if held_out else None
         self.run = self._compile()
-        self.gradients = tf.function(lambda: self._gradients(parts.step.read_value())[3])
+        self.gradients = tf.function(self._peek_gradients)
 
     # ---- inputs ---------------------------------------------------------------------------------
 
     def _setup_data(self) -> None:
-        config, parts, data = self.config, self.parts, self.parts.data
+        config, data = self.config, self.parts.data
         if data is not None:
             self.x_train = tf.constant(data.x_train)
             self.y_train = tf.constant(data.y_train)
-            limit = lab_data.MAX_EVAL if sum(int(np.prod(v.shape)) for v in parts.variables) < 1_000_000 else 256
-            self.x_eval = tf.constant(data.x_test[:limit])
-            self.y_eval = tf.constant(data.y_test[:limit])
-            self.order = np.random.default_rng(config.seed + 3).permutation(len(data.x_train)).astype(np.int64)
+            self.x_eval = tf.constant(data.x_test[: data.eval_rows])
+            self.y_eval = tf.constant(data.y_test[: data.eval_rows])
+            self.rows = len(data.x_train)
+            self.batch_size = min(config.batch_size, self.rows)
+            # this epoch's permutation, drawn once per epoch rather than once per step
+            self.order = tf.Variable(tf.range(self.rows, dtype=tf.int64), trainable=False, name="gradtui_order")
+            self.order_epoch = tf.Variable(-1, dtype=tf.int64, trainable=False, name="gradtui_order_epoch")
         self.probe_labels = tf.constant(self._probe_labels())
 
     def _probe_labels(self) -> np.ndarray:
@@ -84,20 +132,32 @@ class StepGraph:
         return onehot
 
     def batch_indices(self, step: int) -> np.ndarray:
-        """Training rows for 0-based step `step`: cycling through one seeded permutation."""
-        n = len(self.order)
-        size = min(self.config.batch_size, n)
-        return self.order[(step * size + np.arange(size)) % n]
+        """Training rows for 0-based step `step`, as the compiled step picks them."""
+        return self._indices(tf.constant(step, tf.int64)).numpy()  # type: ignore[no-any-return]
+
+    def _indices(self, step: tf.Tensor) -> tf.Tensor:
+        """Like fit(shuffle=True): every epoch a new seeded permutation of all rows, cut into batches, the
+        last one smaller when the batch size does not divide the rows."""
+        n, batch = self.rows, self.batch_size
+        per_epoch = -(-n // batch)
+        epoch, at = step // per_epoch, (step % per_epoch) * batch
+
+        def draw() -> tf.Tensor:
+            seed = tf.stack([tf.constant(self.config.seed + 3, tf.int64), epoch])
+            order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=seed)
+            with tf.control_dependencies([self.order.assign(order), self.order_epoch.assign(epoch)]):
+                return tf.identity(order)
+
+        order = tf.cond(tf.equal(epoch, self.order_epoch), self.order.read_value, draw)
+        return order[at : tf.minimum(at + batch, n)]
 
     def _batch(self, step: tf.Tensor) -> Callable[[], tuple[tf.Tensor, tf.Tensor]] | None:
         if self.parts.data is None:
             return None
-        order, x_train, y_train = tf.constant(self.order), self.x_train, self.y_train
-        batch = min(self.config.batch_size, len(self.order))
+        x_train, y_train = self.x_train, self.y_train
 
         def rows() -> tuple[tf.Tensor, tf.Tensor]:
-            n = tf.shape(order, out_type=tf.int64)[0]
-            idx = tf.gather(order, (step * batch + tf.range(batch, dtype=tf.int64)) % n)
+            idx = self._indices(step)
             return tf.gather(x_train, idx), tf.gather(y_train, idx)
 
         return rows
@@ -105,51 +165,36 @@ class StepGraph:
     # ---- held-out evaluation --------------------------------------------------------------------
 
     def _evaluator(self) -> Evaluate:
-        """Held-out accuracy, loss, drawdown and flip fraction against step 0, for inside the graph."""
-        assert self.parts.data is not None
-        model, x_eval, y_eval, loss_fn = self.parts.model, self.x_eval, self.y_eval, self.loss_fn
-        classify = self.parts.data.kind != "values"
-        classes, correct = self._classes(), self._correct()
-        class0 = classes(model(x_eval, training=False))
-        acc0 = tf.reduce_mean(tf.cast(correct(class0), tf.float32)) if classify else None
+        """Held-out accuracy, loss, accuracy change and flip fraction against step 0 over every evaluated
+        row, in fixed-size batches inside the graph (as `evaluate` does)."""
+        data = self.parts.data
+        assert data is not None
+        model, x_eval, y_eval, from_logits = self.parts.model, self.x_eval, self.y_eval, self.parts.from_logits
+        per_row = rules.make_loss(self.parts.loss_name, from_logits, per_row=True)
+        baseline, kind = self.parts.baseline, data.kind
+        n, batch = data.eval_rows, eval_batch(self.parts.variables)
+        classes0 = tf.constant(baseline.classes) if baseline is not None else None
 
         def evaluate() -> dict[str, tf.Tensor]:
-            p = model(x_eval, training=False)
+            loss, hits, flips = tf.constant(0.0, tf.float64), tf.constant(0, tf.int64), tf.constant(0, tf.int64)
+            for start in tf.range(0, n, batch):
+                end = tf.minimum(start + batch, n)
+                p = model(x_eval[start:end], training=False)
+                loss += tf.reduce_sum(tf.cast(per_row(y_eval[start:end], p), tf.float64))
+                if classes0 is not None:
+                    c = classes_of(p, from_logits)
+                    hits += tf.reduce_sum(tf.cast(correct_of(c, y_eval[start:end], kind), tf.int64))
+                    flips += tf.reduce_sum(tf.cast(tf.not_equal(c, classes0[start:end]), tf.int64))
             nan = tf.constant(math.nan, tf.float32)
-            figures = {"eval_acc": nan, "eval_loss": tf.cast(loss_fn(y_eval, p), tf.float32)}
-            figures.update(drawdown=nan, flipped=nan)
-            if classify:
-                c = classes(p)
-                figures["eval_acc"] = tf.reduce_mean(tf.cast(correct(c), tf.float32))
-                figures["drawdown"] = acc0 - figures["eval_acc"]
-                figures["flipped"] = tf.reduce_mean(tf.cast(tf.not_equal(c, class0), tf.float32))
+            figures = {"eval_acc": nan, "eval_loss": tf.cast(loss / n, tf.float32), "acc_change": nan, "flipped": nan}
+            if baseline is not None:
+                figures["eval_acc"] = tf.cast(tf.cast(hits, tf.float64) / n, tf.float32)
+                # from the counts, so an unchanged accuracy is exactly 0
+                figures["acc_change"] = tf.cast(tf.cast(hits - baseline.hits, tf.float64) / n, tf.float32)
+                figures["flipped"] = tf.cast(tf.cast(flips, tf.float64) / n, tf.float32)
             return figures
 
         return evaluate
-
-    def _classes(self) -> Callable[[tf.Tensor], tf.Tensor]:
-        threshold = 0.0 if self.parts.from_logits else 0.5  # one output: a probability, or a logit
-
-        def classes(p: tf.Tensor) -> tf.Tensor:
-            if p.shape[-1] == 1:
-                return tf.cast(p[:, 0] > threshold, tf.int32)
-            return tf.argmax(p, axis=-1, output_type=tf.int32)
-
-        return classes
-
-    def _correct(self) -> Callable[[tf.Tensor], tf.Tensor]:
-        """Whether each predicted class is right: the label, or (hot rows) a positive of the row."""
-        kind = self.parts.data.kind if self.parts.data is not None else "values"
-        y_eval = self.y_eval
-
-        def correct(c: tf.Tensor) -> tf.Tensor:
-            if kind == "hot":
-                return tf.gather(y_eval, c, axis=1, batch_dims=1) > 0.5
-            if kind == "binary":
-                return tf.equal(c, tf.cast(y_eval[:, 0] > 0.5, tf.int32))
-            return tf.equal(c, tf.cast(tf.reshape(y_eval, [-1]), tf.int32))
-
-        return correct
 
     # ---- the step -------------------------------------------------------------------------------
 
@@ -165,7 +210,16 @@ class StepGraph:
         with tf.GradientTape() as tape:
             if y is None or not rule.probe_is_constant:
                 y = parts.model(parts.x_probe, training=False)
-            inputs = rules.RuleInputs(parts.model, parts.x_probe, y, self.probe_labels, loss_fn, config.target, batch)
+            inputs = rules.RuleInputs(
+                parts.model,
+                parts.x_probe,
+                y,
+                self.probe_labels,
+                loss_fn,
+                config.target,
+                batch,
+                self.training,
+            )
             objective, loss = rule.objective(inputs)
         grads = tape.gradient(objective, parts.variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
         if replica is not None:  # the replicas' parts add up to the whole batch's loss and gradient
@@ -201,12 +255,25 @@ class StepGraph:
 
         return (lambda: part), loss_fn, replica
 
-    def _forecast(self, old: list[tf.Tensor], new: list[tf.Tensor], delta: list[tf.Tensor]) -> tf.Tensor:
-        """J(w_before) . update: a forward-mode JVP of the probe outputs at the weights before the step."""
+    def _peek_gradients(self) -> list[tf.Tensor]:
+        """The gradient the rule would apply next, leaving the model as it was: a training-mode pass
+        moves BatchNorm statistics and dropout seeds, so they are put back."""
+        saved = [tf.identity(v) for v in self.parts.state]
+        grads = self._gradients(self.parts.step.read_value())[3]
+        with tf.control_dependencies(grads):
+            for var, value in zip(self.parts.state, saved, strict=True):
+                var.assign(value)
+        return [tf.identity(g) for g in grads]
+
+    def _forecast(
+        self, old: list[tf.Tensor], new: list[tf.Tensor], delta: list[tf.Tensor], state: list[tf.Tensor]
+    ) -> tf.Tensor:
+        """J(w_before) . update: a forward-mode JVP of the probe outputs at the weights (and the moving
+        statistics) before the step. The trainable weights only: moving statistics are not in it."""
         model, x_probe = self.parts.model, self.parts.x_probe
         if self.parts.stateless:
             with tf.autodiff.ForwardAccumulator(old, delta) as acc:
-                y_lin, _ = model.stateless_call(old, model.non_trainable_variables, x_probe, training=False)
+                y_lin, _ = model.stateless_call(old, state, x_probe, training=False)
             return acc.jvp(y_lin)
         return self._forecast_by_reverse(old, new, delta)
 
@@ -234,27 +301,41 @@ class StepGraph:
         segments = tf.constant([g for g, members in enumerate(groups) for _ in members], tf.int32)
         var_order = [i for members in groups for i in members]
 
-        def norms(new: list[tf.Tensor], old: list[tf.Tensor], grads: list[tf.Tensor]) -> tuple[tf.Tensor, ...]:
-            """Per-layer |w|, |g|, |update| / |w before| and the distance from step 0, in few fused ops."""
+        def norms_in(dtype: tf.DType, tensors: list[list[tf.Tensor]]) -> tuple[tf.Tensor, ...]:
             rows = []
             for i in var_order:
-                stacked = tf.stack([new[i], new[i] - old[i], old[i], grads[i], new[i] - init[i]])
+                stacked = tf.cast(tf.stack([t[i] for t in tensors]), dtype)
                 rows.append(tf.reduce_sum(tf.square(tf.reshape(stacked, [5, -1])), axis=1))
             per_layer = tf.sqrt(tf.math.unsorted_segment_sum(tf.stack(rows), segments, len(groups)))
             distance = tf.sqrt(tf.reduce_sum(tf.stack(rows)[:, 4]))
-            return per_layer[:, 0], per_layer[:, 3], per_layer[:, 1] / tf.maximum(per_layer[:, 2], 1e-30), distance
+            ratio = per_layer[:, 1] / tf.maximum(per_layer[:, 2], 1e-30)
+            return tuple(tf.cast(t, tf.float32) for t in (per_layer[:, 0], per_layer[:, 3], ratio, distance))
+
+        def norms(new: list[tf.Tensor], old: list[tf.Tensor], grads: list[tf.Tensor]) -> tuple[tf.Tensor, ...]:
+            """Per-layer |w|, |g|, |update| / |w before| and the distance from step 0, in few fused ops.
+
+            A float32 sum of squares overflows once weights pass ~1e19, long before they do: then the
+            norms are taken again in float64."""
+            tensors = [new, [a - b for a, b in zip(new, old, strict=True)], old, grads]
+            tensors.append([a - b for a, b in zip(new, init, strict=True)])
+            fast = norms_in(tf.float32, tensors)
+            return tf.cond(  # type: ignore[no-any-return]
+                tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in fast]),
+                lambda: fast,
+                lambda: norms_in(tf.float64, tensors),
+            )
 
         return norms
 
     def _held_out(self, step: tf.Tensor) -> dict[str, tf.Tensor]:
         nan = tf.constant(math.nan, tf.float32)
-        skipped = {"eval_acc": nan, "eval_loss": nan, "drawdown": nan, "flipped": nan}
+        skipped = {"eval_acc": nan, "eval_loss": nan, "acc_change": nan, "flipped": nan}
         if self.evaluate is None:
             return skipped
         return tf.cond((step + 1) % self.config.eval_every == 0, self.evaluate, lambda: skipped)  # type: ignore[no-any-return]
 
     def _one_step(self) -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
-        parts, optimizer, norms = self.parts, self.optimizer, self._norms()
+        parts, optimizer, norms, groups = self.parts, self.optimizer, self._norms(), self.parts.groups
         sign, clipnorm = (-1.0 if self.config.sign == "ascend" else 1.0), self.config.clipnorm
         # one probe output that is itself the objective: its Jacobian is the gradient just taken, so the
         # forecast J . update is a dot product and needs no forward-mode pass
@@ -263,9 +344,14 @@ class StepGraph:
         jacobian_is_gradient = jacobian_is_gradient and parts.outputs == 1
         replicas = self.strategy.num_replicas_in_sync
 
+        non_trainable = parts.model.non_trainable_variables if parts.stateless else []
+        training = self.training
+
         def one_step(y_before: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
             step = parts.step.read_value()
             old = [tf.identity(v) for v in parts.variables]
+            # the moving statistics before a training-mode pass moves them
+            state = [tf.identity(v) for v in non_trainable] if training else non_trainable
             objective, loss, y, grads = self._gradients(step, y_before)
             applied = grads if sign > 0 else [-g for g in grads]
             if replicas > 1:  # every replica holds the whole gradient: clip it here, the optimizer sums shares
@@ -278,7 +364,7 @@ class StepGraph:
                     tf.add_n([tf.reduce_sum(g * d) for g, d in zip(grads, delta, strict=True)]), [1, 1]
                 )
             else:
-                forecast = self._forecast(old, new, delta)
+                forecast = self._forecast(old, new, delta, state)
             y_new = parts.model(parts.x_probe, training=False)
             # the norm of the gradient the optimizer applied: Keras clips each tensor to clipnorm first
             shown = [tf.clip_by_norm(g, clipnorm) for g in grads] if clipnorm else grads
@@ -287,13 +373,11 @@ class StepGraph:
             values = measures.StepValues(
                 objective, loss, y, y_new, forecast, weight_norm, grad_norm, ratio, distance, self._held_out(step)
             )
-            objective32 = tf.cast(objective, tf.float32)
-            finite = tf.concat(
-                [
-                    tf.math.is_finite(weight_norm),
-                    [tf.reduce_all(tf.math.is_finite(y_new)), tf.math.is_finite(objective32)],
-                ],
-                0,
+            # divergence is judged on the weights and predictions themselves: a norm (a float32 sum of
+            # squares) overflows long before the weights it sums do
+            finite = tf.stack(
+                [tf.reduce_all([tf.reduce_all(tf.math.is_finite(new[i])) for i in members]) for members in groups]
+                + [tf.reduce_all(tf.math.is_finite(y_new))]
             )
             return _pack(values), finite, y_new
 
@@ -327,10 +411,10 @@ class StepGraph:
         return run  # type: ignore[return-value]
 
     def where(self, code: int, layers: tuple[str, ...]) -> str:
-        """What the finiteness check found non-finite: a layer's weights, the probe or the objective."""
+        """What the finiteness check found non-finite: a layer's weights or the probe predictions."""
         if code < len(self.parts.groups):
             return f"weights of layer {layers[code]}"
-        return "probe predictions" if code == len(self.parts.groups) else "loss/objective"
+        return "probe predictions"
 
     # ---- row 0 ----------------------------------------------------------------------------------
 
@@ -347,13 +431,6 @@ class StepGraph:
 def _pack(values: measures.StepValues) -> tf.Tensor:
     """One flat float32 row per step (one TensorArray write), laid out as measures.unpack reads it."""
     return tf.concat([tf.reshape(tf.cast(m.step(values), tf.float32), [-1]) for m in measures.PACKED if m.step], 0)
-
-
-def _per_row(loss: Any) -> LossFn:
-    """A Keras loss giving one value per row. The step graph takes the mean itself: inside a
-    MirroredStrategy a Keras mean loss is also divided by the replica count."""
-    loss.reduction = None
-    return loss  # type: ignore[no-any-return]
 
 
 def _several_replicas() -> Any:

@@ -24,9 +24,11 @@ class State:
     history_len: int
     history: dict[str, np.ndarray] | None = None  # a full copy, when the timeline is not a prefix
     divergence: Divergence | None = None
+    state: list[np.ndarray] | None = None  # non-trainable variables (moving statistics); None = leave them
 
     def nbytes(self) -> int:
         size = sum(a.nbytes for a in self.weights) + sum(a.nbytes for a in self.optimizer)
+        size += sum(a.nbytes for a in self.state or [])
         return size + (sum(a.nbytes for a in self.history.values()) if self.history else 0)
 
 
@@ -38,6 +40,7 @@ class Live:
     optimizer: list[Any]
     step: Any  # a tf.Variable holding the step count
     history: History
+    state: list[Any] = field(default_factory=list)  # the model's non-trainable variables
 
 
 @dataclass
@@ -62,6 +65,7 @@ def capture(live: Live, with_history: bool, divergence: Divergence | None) -> St
         len(live.history),
         live.history.to_dict() if with_history else None,
         divergence,
+        [v.numpy() for v in live.state],
     )
 
 
@@ -70,6 +74,7 @@ def check(live: Live, state: State) -> None:
     for what, variables, arrays in (
         ("weight", live.weights, state.weights),
         ("optimizer", live.optimizer, state.optimizer),
+        ("non-trainable", live.state if state.state is not None else [], state.state or []),
     ):
         if len(arrays) != len(variables):
             raise ValueError(f"{len(arrays)} {what} arrays for {len(variables)} variables")
@@ -99,6 +104,8 @@ def restore(live: Live, state: State, truncate: bool = True) -> None:
     for var, value in zip(live.weights, state.weights, strict=True):
         var.assign(value)
     for var, value in zip(live.optimizer, state.optimizer, strict=True):
+        var.assign(value)
+    for var, value in zip(live.state if state.state is not None else [], state.state or [], strict=True):
         var.assign(value)
     live.step.assign(state.step)
     if state.history is not None:

@@ -205,7 +205,12 @@ class GradApp(App[int]):
         device = devices_label(summary.devices or (summary.device,)) if summary else ""
         rate = format_rate(self._rate, self.frozen)
         self._w("#status", StatusLine).show(
-            device, view.step, rate, format_prediction(view.last_prediction()), view.state, view.detail
+            device,
+            view.step,
+            rate,
+            format_prediction(view.last_prediction(), regression=summary is not None and summary.regression),
+            view.state,
+            view.detail,
         )
 
     def _update_controls(self) -> None:

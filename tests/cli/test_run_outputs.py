@@ -39,7 +39,7 @@ def test_json_csv_and_tensorboard(run_cli: Run, tmp_path: Path) -> None:
     assert np.asarray(data["weight_norm"]).shape == (7, len(data["layers"]))
     assert data["grad_norm"][0] == [None] * len(data["layers"])  # row 0 has no gradient
     assert data["eval_acc"][3] is not None and data["eval_acc"][4] is None  # evaluated every 3 steps
-    assert set(data["columns"]) >= {"predictions", "forecast", "actual", "update_ratio", "drawdown", "flipped"}
+    assert set(data["columns"]) >= {"predictions", "forecast", "actual", "update_ratio", "acc_change", "flipped"}
 
     code, _, err = run_cli(*args, "--out", str(out_csv))
     assert code == 0, err

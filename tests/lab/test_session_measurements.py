@@ -85,7 +85,7 @@ def test_forecast_against_finite_differences(classifier) -> None:
     assert np.abs(forecast).max() > 1e-4
 
 
-def test_held_out_accuracy_drawdown_and_flips_by_hand(classifier, softmax_data: Path) -> None:
+def test_held_out_accuracy_change_and_flips_by_hand(classifier, softmax_data: Path) -> None:
     from gradtui.lab.runtime import tf
 
     s = classifier
@@ -100,7 +100,7 @@ def test_held_out_accuracy_drawdown_and_flips_by_hand(classifier, softmax_data: 
     assert h.column("eval_acc")[0] == pytest.approx(acc0)
     assert np.isnan(h.column("eval_acc")[1]) and np.isnan(h.column("eval_acc")[3])  # eval_every 2
     assert h.column("eval_acc")[4] == pytest.approx(acc)
-    assert h.column("drawdown")[4] == pytest.approx(acc0 - acc, abs=1e-6)
+    assert h.column("acc_change")[4] == pytest.approx(acc - acc0, abs=1e-6)
     assert h.column("flipped")[4] == pytest.approx(float(np.mean(classes != classes0)))
     losses = h.column("loss")
     assert np.all(np.isfinite(losses[1:])) and np.isnan(losses[0])

@@ -128,9 +128,9 @@ def heldout_history() -> History:
     history.append(
         {
             "step": steps,
-            "eval_acc": np.linspace(0.9, 0.6, 4),
+            "eval_acc": np.linspace(0.6, 0.9, 4),
             "eval_loss": np.linspace(10.0, 11.0, 4),
-            "drawdown": np.linspace(0.0, 0.3, 4),
+            "acc_change": np.linspace(0.0, 0.3, 4),
             "flipped": np.linspace(0.0, 0.2, 4),
         }
     )
@@ -140,7 +140,7 @@ def heldout_history() -> History:
 def test_heldout_loss_gets_the_right_axis() -> None:
     chart = series.heldout(heldout_history())
     sides = {s.label: s.yside for s in chart.series}
-    assert sides == {"accuracy": "left", "loss": "right", "drawdown": "left", "flipped": "left"}
+    assert sides == {"accuracy": "left", "loss": "right", "acc change": "left", "flipped": "left"}
 
 
 async def test_heldout_plot_draws_two_scales_and_a_legend_at_any_height() -> None:

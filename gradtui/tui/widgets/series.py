@@ -202,14 +202,21 @@ def rounding_level(history: History) -> float | None:
 HELDOUT = (
     ("eval_acc", "accuracy", "left"),
     ("eval_loss", "loss", "right"),
-    ("drawdown", "drawdown", "left"),
+    ("acc_change", "acc change", "left"),
     ("flipped", "flipped", "left"),
 )
 
 
-def heldout(history: History, pins: Sequence[Pin] = ()) -> Chart:
-    """Accuracy, drawdown and flipped share the left axis (fractions, always shown on at least 0..1); the
-    loss (often ~10) gets the right one, or it would squash the fractions onto the bottom row."""
+def heldout(history: History, pins: Sequence[Pin] = (), regression: bool | None = None) -> Chart:
+    """Accuracy, its change since step 0 and flipped share the left axis (fractions, always shown on at
+    least 0..1); the loss (often ~10) gets the right one, or it would squash the fractions onto the
+    bottom row. A regression has no classes: its held-out plot is the loss alone (`regression` None: a
+    held-out loss with no accuracy anywhere is one)."""
+    if regression is None:
+        acc, loss = history.columns("eval_acc", "eval_loss")
+        regression = not np.isfinite(acc).any() and bool(np.isfinite(loss).any())
+    if regression:
+        return _heldout_loss(history, pins)
     steps, *values = history.columns("step", *(name for name, _, _ in HELDOUT))
     chart = Chart("held-out", "fraction", ylabel_right="loss", include=(0.0, 1.0))
 
@@ -227,6 +234,21 @@ def heldout(history: History, pins: Sequence[Pin] = ()) -> Chart:
         chart.refs.append(ref_label(pin) if theirs else f"ref:{pin.label} (left out: no held-out data)")
         chart.series += theirs
     chart.series += lines(steps, values, -1)
+    return chart
+
+
+def _heldout_loss(history: History, pins: Sequence[Pin]) -> Chart:
+    """A regression's held-out plot: the loss over steps, its pins' beside it."""
+    chart = Chart("held-out loss (the outputs are values: no accuracy)", "loss")
+    for i, pin in enumerate(pins):
+        line = _finite("loss", pin.columns["step"].astype(np.float64), pin.columns["eval_loss"])
+        line.pin = i
+        chart.refs.append(ref_label(pin))
+        chart.series.append(line)
+    steps, loss = history.columns("step", "eval_loss")
+    line = _finite("loss", steps.astype(np.float64), loss)
+    if len(line.x):
+        chart.series.append(line)
     return chart
 
 

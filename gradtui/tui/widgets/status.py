@@ -59,11 +59,15 @@ class Controls(Horizontal):
                 button.disabled = not ready
 
 
-def format_prediction(row: np.ndarray | None) -> str:
-    """Probe 0's prediction and argmax: `p=0.4123` for one output, `p[3]=0.8312 argmax 3` for several."""
+def format_prediction(row: np.ndarray | None, regression: bool = False) -> str:
+    """Probe 0's prediction and argmax: `p=0.4123` for one output, `p[3]=0.8312 argmax 3` for several;
+    a regression's values as values (`value=12.3`), never as classes."""
     if row is None or row.size == 0:
         return "probe —"
     values = np.asarray(row, dtype=np.float64).reshape(-1)
+    if regression:
+        shown = ", ".join(f"{v:.4g}" for v in values[:3]) + (", …" if values.size > 3 else "")
+        return f"probe value={shown}" if values.size == 1 else f"probe values {shown}"
     if values.size == 1:
         v = float(values[0])
         return f"probe p={v:.4f}" + (" (class 1)" if v >= 0.5 else " (class 0)")
