@@ -20,7 +20,7 @@ from gradtui.presets import PRESETS
 
 MAX_PINS = 3
 PIN_ROWS = 20_000  # a longer run is kept as this many rows, evenly spread (the first and last always)
-SCALARS = ("loss", "objective", "distance", "eval_acc", "eval_loss", "drawdown", "flipped")
+SCALARS = ("loss", "objective", "distance", "eval_acc", "eval_loss", "acc_change", "flipped")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from gradtui.tui.widgets.status import format_prediction
 
 
 def _summary(activation: str, loss: str) -> ModelSummary:
-    return ModelSummary("m", 6, (5,), (1,), activation, loss, ("dense",), "cpu", "none", "1 input", "infer")
+    return ModelSummary("m", 6, (5,), (1,), activation, loss, ("dense",), "cpu", "none", "1 input", mode="infer")
 
 
 def test_status_line_says_value_for_a_regression_and_class_for_a_sigmoid() -> None:
