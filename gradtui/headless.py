@@ -10,6 +10,7 @@ import numpy as np
 from gradtui import logs
 from gradtui.config import ConfigError, LabConfig
 from gradtui.errors import first_line
+from gradtui.lab.history import BUCKET_LAST, EXACT, SUMMARY
 from gradtui.lab.results import LabError
 
 
@@ -29,6 +30,8 @@ def _table(session: object, rows: int) -> list[str]:
 
     assert isinstance(session, Session)
     h = session.history.to_dict()
+    states = np.isin(h[SUMMARY], (EXACT, BUCKET_LAST))  # recorded states, not a summary bucket's min/max
+    h = {name: values[states] for name, values in h.items()}
     n = len(h["step"])
     if rows <= 0 or n == 0:
         return []
@@ -111,7 +114,7 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
     if out:
         try:
             path = write_history(out, session)
-            say(f"wrote {len(session.history)} rows to {path}")
+            say(f"wrote {session.history.stored} rows to {path}")
         except (OSError, ValueError) as err:
             print(f"gradtui: --out: cannot write {out}: {first_line(err)}", file=sys.stderr)
             return 1

@@ -114,6 +114,7 @@ class Session:
             probe=probe_desc,
         )
         self.history = History(self.parts.dims)
+        self.history.keep_exact(self.timeline.marks)
         self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
         self.history.append(self.graph.start_row(self._init_weights))
         self.notes.extend(explain.for_rule(config, self.activation, self.outputs))

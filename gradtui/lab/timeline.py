@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from gradtui.lab.history import COLUMNS, History
+from gradtui.lab.history import COLUMNS, SUMMARY, History
 from gradtui.lab.results import Divergence
 
-UNDO_BUDGET_BYTES = 1 << 30
+UNDO_BUDGET_BYTES = 256 << 20  # history copies are bounded too (History summarises old rows)
+UNDO_ENTRIES = 200
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Live:
 
 @dataclass
 class Timeline:
-    """The undo stack (bounded in bytes, oldest dropped first) and the named snapshots."""
+    """The undo stack (bounded in entries and bytes, oldest dropped first) and the named snapshots."""
 
     undo: collections.deque[State] = field(default_factory=collections.deque)
     snapshots: dict[str, State] = field(default_factory=dict)
@@ -50,8 +51,12 @@ class Timeline:
     def push(self, state: State) -> None:
         self.undo.append(state)
         total = sum(e.nbytes() for e in self.undo)
-        while len(self.undo) > 1 and total > UNDO_BUDGET_BYTES:
+        while len(self.undo) > 1 and (total > UNDO_BUDGET_BYTES or len(self.undo) > UNDO_ENTRIES):
             total -= self.undo.popleft().nbytes()
+
+    def marks(self) -> list[int]:
+        """History rows an undo returns to (entries without their own history copy): kept exact."""
+        return [e.history_len - 1 for e in self.undo if e.history is None]
 
 
 def capture(live: Live, with_history: bool, divergence: Divergence | None) -> State:
@@ -91,6 +96,9 @@ def _check_history(history: History, columns: dict[str, np.ndarray]) -> None:
         expected = (rows, *history.dims.shape(measure.kind))
         if name in columns and tuple(np.shape(columns[name])) != expected:
             raise ValueError(f"history column {name}: shape {np.shape(columns[name])}, expected {expected}")
+    kinds = columns.get(SUMMARY)
+    if kinds is not None and (np.shape(kinds) != (rows,) or not np.isin(kinds, (0, 1, 2, 3)).all()):
+        raise ValueError("history column summary: not one code 0-3 per row")
 
 
 def restore(live: Live, state: State, truncate: bool = True) -> None:
