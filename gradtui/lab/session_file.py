@@ -1,9 +1,13 @@
 """Session files: config, current state, snapshots, history and notes in one .npz, written atomically.
 
-Format "gradtui-session/1": a `meta` JSON string (format, config, snapshot names, notes) and, per
+Format "gradtui-session/2": a `meta` JSON string (format, config, notes, `snapshots`: a list of
+{name, config}, each snapshot's own experiment) and, per
 state key (`current`, `snap0`, `snap1`...), arrays KEY/wI (weights), KEY/oI (optimizer state),
-KEY/step and KEY/h/COLUMN (history), and pinned reference runs (`pins` in meta, arrays `pins/I/COLUMN`,
-see pins.py). The header is checked before NumPy reads anything.
+KEY/step and KEY/h/COLUMN (history, with its `summary` column), and pinned reference runs (`pins`
+in meta, arrays `pins/I/COLUMN`, see pins.py). Version 1 (snapshot names only,
+every snapshot of the file's own experiment) still opens. The header is checked before NumPy reads
+anything. `pack` copies what to write (on the thread that owns the session); `write` compresses
+and writes it (on any thread), so a save need not hold the engine.
 """
 
 from __future__ import annotations
@@ -26,19 +30,28 @@ from gradtui.lab.timeline import State
 if TYPE_CHECKING:
     from gradtui.lab.session import Session
 
-FORMAT = "gradtui-session/1"
+FORMAT = "gradtui-session/2"
+FORMATS = ("gradtui-session/1", FORMAT)
 
 
 def save(session: Session, path: str | Path) -> None:
+    write(path, pack(session))
+
+
+def pack(session: Session) -> dict[str, np.ndarray]:
+    """Copies of everything a session file holds (the history is bounded, so this is quick)."""
+    snapshots = session.timeline.snapshots
     meta: dict[str, Any] = {
         "format": FORMAT,
         "config": session.config.to_dict(),
-        "snapshots": session.snapshot_names,
+        "snapshots": [
+            {"name": name, "config": (state.config or session.config).to_dict()} for name, state in snapshots.items()
+        ],
         "notes": session.notes,
     }
     states = {
         "current": timeline.capture(session.live, True, session.divergence),
-        **{f"snap{i}": s for i, s in enumerate(session.timeline.snapshots.values())},
+        **{f"snap{i}": s for i, s in enumerate(snapshots.values())},
     }
     arrays: dict[str, np.ndarray] = {}
     for key, state in states.items():
@@ -47,8 +60,12 @@ def save(session: Session, path: str | Path) -> None:
         meta["pins"] = pins.describe(session.pins)
         arrays.update(pins.to_arrays(session.pins))
     arrays["meta"] = np.asarray(json.dumps(meta))
+    return arrays
+
+
+def write(path: str | Path, arrays: dict[str, np.ndarray], compress: bool = True) -> None:
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+    (np.savez_compressed if compress else np.savez)(buffer, **arrays)  # type: ignore[arg-type]
     atomic_write_bytes(Path(path), buffer.getvalue())
 
 
@@ -63,14 +80,22 @@ def _state_arrays(key: str, state: State) -> dict[str, np.ndarray]:
 def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
     """Rebuild a saved session: the model from its config, then weights, optimizer state, history."""
     arrays, meta = _read(path)
-    session = build(LabConfig.from_dict(meta["config"]))
+    config = LabConfig.from_dict(meta["config"])
+    try:
+        listed = [
+            (entry, config) if isinstance(entry, str) else (entry["name"], LabConfig.from_dict(entry["config"]))
+            for entry in meta.get("snapshots", [])
+        ]
+    except (KeyError, TypeError, ValueError) as err:
+        raise LabError(f"{path} is not a readable gradtui session file ({first_line(err)})") from None
+    session = build(config)
     live = session.live
     try:
-        snapshots = {name: _state(arrays, f"snap{i}", live) for i, name in enumerate(meta.get("snapshots", []))}
-        current = _state(arrays, "current", live)
+        snapshots = {name: _state(arrays, f"snap{i}", snap) for i, (name, snap) in enumerate(listed)}
+        current = _state(arrays, "current", None)
         for state in (*snapshots.values(), current):
-            timeline.check(live, state)
-        session.pins = pins.from_arrays(arrays, meta.get("pins"))
+            if state.config is None or _same_variables(state.config, config):
+                timeline.check(live, state)  # another experiment's snapshot is checked when restored
     except (KeyError, ValueError) as err:
         raise LabError(f"{path} does not fit the model it names ({first_line(err)})") from None
     session.timeline.snapshots.update(snapshots)
@@ -88,7 +113,7 @@ def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         headers = session_check.check_headers(path)
         meta_only = array_files.load_npz(path, {"meta": headers["meta"]})
         meta = json.loads(str(meta_only["meta"]))
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") not in FORMATS:
             raise ValueError("not a gradtui session file")
     except session_check.SessionFileError as err:
         raise LabError(str(err)) from None
@@ -107,8 +132,23 @@ def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return arrays, meta
 
 
-def _state(arrays: dict[str, np.ndarray], key: str, live: timeline.Live) -> State:
-    weights = [arrays[f"{key}/w{i}"] for i in range(len(live.weights))]
-    optimizer = [arrays[f"{key}/o{i}"] for i in range(len(live.optimizer))]
+def _state(arrays: dict[str, np.ndarray], key: str, config: LabConfig | None) -> State:
+    """One saved state, its arrays counted from the file (another experiment's model has other shapes)."""
+    weights = _numbered(arrays, f"{key}/w")
+    optimizer = _numbered(arrays, f"{key}/o")
     history = {k.split("/h/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{key}/h/")}
-    return State(weights, optimizer, int(arrays[f"{key}/step"]), len(history["step"]), history)
+    return State(weights, optimizer, int(arrays[f"{key}/step"]), len(history["step"]), history, config=config)
+
+
+def _numbered(arrays: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:
+    found: list[np.ndarray] = []
+    while f"{prefix}{len(found)}" in arrays:
+        found.append(arrays[f"{prefix}{len(found)}"])
+    return found
+
+
+def _same_variables(a: LabConfig, b: LabConfig) -> bool:
+    """Whether a state taken under `a` has the variables of a session built for `b`."""
+    from gradtui.lab.session import OPTIMIZER_FIELDS, REBUILD_FIELDS
+
+    return all(getattr(a, f) == getattr(b, f) for f in REBUILD_FIELDS + OPTIMIZER_FIELDS)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from gradtui.config import LabConfig
 from gradtui.lab.history import COLUMNS, SUMMARY, History
 from gradtui.lab.results import Divergence
 
@@ -25,6 +26,7 @@ class State:
     history_len: int
     history: dict[str, np.ndarray] | None = None  # a full copy, when the timeline is not a prefix
     divergence: Divergence | None = None
+    config: LabConfig | None = None  # the experiment it was taken under (None: the session's own)
 
     def nbytes(self) -> int:
         size = sum(a.nbytes for a in self.weights) + sum(a.nbytes for a in self.optimizer)
@@ -59,7 +61,7 @@ class Timeline:
         return [e.history_len - 1 for e in self.undo if e.history is None]
 
 
-def capture(live: Live, with_history: bool, divergence: Divergence | None) -> State:
+def capture(live: Live, with_history: bool, divergence: Divergence | None, config: LabConfig | None = None) -> State:
     return State(
         [v.numpy() for v in live.weights],
         [v.numpy() for v in live.optimizer],
@@ -67,6 +69,7 @@ def capture(live: Live, with_history: bool, divergence: Divergence | None) -> St
         len(live.history),
         live.history.to_dict() if with_history else None,
         divergence,
+        config,
     )
 
 
