@@ -25,7 +25,7 @@ from gradtui.lab.optimizers import make_optimizer
 from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
 from gradtui.lab.runtime import resolve_devices, strategy_for, tf
-from gradtui.lab.step_graph import Parts, StepGraph
+from gradtui.lab.step_graph import TUNABLE, Parts, StepGraph
 
 # Fields whose change needs a new model, probe or data set; the others are applied in place.
 REBUILD_FIELDS = (
@@ -117,6 +117,7 @@ class Session:
         self.history.keep_exact(self.timeline.marks)
         self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
         self.history.append(self.graph.start_row(self._init_weights))
+        self.graph.warm()  # traced before the lab says "ready": the first step shows at once
         self.notes.extend(explain.for_rule(config, self.activation, self.outputs))
 
     def _parts(self, stateless: bool) -> Parts:
@@ -356,7 +357,12 @@ class Session:
                 )
             elif old.lr != config.lr:
                 self.optimizer.learning_rate.assign(config.lr)
-            self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
+            if all(getattr(old, f) == getattr(config, f) for f in _FIELDS if f not in TUNABLE):
+                self.graph.retune(config)
+            else:
+                with self.strategy.scope(), tf.device(self.device):  # its sign variable mirrored like the weights
+                    self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
+                    self.graph.warm()
         except Exception:
             (self.config, self.optimizer, self._opt_vars, self._opt_init, self.graph) = saved
             raise
@@ -377,6 +383,9 @@ class Session:
     def load(cls, path: str | Path) -> Session:
         """Rebuild a saved session: the model from its config, then weights, optimizer state, history."""
         return session_file.load(path, cls.build)
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(LabConfig))
 
 
 def _fits(live: timeline.Live, state: timeline.State, name: str) -> None:
