@@ -68,6 +68,10 @@ class StepGraph:
         """Trace the step now (a run of zero steps changes nothing), so the first real step is quick."""
         self.run(tf.constant(0, tf.int32))
 
+    def traces(self) -> int:
+        """How often the step was traced (once per graph, however its TUNABLE settings change)."""
+        return int(self.run.experimental_get_tracing_count())  # type: ignore[attr-defined]
+
     def retune(self, config: LabConfig) -> None:
         """Take a config that differs from this graph's only in TUNABLE fields, without retracing."""
         self.sign.assign(_sign(config))

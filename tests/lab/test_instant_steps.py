@@ -16,13 +16,13 @@ def test_traced_once_at_build_and_not_again_for_lr_sign_or_steps(softmax_model: 
     config = LabConfig.parse({"model": str(softmax_model), "probe": str(probe_file), "target": "class:1"})
     s = Session.build(config)
     graph = s.graph
-    assert graph.run.experimental_get_tracing_count() == 1  # traced while building, before "ready"
+    assert graph.traces() == 1  # traced while building, before "ready"
     s.step(1)
     changed = config.replace(lr=0.3, sign="ascend", steps=7)
     assert s.with_config(changed) is s
     w0 = [v.numpy() for v in s.vars]
     s.step(1)
-    assert s.graph is graph and graph.run.experimental_get_tracing_count() == 1
+    assert s.graph is graph and graph.traces() == 1
     # the step after the change is gradient ascent at lr 0.3: plain TensorFlow, written independently
     model = keras.models.load_model(softmax_model, compile=False)
     for var, value in zip(model.trainable_variables, w0, strict=True):

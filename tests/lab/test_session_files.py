@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from gradtui.config import LabConfig
 from gradtui.presets import PRESET_BY_KEY
 
 
-def _weights(session) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+def _weights(session: Any) -> list[np.ndarray]:
     return [v.numpy().copy() for v in session.vars]
 
 
@@ -21,7 +22,7 @@ def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
 
 
 @pytest.fixture
-def two_presets(tmp_path: Path):  # type: ignore[no-untyped-def]
+def two_presets(tmp_path: Path) -> tuple[Any, ...]:
     """The issue's path: preset 6 (sgd), two steps, a snapshot; preset 4 (adam) in place, three steps, a snapshot."""
     from gradtui.lab.session import Session
 
@@ -38,7 +39,7 @@ def two_presets(tmp_path: Path):  # type: ignore[no-untyped-def]
     return s, six, four, at_six, at_four
 
 
-def test_restoring_a_snapshot_of_another_preset_switches_to_its_experiment(two_presets) -> None:  # type: ignore[no-untyped-def]
+def test_restoring_a_snapshot_of_another_preset_switches_to_its_experiment(two_presets: tuple[Any, ...]) -> None:
     s, six, four, at_six, at_four = two_presets
     assert s.config == four and s.snapshot_config("six") == six
     back = s.restore("six")  # sgd's state into an adam session failed part way before
@@ -49,7 +50,9 @@ def test_restoring_a_snapshot_of_another_preset_switches_to_its_experiment(two_p
     assert again.config == four and again.step_count == 5 and _same(_weights(again), at_four)
 
 
-def test_a_session_with_snapshots_of_two_presets_saves_and_reopens(two_presets, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_session_with_snapshots_of_two_presets_saves_and_reopens(
+    two_presets: tuple[Any, ...], tmp_path: Path
+) -> None:
     from gradtui.lab.session import Session
 
     s, six, four, at_six, _ = two_presets
