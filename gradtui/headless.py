@@ -55,12 +55,28 @@ def _table(session: object, rows: int) -> list[str]:
     return lines
 
 
-def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, rows: int, quiet: bool) -> int:
+def run_headless(
+    config: LabConfig,
+    out: str | None,
+    tensorboard: str | None,
+    rows: int,
+    quiet: bool,
+    session_path: str | None = None,
+    given: set[str] | None = None,
+) -> int:
+    """Run `config.steps` steps; with `session_path`, continue that saved session (flags in `given` apply
+    on top of its settings) and save it back there, whatever stops the run."""
     from gradtui.lab.export import write_history
     from gradtui.lab.session import Session
 
     try:
-        session = Session.build(config)
+        if session_path is None:
+            session = Session.build(config)
+        else:
+            session = Session.load(session_path)
+            changes = {name: getattr(config, name) for name in sorted(given or ()) if name != "steps"}
+            if changes:
+                session = session.with_config(session.config.replace(**changes))
     except ConfigError as err:
         print(f"gradtui: {err}", file=sys.stderr)
         return 2
@@ -84,8 +100,9 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
             board = Board(tensorboard, session)
             board.histograms()
             every = max(1, config.steps // 20)
-            while session.step_count < config.steps and session.divergence is None:
-                report = session.step(min(every, config.steps - session.step_count))
+            target = session.step_count + config.steps
+            while session.step_count < target and session.divergence is None:
+                report = session.step(min(every, target - session.step_count))
                 board.scalars()
                 if report.divergence is None:
                     board.histograms()
@@ -111,6 +128,13 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
                 failure = failure or f"--tensorboard: could not finish writing {tensorboard}: {first_line(err)}"
     for line in _table(session, rows):
         say(line)
+    if session_path is not None:
+        try:
+            session.save(session_path)
+            say(f"saved the session (step {session.step_count}) to {session_path}")
+        except OSError as err:
+            print(f"gradtui: --session: cannot write {session_path}: {first_line(err)}", file=sys.stderr)
+            return 1
     if out:
         try:
             path = write_history(out, session)

@@ -304,8 +304,7 @@ class Session:
             self.timeline.push(timeline.capture(self.live, True, self.divergence, self.config))
             self.restore_state(state)
             return self
-        same = REBUILD_FIELDS + OPTIMIZER_FIELDS
-        if all(getattr(config, f) == getattr(self.config, f) for f in same):
+        if self.same_variables(config):
             _fits(self.live, state, name)  # same variables: it fits before anything changes
             entry = timeline.capture(self.live, True, self.divergence, self.config)
             self.with_config(config)
@@ -317,6 +316,10 @@ class Session:
         fresh.timeline.snapshots.update(self.timeline.snapshots)
         fresh.restore_state(state)
         return fresh
+
+    def same_variables(self, config: LabConfig) -> bool:
+        """Whether a state taken under `config` has this session's variables (model, data, optimizer)."""
+        return all(getattr(config, f) == getattr(self.config, f) for f in REBUILD_FIELDS + OPTIMIZER_FIELDS)
 
     def _snapshot(self, name: str) -> timeline.State:
         if name not in self.timeline.snapshots:

@@ -94,7 +94,7 @@ def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
         snapshots = {name: _state(arrays, f"snap{i}", snap) for i, (name, snap) in enumerate(listed)}
         current = _state(arrays, "current", None)
         for state in (*snapshots.values(), current):
-            if state.config is None or _same_variables(state.config, config):
+            if state.config is None or session.same_variables(state.config):
                 timeline.check(live, state)  # another experiment's snapshot is checked when restored
     except (KeyError, ValueError) as err:
         raise LabError(f"{path} does not fit the model it names ({first_line(err)})") from None
@@ -145,10 +145,3 @@ def _numbered(arrays: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:
     while f"{prefix}{len(found)}" in arrays:
         found.append(arrays[f"{prefix}{len(found)}"])
     return found
-
-
-def _same_variables(a: LabConfig, b: LabConfig) -> bool:
-    """Whether a state taken under `a` has the variables of a session built for `b`."""
-    from gradtui.lab.session import OPTIMIZER_FIELDS, REBUILD_FIELDS
-
-    return all(getattr(a, f) == getattr(b, f) for f in REBUILD_FIELDS + OPTIMIZER_FIELDS)
