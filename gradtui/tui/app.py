@@ -105,6 +105,7 @@ class GradApp(App[int]):
         self.frozen = frozen if frozen is not None else os.environ.get(FROZEN_ENV) == "1"
         self.engine = Engine(self, self.initial_config, resume or session_file)
         self.exit_note = ""  # printed by the launcher once the terminal is restored
+        self.watchdog: threading.Timer | None = None
         self._quitting = False
         self._wants_play = False  # what the user last asked p for (the engine's state may lag)
         self.view = EngineView(self.engine)  # all the UI reads of the engine goes through this
@@ -649,10 +650,10 @@ class GradApp(App[int]):
         if self._quitting:
             return
         self._quitting = True
-        # never hang on a gone terminal: if the orderly exit has not finished in time, end the process
-        watchdog = threading.Timer(FINAL_SAVE_SECONDS + 10, os._exit, (code or 1,))
-        watchdog.daemon = True
-        watchdog.start()
+        if not self.is_headless:  # never hang on a gone terminal: the launcher cancels this once run() returns
+            self.watchdog = threading.Timer(FINAL_SAVE_SECONDS + 10, os._exit, (code or 1,))
+            self.watchdog.daemon = True
+            self.watchdog.start()
         if self.engine.dirty:
             self.notify("Saving the session before quitting...", timeout=30)
         saved = await asyncio.to_thread(self.engine.final_save)

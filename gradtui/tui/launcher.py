@@ -67,6 +67,8 @@ def run_app(
         )
         with logs.fd2_to_log():
             code = app.run()
+        if app.watchdog is not None:
+            app.watchdog.cancel()
     except Exception as err:
         logs.logger().exception("the app crashed")
         print(f"gradtui: the app stopped: {type(err).__name__}: {err} (details in {logs.log_file()})", file=sys.stderr)
