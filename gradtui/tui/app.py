@@ -25,14 +25,14 @@ from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static, TabbedContent
+from textual.widgets import Footer, Static, TabbedContent
 
 from gradtui import autosave as autosaves
 from gradtui import logs, trust
 from gradtui.config import LabConfig
 from gradtui.files import atomic_write_text
 from gradtui.presets import PRESET_BY_KEY, PRESET_BY_NAME, Preset
-from gradtui.tui.commands import LabCommands, bindings
+from gradtui.tui.commands import ACTIONS, LabCommands, bindings
 from gradtui.tui.demo import Beat
 from gradtui.tui.demo_runner import DemoRunner
 from gradtui.tui.engine import FINAL_SAVE_SECONDS, STEP_QUEUE, Engine, default_path
@@ -69,6 +69,15 @@ __all__ = ["GradApp", "find_preset", "main", "run_app", "short_device"]
 
 FROZEN_ENV = "GRADTUI_FROZEN"  # set to 1 to hide timing-dependent text (snapshot tests, recorded demos)
 REPLACE = "Replace it"
+# lab actions on printable keys: they never fire while a form field or dropdown has focus (escape leaves it)
+TYPED_ACTIONS = frozenset(
+    {
+        a.action.split("(")[0]
+        for a in ACTIONS
+        if any(len(k) == 1 or k in ("space", "question_mark") for k in a.key.split(","))
+    }
+    | {"preset"}  # the digit keys
+)
 W = TypeVar("W", bound=Widget)
 
 
@@ -617,14 +626,15 @@ class GradApp(App[int]):
         self.set_focus(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "leave_field":  # only a text field of the form; elsewhere escape keeps its own meaning
-            focused = self.focused
-            return (
-                isinstance(focused, Input)
-                and focused.screen is self.screen_stack[0]
-                and any(isinstance(node, ConfigForm) for node in focused.ancestors)
-            )
-        return True
+        focused = self.focused
+        in_form = (
+            focused is not None
+            and focused.screen is self.screen_stack[0]
+            and any(isinstance(node, ConfigForm) for node in focused.ancestors_with_self)
+        )
+        if action == "leave_field":  # only a field or dropdown of the form; elsewhere escape keeps its own meaning
+            return in_form
+        return not (in_form and action in TYPED_ACTIONS)  # a letter typed into a dropdown is not a lab key
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
