@@ -314,6 +314,7 @@ class Session:
         fresh = Session.build(config)
         _fits(fresh.live, state, name)
         fresh.timeline.snapshots.update(self.timeline.snapshots)
+        fresh.pins = self.pins
         fresh.restore_state(state)
         return fresh
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from gradtui.config import one_line
 from gradtui.lab import array_files, pins
-from gradtui.lab.history import COLUMNS
+from gradtui.lab.history import COLUMNS, SUMMARY
 
 META_KEYS = ("format", "config", "snapshots", "notes", "pins")
 MAX_META_CHARS = 16 << 20  # the meta JSON: config, names, notes
@@ -49,7 +49,7 @@ def check_headers(path: str | Path, extra_keys: Collection[str] = ()) -> dict[st
         if key == "meta" or key in extra_keys or pins.is_pin_key(key):
             return True
         match = _STATE.fullmatch(key)
-        return match is not None and (match.group(4) is None or match.group(4) in COLUMNS)
+        return match is not None and (match.group(4) is None or match.group(4) in (*COLUMNS, SUMMARY))
 
     try:
         array_files.check_headers(path, headers, known, "a gradtui session", array_files.memory_limit())
@@ -90,7 +90,7 @@ def _snapshot_name(where: str, entry: Any) -> str:
         return entry
     if isinstance(entry, Mapping) and isinstance(entry.get("name"), str) and isinstance(entry.get("config"), Mapping):
         return entry["name"]
-    raise SessionFileError(f"{where}: a snapshot entry is {type(entry).__name__}; expected a name and its config")
+    raise SessionFileError(f"{where}: snapshots is a list holding something other than text (or a name and its config)")
 
 
 def check_snapshot_keys(path: str | Path, headers: Mapping[str, Any], snapshots: int) -> None:

@@ -96,6 +96,7 @@ def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
         for state in (*snapshots.values(), current):
             if state.config is None or session.same_variables(state.config):
                 timeline.check(live, state)  # another experiment's snapshot is checked when restored
+        session.pins = pins.from_arrays(arrays, meta.get("pins"))
     except (KeyError, ValueError) as err:
         raise LabError(f"{path} does not fit the model it names ({first_line(err)})") from None
     session.timeline.snapshots.update(snapshots)
