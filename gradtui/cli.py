@@ -87,7 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files (curves, histograms)")
     run.add_argument(
-        "--session", metavar="FILE", help="continue a saved session for --steps more steps, then save it back to FILE"
+        "--session",
+        dest="run_session",
+        metavar="FILE",
+        help="continue a saved session for --steps more steps, then save it back to FILE",
     )
     run.add_argument("--rows", type=int, default=12, metavar="N", help="table rows to print [default: 12]")
     run.add_argument("--quiet", action="store_true", help="print no table")
@@ -273,9 +276,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(f"--rows: must be at least 0, got {args.rows}")
         if args.command == "bench" and args.json is not None:
             _check_out(args.json, (".json",), "--json")
-        if args.command == "run" and args.session is not None:
-            _check_in(args.session, "--session")
-            _check_session(args.session)
+        if args.command == "run" and args.run_session is not None:
+            _check_in(args.run_session, "--session")
+            _check_session(args.run_session)
         resume: str | None = None
         if args.command is None:
             if args.demo is not None:
@@ -307,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                 tensorboard=args.tensorboard,
                 rows=args.rows,
                 quiet=args.quiet,
-                session_path=args.session,
+                session_path=args.run_session,
                 given=given,
             )
         if args.command == "bench":
