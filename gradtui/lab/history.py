@@ -23,7 +23,7 @@ from gradtui.lab.measures import BY_NAME, Dims
 
 COLUMNS = BY_NAME  # the row schema: one column per declared measure, in declaration order
 
-__all__ = ["COLUMNS", "SUMMARY", "Dims", "History", "downsample"]
+__all__ = ["COLUMNS", "SUMMARY", "Dims", "History", "downsample", "spans"]
 
 # The bookkeeping column that says which stored rows are summaries (kept apart from the measurements).
 SUMMARY = "summary"
@@ -79,7 +79,7 @@ class History:
                     arr[self._n : need] = np.asarray(rows[name], dtype=arr.dtype).reshape((count, *arr.shape[1:]))
                 else:
                     arr[self._n : need] = np.nan if arr.dtype == np.float32 else 0
-            self._steps += int(_spans(self._cols["step"][self._n : need], self._cols[SUMMARY][self._n : need]).sum())
+            self._steps += int(spans(self._cols["step"][self._n : need], self._cols[SUMMARY][self._n : need]).sum())
             self._n = need
             self._compact()
 
@@ -89,7 +89,7 @@ class History:
             length = max(0, length)
             if length >= self._steps:
                 return
-            ends = np.cumsum(_spans(self._cols["step"][: self._n], self._cols[SUMMARY][: self._n]))
+            ends = np.cumsum(spans(self._cols["step"][: self._n], self._cols[SUMMARY][: self._n]))
             cut = int(np.searchsorted(ends, length, side="right"))
             kinds = self._cols[SUMMARY]
             while cut > 0 and kinds[cut - 1] in (BUCKET_MIN, BUCKET_MAX):
@@ -158,8 +158,8 @@ class History:
             return
         cut = self._n - self.recent
         steps = self._cols["step"][: self._n]
-        spans = _spans(steps, kinds)
-        first = np.cumsum(spans) - spans  # each row's first recorded index (a bucket's three rows: the bucket's)
+        widths = spans(steps, kinds)
+        first = np.cumsum(widths) - widths  # each row's first recorded index (a bucket's three rows: the bucket's)
         covered = int(first[cut])
         width = MIN_BUCKET
         while covered > width * self.buckets:
@@ -176,13 +176,13 @@ class History:
         self._n = size + tail
 
 
-def _spans(steps: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+def spans(steps: np.ndarray, kinds: np.ndarray) -> np.ndarray:
     """Recorded steps each stored row stands for: 1 for an exact row, a bucket's length on its last row."""
-    spans = (kinds == EXACT).astype(np.int64)
+    widths = (kinds == EXACT).astype(np.int64)
     last = np.flatnonzero(kinds == BUCKET_LAST)
     if len(last):
-        spans[last] = steps[last] - steps[np.maximum(last - 2, 0)] + 1
-    return spans
+        widths[last] = steps[last] - steps[np.maximum(last - 2, 0)] + 1
+    return widths
 
 
 def _rebucket(cols: dict[str, np.ndarray], first: np.ndarray, width: int, keep: set[int]) -> dict[str, np.ndarray]:

@@ -217,18 +217,6 @@ class GradApp(App[int]):
             for _, text in lines:
                 log.write(Text(text))  # plain text (no markup), word-wrapped to the view's width
 
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = False,
-    ) -> None:
-        """Toasts quote paths, snapshot names, notes and error text: shown literally, never as markup."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
-
     def say(self, text: str) -> None:
         """A line for the log view (and the log file)."""
         logs.logger().info("%s", text)  # the tail poll shows it in the log view, in order with TF's lines
@@ -686,9 +674,10 @@ class GradApp(App[int]):
         title: str = "",
         severity: SeverityLevel = "information",
         timeout: float | None = None,
-        markup: bool = True,
+        markup: bool = False,
     ) -> None:
-        """A toast, unless the same one is still on screen (a hundred `u` presses make one toast)."""
+        """A toast, unless the same one is still on screen (a hundred `u` presses make one toast).
+        Toasts quote paths, snapshot names, notes and error text: shown literally, never as markup."""
         for shown in list(self._notifications):
             if shown.message == message and shown.title == title and shown.severity == severity:
                 self._unnotify(shown, refresh=False)  # shown again below, its time restarted
