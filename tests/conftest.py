@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -12,9 +11,10 @@ os.environ.setdefault("XDG_STATE_HOME", os.path.join(os.path.dirname(__file__), 
 
 
 @pytest.fixture(autouse=True)
-def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep log files out of the user's home, and each test's autosaves from the next test's lab."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep log files out of the user's home, and each test's autosaves from the next test's lab (a
+    directory of its own beside tmp_path, so tests that list tmp_path see only their files)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
 
 
 @pytest.fixture(autouse=True)
