@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gradtui {__version__}")
     parser.add_argument("--demo", metavar="FILE", help="replay a demo script (one key per beat)")
     parser.add_argument("--session", metavar="FILE", help="open a saved session (created on save if missing)")
+    parser.add_argument(
+        "--resume", action="store_true", help="reopen the newest autosave (written on quit, on a signal and every 30 s)"
+    )
     _add_lab_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     run = sub.add_parser(
@@ -83,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="FILE", help="write the whole history to FILE.json, FILE.csv or FILE.npz (columns for numpy)"
     )
     run.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files (curves, histograms)")
+    run.add_argument(
+        "--session",
+        dest="run_session",
+        metavar="FILE",
+        help="continue a saved session for --steps more steps, then save it back to FILE",
+    )
     run.add_argument("--rows", type=int, default=12, metavar="N", help="table rows to print [default: 12]")
     run.add_argument("--quiet", action="store_true", help="print no table")
     bench = sub.add_parser(
@@ -270,11 +279,24 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(f"--rows: must be at least 0, got {args.rows}")
         if args.command == "bench" and args.json is not None:
             _check_out(args.json, (".json",), "--json")
+        if args.command == "run" and args.run_session is not None:
+            _check_in(args.run_session, "--session")
+            _check_session(args.run_session)
+        resume: str | None = None
         if args.command is None:
             if args.demo is not None:
                 _check_in(args.demo, "--demo")
             if args.session is not None:
                 _check_session(args.session)
+            if args.resume:
+                if args.session is not None:
+                    raise UsageError("--resume: reopens the newest autosave; give it or --session FILE, not both")
+                from gradtui import autosave
+
+                newest = autosave.newest()
+                if newest is None:
+                    raise UsageError(f"--resume: no autosave to resume in {autosave.directory()}")
+                resume = str(newest)
     except (UsageError, ConfigError) as err:
         print(f"gradtui: {one_line(str(err).strip())}", file=sys.stderr)
         return EXIT_USAGE
@@ -284,7 +306,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from gradtui.headless import run_headless
 
-            return run_headless(config, out=args.out, tensorboard=args.tensorboard, rows=args.rows, quiet=args.quiet)
+            given = {spec.name for spec in FIELDS if getattr(args, spec.name, None) is not None}
+            return run_headless(
+                config,
+                out=args.out,
+                tensorboard=args.tensorboard,
+                rows=args.rows,
+                quiet=args.quiet,
+                session_path=args.run_session,
+                given=given,
+            )
         if args.command == "bench":
             from gradtui.bench import run_bench
 
@@ -295,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             return print_devices()
         from gradtui.tui.app import run_app
 
-        return run_app(config, preset=args.preset, demo=args.demo, session_file=args.session)
+        return run_app(config, preset=args.preset, demo=args.demo, session_file=args.session, resume=resume)
     except KeyboardInterrupt:
         print("gradtui: interrupted", file=sys.stderr)
         return 130

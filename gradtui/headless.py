@@ -10,6 +10,7 @@ import numpy as np
 from gradtui import logs
 from gradtui.config import ConfigError, LabConfig
 from gradtui.errors import first_line
+from gradtui.lab.history import BUCKET_LAST, EXACT, SUMMARY
 from gradtui.lab.results import LabError
 
 
@@ -22,6 +23,8 @@ def _table(session: object, rows: int) -> list[str]:
 
     assert isinstance(session, Session)
     h = session.history.to_dict()
+    states = np.isin(h[SUMMARY], (EXACT, BUCKET_LAST))  # recorded states, not a summary bucket's min/max
+    h = {name: values[states] for name, values in h.items()}
     n = len(h["step"])
     if rows <= 0 or n == 0:
         return []
@@ -45,12 +48,28 @@ def _table(session: object, rows: int) -> list[str]:
     return lines
 
 
-def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, rows: int, quiet: bool) -> int:
+def run_headless(
+    config: LabConfig,
+    out: str | None,
+    tensorboard: str | None,
+    rows: int,
+    quiet: bool,
+    session_path: str | None = None,
+    given: set[str] | None = None,
+) -> int:
+    """Run `config.steps` steps; with `session_path`, continue that saved session (flags in `given` apply
+    on top of its settings) and save it back there, whatever stops the run."""
     from gradtui.lab.export import write_history
     from gradtui.lab.session import Session
 
     try:
-        session = Session.build(config)
+        if session_path is None:
+            session = Session.build(config)
+        else:
+            session = Session.load(session_path)
+            changes = {name: getattr(config, name) for name in sorted(given or ()) if name != "steps"}
+            if changes:
+                session = session.with_config(session.config.replace(**changes))
     except ConfigError as err:
         print(f"gradtui: {err}", file=sys.stderr)
         return 2
@@ -74,8 +93,9 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
             board = Board(tensorboard, session)
             board.histograms()
             every = max(1, config.steps // 20)
-            while session.step_count < config.steps and session.divergence is None:
-                report = session.step(min(every, config.steps - session.step_count))
+            target = session.step_count + config.steps
+            while session.step_count < target and session.divergence is None:
+                report = session.step(min(every, target - session.step_count))
                 board.scalars()
                 if report.divergence is None:
                     board.histograms()
@@ -101,10 +121,17 @@ def run_headless(config: LabConfig, out: str | None, tensorboard: str | None, ro
                 failure = failure or f"--tensorboard: could not finish writing {tensorboard}: {first_line(err)}"
     for line in _table(session, rows):
         say(line)
+    if session_path is not None:
+        try:
+            session.save(session_path)
+            say(f"saved the session (step {session.step_count}) to {session_path}")
+        except OSError as err:
+            print(f"gradtui: --session: cannot write {session_path}: {first_line(err)}", file=sys.stderr)
+            return 1
     if out:
         try:
             path = write_history(out, session)
-            say(f"wrote {len(session.history)} rows to {path}")
+            say(f"wrote {session.history.stored} rows to {path}")
         except (OSError, ValueError) as err:
             print(f"gradtui: --out: cannot write {out}: {first_line(err)}", file=sys.stderr)
             return 1

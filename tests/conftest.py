@@ -12,8 +12,9 @@ os.environ.setdefault("XDG_STATE_HOME", os.path.join(os.path.dirname(__file__), 
 
 @pytest.fixture(autouse=True)
 def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep log files out of the user's home."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.getbasetemp() / "state"))
+    """Keep log files out of the user's home, and each test's autosaves from the next test's lab (a
+    directory of its own beside tmp_path, so tests that list tmp_path see only their files)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
 
 
 @pytest.fixture(autouse=True)

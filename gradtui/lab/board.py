@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gradtui.lab.history import BUCKET_LAST, EXACT, SUMMARY
 from gradtui.lab.measures import MEASURES, Measure
 from gradtui.lab.runtime import tf
 from gradtui.lab.session import Session
@@ -34,19 +35,21 @@ class Board:
         Path(logdir).mkdir(parents=True, exist_ok=True)
         self.writer = tf.summary.create_file_writer(str(logdir))
         self.session = session
-        self.rows_written = 0
+        self.written = -1  # the last step written (rows move when the history summarises old ones)
 
     def scalars(self) -> None:
         """Every History row not yet written, as scalar curves."""
         cols = self.session.history.to_dict()
         layers = self.session.summary.layers
         with self.writer.as_default():
-            for r in range(self.rows_written, len(cols["step"])):
+            fresh = (cols["step"] > self.written) & np.isin(cols[SUMMARY], (EXACT, BUCKET_LAST))
+            for r in np.flatnonzero(fresh):
                 step = int(cols["step"][r])
                 for measure in MEASURES:
                     for tag, value in _curves(measure, cols[measure.name][r], layers):
                         tf.summary.scalar(tag, value, step=step)
-        self.rows_written = len(cols["step"])
+        if len(cols["step"]):
+            self.written = max(self.written, int(cols["step"][-1]))
 
     def histograms(self) -> None:
         """Weights now and the gradient the optimizer would apply next (signed and clipped), per variable."""

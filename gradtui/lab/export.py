@@ -2,9 +2,12 @@
 
 JSON schema (format "gradtui-history/1"): metadata keys (gradtui, format, config, model, notes,
 divergence, layers, columns) and one key per History column, each a nested list with one entry per
-recorded step; `predictions` has shape (steps+1, n_probe, n_outputs), row 0 before any step.
-NaN (not measured at that step) is written as null. Pinned reference runs, if any, follow under
-`pins`: a list of {label, model, layers, and the same columns} (a CSV has the live run only).
+stored row; `predictions` has shape (rows, n_probe, n_outputs), row 0 before any step. NaN (not
+measured at that step) is written as null. A long run's older steps are summarised: the `summary`
+column (last in every format) is 0 for a recorded step and 1, 2, 3 for the minimum, maximum and
+last row of a bucket (see `columns.summary`); a short run has only 0 rows.
+Pinned reference runs, if any, follow under `pins`: a list of {label, model, layers, and the same
+columns} (a CSV has the live run only).
 
 .npz: one array per History column under its name (NaN kept as NaN), and `meta`, a one-element
 string array holding the same metadata as JSON: `np.load(path)["loss"]`,
@@ -32,11 +35,12 @@ from gradtui import __version__
 from gradtui.config import LabConfig
 from gradtui.files import atomic_open
 from gradtui.lab import pins as lab_pins
-from gradtui.lab.history import COLUMNS, History
+from gradtui.lab.history import COLUMNS, SUMMARY, SUMMARY_MEANING, History
 from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, ModelSummary
 
 FORMATS = (".json", ".csv", ".npz")
+EXPORTED = (*COLUMNS, SUMMARY)  # the measurements, then which rows are summaries
 CHUNK_ROWS = 50_000  # rows per streamed piece: bounded memory, few Python calls
 _NON_FINITE = ("NaN", "-Infinity", "Infinity")  # json.dumps's spellings, written as null
 
@@ -64,7 +68,7 @@ def history_meta(run: Recorded) -> dict[str, Any]:
         "notes": list(run.notes),
         "divergence": asdict(run.divergence) if run.divergence else None,
         "layers": list(run.summary.layers),
-        "columns": {name: m.meaning for name, m in COLUMNS.items()},
+        "columns": {**{name: m.meaning for name, m in COLUMNS.items()}, SUMMARY: SUMMARY_MEANING},
     }
 
 
@@ -83,10 +87,10 @@ def _json_values(values: np.ndarray) -> str:
 
 
 def write_json(handle: IO[bytes], run: Recorded, pins: Sequence[Pin] = ()) -> None:
-    rows = len(run.history)
+    rows = run.history.stored
     head = json.dumps(history_meta(run), allow_nan=False)
     handle.write(head[:-1].encode())
-    for name in COLUMNS:
+    for name in EXPORTED:
         handle.write(f", {json.dumps(name)}: [".encode())
         for i, chunk in enumerate(_chunks(run.history, rows)):
             handle.write(((", " if i else "") + _json_values(chunk[name])).encode())
@@ -104,7 +108,7 @@ def write_json(handle: IO[bytes], run: Recorded, pins: Sequence[Pin] = ()) -> No
 
 
 def _csv_header(run: Recorded) -> list[str]:
-    """Probe columns as pred_p{i}_k{j}, layer columns as weight_norm[layer]."""
+    """Probe columns as pred_p{i}_k{j}, layer columns as weight_norm[layer], `summary` last."""
     header: list[str] = []
     p, k, layers = run.history.dims.probes, run.history.dims.outputs, run.summary.layers
     for name, measure in COLUMNS.items():
@@ -114,13 +118,13 @@ def _csv_header(run: Recorded) -> list[str]:
             header.extend(f"{name}[{layer}]" for layer in layers)
         else:
             header.extend(f"{name}_p{i}_k{j}" for i in range(p) for j in range(k))
-    return header
+    return [*header, SUMMARY]
 
 
 def _csv_lines(chunk: dict[str, np.ndarray]) -> str:
     """One line per row: the step as an integer, every other value to 9 significant digits, NaN empty."""
     count = len(chunk["step"])
-    table = np.concatenate([chunk[name].reshape(count, -1).astype(np.float64) for name in COLUMNS], axis=1)
+    table = np.concatenate([chunk[name].reshape(count, -1).astype(np.float64) for name in EXPORTED], axis=1)
     line = "%d" + ",%.9g" * (table.shape[1] - 1)
     text = "\n".join(line % tuple(row) for row in table.tolist())
     for token in ("nan", "-inf", "inf"):  # only numbers and commas here: these are whole values
@@ -130,7 +134,7 @@ def _csv_lines(chunk: dict[str, np.ndarray]) -> str:
 
 def write_csv(handle: IO[bytes], run: Recorded, pins: Sequence[Pin] = ()) -> None:
     del pins  # one row per live step: a pinned run has its own steps (JSON and .npz carry pins)
-    rows = len(run.history)
+    rows = run.history.stored
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(_csv_header(run))
     handle.write(header.getvalue().encode())
@@ -141,11 +145,11 @@ def write_csv(handle: IO[bytes], run: Recorded, pins: Sequence[Pin] = ()) -> Non
 def write_npz(handle: IO[bytes], run: Recorded, pins: Sequence[Pin] = ()) -> None:
     """What np.savez writes (uncompressed: compression would cost seconds per million rows), a column
     at a time."""
-    rows = len(run.history)
+    rows = run.history.stored
     described = {**history_meta(run), "pins": lab_pins.describe(pins)} if pins else history_meta(run)
     meta = np.array([json.dumps(described, allow_nan=False)])
     with zipfile.ZipFile(handle, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name in COLUMNS:
+        for name in EXPORTED:
             with archive.open(f"{name}.npy", "w", force_zip64=True) as entry:
                 np.lib.format.write_array(entry, run.history.column(name)[:rows], allow_pickle=False)
         with archive.open("meta.npy", "w", force_zip64=True) as entry:

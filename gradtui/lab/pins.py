@@ -55,7 +55,7 @@ def label_for(config: LabConfig) -> str:
 
 def make_pin(history: History, label: str, model: str, layers: Sequence[str]) -> Pin:
     """A read-only copy of the run so far (rows thinned to PIN_ROWS beyond that many)."""
-    columns = history.to_dict()
+    columns = {name: values for name, values in history.to_dict().items() if name in COLUMNS}  # the measurements
     n = len(columns["step"])
     if n > PIN_ROWS:
         keep = np.unique(np.linspace(0, n - 1, PIN_ROWS).astype(np.int64))

@@ -25,7 +25,7 @@ from gradtui.lab.optimizers import make_optimizer
 from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
 from gradtui.lab.runtime import resolve_devices, strategy_for, tf
-from gradtui.lab.step_graph import Parts, StepGraph, eval_batch, measure_baseline
+from gradtui.lab.step_graph import TUNABLE, Parts, StepGraph, eval_batch, measure_baseline
 
 # Fields whose change needs a new model, probe or data set; the others are applied in place.
 REBUILD_FIELDS = (
@@ -119,6 +119,7 @@ class Session:
             mode=config.effective_mode,
         )
         self.history = History(self.parts.dims)
+        self.history.keep_exact(self.timeline.marks)
         self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
         self._call(0)  # trace and optimise the compiled step now, so the first keypress does not wait for it
         self.history.append(self.graph.start_row(self._init_weights))
@@ -290,26 +291,63 @@ class Session:
         """Back to the state before the last action (step, run, restore); False when there is none."""
         if not self.timeline.undo:
             return False
+        entry = self.timeline.undo[-1]
+        if entry.config is not None and entry.config != self.config:  # a restore that changed settings
+            self.with_config(entry.config)
         self.restore_state(self.timeline.undo.pop())
         return True
 
     def reset(self) -> None:
         """The initial weights and a fresh optimizer state; undoable."""
-        self.timeline.push(timeline.capture(self.live, True, self.divergence))
+        self.timeline.push(timeline.capture(self.live, True, self.divergence, self.config))
         initial = timeline.State(self._init_weights, self._opt_init, 0, 1, state=self._init_state)
         self.restore_state(initial)
 
     def snapshot(self, name: str | None = None) -> str:
+        """Take a named snapshot; it records the settings it was taken under."""
         name = (name or "").strip() or f"step-{self.step_count}"
-        self.timeline.snapshots[name] = timeline.capture(self.live, True, self.divergence)
+        self.timeline.snapshots[name] = timeline.capture(self.live, True, self.divergence, self.config)
         return name
 
-    def restore(self, name: str) -> None:
+    def snapshot_config(self, name: str) -> LabConfig:
+        return self._snapshot(name).config or self.config
+
+    def restore(self, name: str) -> Session:
+        """Restore a snapshot, all of it or nothing; returns the session now live.
+
+        A snapshot taken under other settings brings them back: in place (undoably) when the model,
+        data and optimizer are the same, else as a new session built for its experiment, which keeps
+        every snapshot (this one's undo history stays with the old session)."""
+        state = self._snapshot(name)
+        config = state.config or self.config
+        if config == self.config:
+            _fits(self.live, state, name)
+            self.timeline.push(timeline.capture(self.live, True, self.divergence, self.config))
+            self.restore_state(state)
+            return self
+        if self.same_variables(config):
+            _fits(self.live, state, name)  # same variables: it fits before anything changes
+            entry = timeline.capture(self.live, True, self.divergence, self.config)
+            self.with_config(config)
+            self.timeline.push(entry)
+            self.restore_state(state)
+            return self
+        fresh = Session.build(config)
+        _fits(fresh.live, state, name)
+        fresh.timeline.snapshots.update(self.timeline.snapshots)
+        fresh.pins = self.pins
+        fresh.restore_state(state)
+        return fresh
+
+    def same_variables(self, config: LabConfig) -> bool:
+        """Whether a state taken under `config` has this session's variables (model, data, optimizer)."""
+        return all(getattr(config, f) == getattr(self.config, f) for f in REBUILD_FIELDS + OPTIMIZER_FIELDS)
+
+    def _snapshot(self, name: str) -> timeline.State:
         if name not in self.timeline.snapshots:
             have = ", ".join(self.timeline.snapshots) or "none"
             raise LabError(f"no snapshot named {name!r} (have: {have})")
-        self.timeline.push(timeline.capture(self.live, True, self.divergence))
-        self.restore_state(self.timeline.snapshots[name])
+        return self.timeline.snapshots[name]
 
     def gradients(self) -> list[np.ndarray]:
         """The gradient the rule would apply next (before the sign), per variable."""
@@ -357,8 +395,12 @@ class Session:
                 )
             elif old.lr != config.lr:
                 self.optimizer.learning_rate.assign(config.lr)
-            self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
-            self._call(0)
+            if all(getattr(old, f) == getattr(config, f) for f in _FIELDS if f not in TUNABLE):
+                self.graph.retune(config)
+            else:
+                with self.strategy.scope(), tf.device(self.device):  # its sign variable mirrored like the weights
+                    self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
+                    self._call(0)
         except Exception:
             (self.config, self.optimizer, self._opt_vars, self._opt_init, self.graph) = saved
             raise
@@ -380,3 +422,14 @@ class Session:
     def load(cls, path: str | Path) -> Session:
         """Rebuild a saved session: the model from its config, then weights, optimizer state, history."""
         return session_file.load(path, cls.build)
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(LabConfig))
+
+
+def _fits(live: timeline.Live, state: timeline.State, name: str) -> None:
+    """LabError, before anything changes, unless the snapshot fits the variables it would be written to."""
+    try:
+        timeline.check(live, state)
+    except ValueError as err:
+        raise LabError(f"snapshot {name!r} does not fit the model it was taken with ({first_line(err)})") from None

@@ -18,7 +18,7 @@ import numpy as np
 
 from gradtui.config import one_line
 from gradtui.lab import array_files, pins
-from gradtui.lab.history import COLUMNS
+from gradtui.lab.history import COLUMNS, SUMMARY
 
 META_KEYS = ("format", "config", "snapshots", "notes", "pins", "semantics")
 LEGACY_COLUMNS = ("drawdown",)  # files saved before acc_change: read as -acc_change
@@ -50,7 +50,7 @@ def check_headers(path: str | Path, extra_keys: Collection[str] = ()) -> dict[st
         if key == "meta" or key in extra_keys or pins.is_pin_key(key):
             return True
         match = _STATE.fullmatch(key)
-        return match is not None and (match.group(4) is None or match.group(4) in (*COLUMNS, *LEGACY_COLUMNS))
+        return match is not None and (match.group(4) is None or match.group(4) in (*COLUMNS, SUMMARY, *LEGACY_COLUMNS))
 
     try:
         array_files.check_headers(path, headers, known, "a gradtui session", array_files.memory_limit())
@@ -73,16 +73,27 @@ def check_meta(path: str | Path, meta: Any, extra_keys: Collection[str] = ()) ->
         raise SessionFileError(f"{where}: unknown meta key {one_line(unknown[0])!r}")
     if not isinstance(meta.get("config"), Mapping):
         raise SessionFileError(f"{where}: config is {type(meta.get('config')).__name__}, not a mapping")
-    for key in ("snapshots", "notes"):
-        value = meta.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            kind = type(value).__name__ if not isinstance(value, list) else "a list holding something other than text"
-            raise SessionFileError(f"{where}: {key} is {kind}; expected a list of text")
+    notes = meta.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(v, str) for v in notes):
+        kind = type(notes).__name__ if not isinstance(notes, list) else "a list holding something other than text"
+        raise SessionFileError(f"{where}: notes is {kind}; expected a list of text")
     if not isinstance(meta.get("semantics", 0), int) or isinstance(meta.get("semantics", 0), bool):
         raise SessionFileError(f"{where}: semantics is {type(meta.get('semantics')).__name__}, not a whole number")
-    names = meta.get("snapshots", [])
+    snapshots = meta.get("snapshots", [])
+    names = [_snapshot_name(where, entry) for entry in snapshots] if isinstance(snapshots, list) else None
+    if names is None:
+        raise SessionFileError(f"{where}: snapshots is {type(snapshots).__name__}; expected a list")
     if len(set(names)) != len(names):
         raise SessionFileError(f"{where}: a snapshot name appears twice")
+
+
+def _snapshot_name(where: str, entry: Any) -> str:
+    """A snapshot's name: text (version 1), or {name: text, config: mapping} (version 2)."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, Mapping) and isinstance(entry.get("name"), str) and isinstance(entry.get("config"), Mapping):
+        return entry["name"]
+    raise SessionFileError(f"{where}: snapshots is a list holding something other than text (or a name and its config)")
 
 
 def check_snapshot_keys(path: str | Path, headers: Mapping[str, Any], snapshots: int) -> None:
@@ -103,7 +114,11 @@ def check_steps(path: str | Path, key: str, step: np.ndarray, history: Mapping[s
         return
     if steps.ndim != 1 or steps.dtype.kind not in "iu":
         raise SessionFileError(f"{where}: {key}/h/step is not a list of whole step numbers")
-    if len(steps) and (int(steps.min()) < 0 or np.any(np.diff(steps) <= 0)):
+    kinds = history.get("summary")  # summarised rows: a bucket's min and max rows share its first step
+    if kinds is not None and (kinds.shape != steps.shape or kinds.dtype.kind not in "iu"):
+        raise SessionFileError(f"{where}: {key}/h/summary is not one code per history row")
+    samples = steps if kinds is None else steps[np.isin(kinds, (0, 3))]
+    if len(steps) and (int(steps.min()) < 0 or np.any(np.diff(steps) < 0) or np.any(np.diff(samples) <= 0)):
         raise SessionFileError(f"{where}: {key}/h/step is not increasing from 0")
     if len(steps) and int(steps[-1]) > int(step):
         raise SessionFileError(f"{where}: {key} history reaches step {int(steps[-1])}, after its step {int(step)}")

@@ -1,10 +1,13 @@
 """Session files: config, current state, snapshots, history and notes in one .npz, written atomically.
 
-Format "gradtui-session/1": a `meta` JSON string (format, config, snapshot names, notes, semantics)
-and, per state key (`current`, `snap0`, `snap1`...), arrays KEY/wI (weights), KEY/oI (optimizer
-state), KEY/nI (non-trainable variables: moving statistics), KEY/step and KEY/h/COLUMN (history),
-and pinned reference runs (`pins` in meta, arrays `pins/I/COLUMN`, see pins.py). The header is
-checked before NumPy reads anything.
+Format "gradtui-session/2": a `meta` JSON string (format, config, notes, semantics, `snapshots`: a
+list of {name, config}, each snapshot's own experiment) and, per state key (`current`, `snap0`,
+`snap1`...), arrays KEY/wI (weights), KEY/oI (optimizer state), KEY/nI (non-trainable variables:
+moving statistics), KEY/step and KEY/h/COLUMN (history, with its `summary` column), and pinned
+reference runs (`pins` in meta, arrays `pins/I/COLUMN`, see pins.py). Version 1 (snapshot names
+only, every snapshot of the file's own experiment) still opens. The header is checked before NumPy
+reads anything. `pack` copies what to write (on the thread that owns the session); `write`
+compresses and writes it (on any thread), so a save need not hold the engine.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from gradtui.lab.timeline import State
 if TYPE_CHECKING:
     from gradtui.lab.session import Session
 
-FORMAT = "gradtui-session/1"
+FORMAT = "gradtui-session/2"
+FORMATS = ("gradtui-session/1", FORMAT)
 SEMANTICS = 2  # 2: fit semantics (training-mode loss rules, every row trained, whole test set evaluated)
 OLD_SEMANTICS_NOTE = (
     "This session was saved by an older gradtui: its recorded numbers came from the old semantics "
@@ -37,16 +41,24 @@ OLD_SEMANTICS_NOTE = (
 
 
 def save(session: Session, path: str | Path) -> None:
+    write(path, pack(session))
+
+
+def pack(session: Session) -> dict[str, np.ndarray]:
+    """Copies of everything a session file holds (the history is bounded, so this is quick)."""
+    snapshots = session.timeline.snapshots
     meta: dict[str, Any] = {
         "format": FORMAT,
         "config": session.config.to_dict(),
-        "snapshots": session.snapshot_names,
+        "snapshots": [
+            {"name": name, "config": (state.config or session.config).to_dict()} for name, state in snapshots.items()
+        ],
         "notes": session.notes,
         "semantics": SEMANTICS,
     }
     states = {
         "current": timeline.capture(session.live, True, session.divergence),
-        **{f"snap{i}": s for i, s in enumerate(session.timeline.snapshots.values())},
+        **{f"snap{i}": s for i, s in enumerate(snapshots.values())},
     }
     arrays: dict[str, np.ndarray] = {}
     for key, state in states.items():
@@ -55,8 +67,12 @@ def save(session: Session, path: str | Path) -> None:
         meta["pins"] = pins.describe(session.pins)
         arrays.update(pins.to_arrays(session.pins))
     arrays["meta"] = np.asarray(json.dumps(meta))
+    return arrays
+
+
+def write(path: str | Path, arrays: dict[str, np.ndarray], compress: bool = True) -> None:
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+    (np.savez_compressed if compress else np.savez)(buffer, **arrays)  # type: ignore[arg-type]
     atomic_write_bytes(Path(path), buffer.getvalue())
 
 
@@ -72,13 +88,22 @@ def _state_arrays(key: str, state: State) -> dict[str, np.ndarray]:
 def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
     """Rebuild a saved session: the model from its config, then weights, optimizer state, history."""
     arrays, meta = _read(path)
-    session = build(LabConfig.from_dict(meta["config"]))
+    config = LabConfig.from_dict(meta["config"])
+    try:
+        listed = [
+            (entry, config) if isinstance(entry, str) else (entry["name"], LabConfig.from_dict(entry["config"]))
+            for entry in meta.get("snapshots", [])
+        ]
+    except (KeyError, TypeError, ValueError) as err:
+        raise LabError(f"{path} is not a readable gradtui session file ({first_line(err)})") from None
+    session = build(config)
     live = session.live
     try:
-        snapshots = {name: _state(arrays, f"snap{i}", live) for i, name in enumerate(meta.get("snapshots", []))}
-        current = _state(arrays, "current", live)
+        snapshots = {name: _state(arrays, f"snap{i}", snap) for i, (name, snap) in enumerate(listed)}
+        current = _state(arrays, "current", None)
         for state in (*snapshots.values(), current):
-            timeline.check(live, state)
+            if state.config is None or session.same_variables(state.config):
+                timeline.check(live, state)  # another experiment's snapshot is checked when restored
         session.pins = pins.from_arrays(arrays, meta.get("pins"))
     except (KeyError, ValueError) as err:
         raise LabError(f"{path} does not fit the model it names ({first_line(err)})") from None
@@ -99,7 +124,7 @@ def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         headers = session_check.check_headers(path)
         meta_only = array_files.load_npz(path, {"meta": headers["meta"]})
         meta = json.loads(str(meta_only["meta"]))
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") not in FORMATS:
             raise ValueError("not a gradtui session file")
     except session_check.SessionFileError as err:
         raise LabError(str(err)) from None
@@ -118,12 +143,22 @@ def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return arrays, meta
 
 
-def _state(arrays: dict[str, np.ndarray], key: str, live: timeline.Live) -> State:
-    weights = [arrays[f"{key}/w{i}"] for i in range(len(live.weights))]
-    optimizer = [arrays[f"{key}/o{i}"] for i in range(len(live.optimizer))]
+def _state(arrays: dict[str, np.ndarray], key: str, config: LabConfig | None) -> State:
+    """One saved state, its arrays counted from the file (another experiment's model has other shapes)."""
+    weights = _numbered(arrays, f"{key}/w")
+    optimizer = _numbered(arrays, f"{key}/o")
     history = {k.split("/h/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{key}/h/")}
     if "drawdown" in history and "acc_change" not in history:  # the old sign: accuracy at step 0 minus now
         history["acc_change"] = -history.pop("drawdown")
     # moving statistics: a file saved before they were kept leaves the model's own
-    state = [arrays[f"{key}/n{i}"] for i in range(len(live.state))] if f"{key}/n0" in arrays else None
-    return State(weights, optimizer, int(arrays[f"{key}/step"]), len(history["step"]), history, state=state)
+    state = _numbered(arrays, f"{key}/n") or None
+    return State(
+        weights, optimizer, int(arrays[f"{key}/step"]), len(history["step"]), history, state=state, config=config
+    )
+
+
+def _numbered(arrays: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:
+    found: list[np.ndarray] = []
+    while f"{prefix}{len(found)}" in arrays:
+        found.append(arrays[f"{prefix}{len(found)}"])
+    return found

@@ -87,8 +87,12 @@ class Parts:
         return measures.Dims(int(self.x_probe.shape[0]), self.outputs, len(self.groups))
 
 
+TUNABLE = ("lr", "sign", "steps")  # settings a change of which keeps the compiled step
+
+
 class StepGraph:
-    """One config's compiled step: `run(n)` and `gradients()`, recompiled on any config change."""
+    """One config's compiled step: `run(n)` and `gradients()`, recompiled on a config change except of
+    TUNABLE fields, which the graph reads from variables (lr: the optimizer's; sign: `self.sign`)."""
 
     def __init__(self, config: LabConfig, parts: Parts, optimizer: Any, strategy: Any = None) -> None:
         self.config, self.parts, self.optimizer = config, parts, optimizer
@@ -97,12 +101,26 @@ class StepGraph:
         # per-row losses, averaged here: inside a MirroredStrategy a Keras mean loss is also divided by
         # the replica count
         self.per_row_loss: LossFn = rules.make_loss(parts.loss_name, parts.from_logits, per_row=True)
+        self.sign = tf.Variable(_sign(config), trainable=False, name="gradtui_sign")
         self.loss_fn: LossFn = lambda y_true, y_pred: tf.reduce_mean(self.per_row_loss(y_true, y_pred))
         self._setup_data()
         held_out = parts.data is not None and parts.data.has_heldout
         self.evaluate: Evaluate | None = tf.function(self._evaluator()) if held_out else None
         self.run = self._compile()
         self.gradients = tf.function(self._peek_gradients)
+
+    def warm(self) -> None:
+        """Trace the step now (a run of zero steps changes nothing), so the first real step is quick."""
+        self.run(tf.constant(0, tf.int32))
+
+    def traces(self) -> int:
+        """How often the step was traced (once per graph, however its TUNABLE settings change)."""
+        return int(self.run.experimental_get_tracing_count())  # type: ignore[attr-defined]
+
+    def retune(self, config: LabConfig) -> None:
+        """Take a config that differs from this graph's only in TUNABLE fields, without retracing."""
+        self.sign.assign(_sign(config))
+        self.config = config
 
     # ---- inputs ---------------------------------------------------------------------------------
 
@@ -336,7 +354,7 @@ class StepGraph:
 
     def _one_step(self) -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
         parts, optimizer, norms, groups = self.parts, self.optimizer, self._norms(), self.parts.groups
-        sign, clipnorm = (-1.0 if self.config.sign == "ascend" else 1.0), self.config.clipnorm
+        sign, clipnorm = self.sign, self.config.clipnorm
         # one probe output that is itself the objective: its Jacobian is the gradient just taken, so the
         # forecast J . update is a dot product and needs no forward-mode pass
         rule = rules.BY_NAME[self.config.rule]
@@ -353,7 +371,7 @@ class StepGraph:
             # the moving statistics before a training-mode pass moves them
             state = [tf.identity(v) for v in non_trainable] if training else non_trainable
             objective, loss, y, grads = self._gradients(step, y_before)
-            applied = grads if sign > 0 else [-g for g in grads]
+            applied = [g * sign for g in grads]  # x1 or x-1: exact either way
             if replicas > 1:  # every replica holds the whole gradient: clip it here, the optimizer sums shares
                 applied = [(tf.clip_by_norm(g, clipnorm) if clipnorm else g) / replicas for g in applied]
             optimizer.apply_gradients(zip(applied, parts.variables, strict=True))
@@ -437,3 +455,7 @@ def _several_replicas() -> Any:
     """The replica context when this runs as one of several replicas (inside strategy.run), else None."""
     context = tf.distribute.get_replica_context()
     return context if context is not None and context.num_replicas_in_sync > 1 else None
+
+
+def _sign(config: LabConfig) -> float:
+    return -1.0 if config.sign == "ascend" else 1.0

@@ -8,10 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from gradtui.lab.history import COLUMNS, History
+from gradtui.config import LabConfig
+from gradtui.lab.history import COLUMNS, SUMMARY, History
 from gradtui.lab.results import Divergence
 
-UNDO_BUDGET_BYTES = 1 << 30
+UNDO_BUDGET_BYTES = 256 << 20  # history copies are bounded too (History summarises old rows)
+UNDO_ENTRIES = 200
 
 
 @dataclass
@@ -25,6 +27,7 @@ class State:
     history: dict[str, np.ndarray] | None = None  # a full copy, when the timeline is not a prefix
     divergence: Divergence | None = None
     state: list[np.ndarray] | None = None  # non-trainable variables (moving statistics); None = leave them
+    config: LabConfig | None = None  # the experiment it was taken under (None: the session's own)
 
     def nbytes(self) -> int:
         size = sum(a.nbytes for a in self.weights) + sum(a.nbytes for a in self.optimizer)
@@ -45,7 +48,7 @@ class Live:
 
 @dataclass
 class Timeline:
-    """The undo stack (bounded in bytes, oldest dropped first) and the named snapshots."""
+    """The undo stack (bounded in entries and bytes, oldest dropped first) and the named snapshots."""
 
     undo: collections.deque[State] = field(default_factory=collections.deque)
     snapshots: dict[str, State] = field(default_factory=dict)
@@ -53,11 +56,15 @@ class Timeline:
     def push(self, state: State) -> None:
         self.undo.append(state)
         total = sum(e.nbytes() for e in self.undo)
-        while len(self.undo) > 1 and total > UNDO_BUDGET_BYTES:
+        while len(self.undo) > 1 and (total > UNDO_BUDGET_BYTES or len(self.undo) > UNDO_ENTRIES):
             total -= self.undo.popleft().nbytes()
 
+    def marks(self) -> list[int]:
+        """History rows an undo returns to (entries without their own history copy): kept exact."""
+        return [e.history_len - 1 for e in self.undo if e.history is None]
 
-def capture(live: Live, with_history: bool, divergence: Divergence | None) -> State:
+
+def capture(live: Live, with_history: bool, divergence: Divergence | None, config: LabConfig | None = None) -> State:
     return State(
         [v.numpy() for v in live.weights],
         [v.numpy() for v in live.optimizer],
@@ -66,6 +73,7 @@ def capture(live: Live, with_history: bool, divergence: Divergence | None) -> St
         live.history.to_dict() if with_history else None,
         divergence,
         [v.numpy() for v in live.state],
+        config,
     )
 
 
@@ -96,6 +104,9 @@ def _check_history(history: History, columns: dict[str, np.ndarray]) -> None:
         expected = (rows, *history.dims.shape(measure.kind))
         if name in columns and tuple(np.shape(columns[name])) != expected:
             raise ValueError(f"history column {name}: shape {np.shape(columns[name])}, expected {expected}")
+    kinds = columns.get(SUMMARY)
+    if kinds is not None and (np.shape(kinds) != (rows,) or not np.isin(kinds, (0, 1, 2, 3)).all()):
+        raise ValueError("history column summary: not one code 0-3 per row")
 
 
 def restore(live: Live, state: State, truncate: bool = True) -> None:

@@ -8,7 +8,11 @@ its read-only view (view.py). Terminal setup is in launcher.py, demo scripts in 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import ClassVar, TypeVar
@@ -21,16 +25,17 @@ from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static, TabbedContent
+from textual.widgets import Footer, Static, TabbedContent
 
+from gradtui import autosave as autosaves
 from gradtui import logs, trust
 from gradtui.config import LabConfig
 from gradtui.files import atomic_write_text
 from gradtui.presets import PRESET_BY_KEY, PRESET_BY_NAME, Preset
-from gradtui.tui.commands import LabCommands, bindings
+from gradtui.tui.commands import ACTIONS, LabCommands, bindings
 from gradtui.tui.demo import Beat
 from gradtui.tui.demo_runner import DemoRunner
-from gradtui.tui.engine import Engine, default_path
+from gradtui.tui.engine import FINAL_SAVE_SECONDS, STEP_QUEUE, Engine, default_path
 from gradtui.tui.launcher import main, run_app
 from gradtui.tui.messages import (
     ConfigApplied,
@@ -63,6 +68,16 @@ from gradtui.tui.widgets.status import (
 __all__ = ["GradApp", "find_preset", "main", "run_app", "short_device"]
 
 FROZEN_ENV = "GRADTUI_FROZEN"  # set to 1 to hide timing-dependent text (snapshot tests, recorded demos)
+REPLACE = "Replace it"
+# lab actions on printable keys: they never fire while a form field or dropdown has focus (escape leaves it)
+TYPED_ACTIONS = frozenset(
+    {
+        a.action.split("(")[0]
+        for a in ACTIONS
+        if any(len(k) == 1 or k in ("space", "question_mark") for k in a.key.split(","))
+    }
+    | {"preset"}  # the digit keys
+)
 W = TypeVar("W", bound=Widget)
 
 
@@ -87,15 +102,21 @@ class GradApp(App[int]):
         session_file: str | None = None,
         frozen: bool | None = None,
         driver_class: type[Driver] | None = None,
+        resume: str | None = None,
     ) -> None:
         super().__init__(driver_class=driver_class)
         self.preset: Preset | None = find_preset(preset) if preset else None
         base = config or LabConfig()
         self.initial_config = self.preset.config(base) if self.preset else base
         self.demo = DemoRunner(beats or [])
-        self.session_file = session_file
+        self.session_file = session_file  # where ctrl+s saves (never a file that failed to load)
+        self.resume = resume  # an autosave to reopen (saving never writes over it)
         self.frozen = frozen if frozen is not None else os.environ.get(FROZEN_ENV) == "1"
-        self.engine = Engine(self, self.initial_config, session_file)
+        self.engine = Engine(self, self.initial_config, resume or session_file)
+        self.exit_note = ""  # printed by the launcher once the terminal is restored
+        self.watchdog: threading.Timer | None = None
+        self._quitting = False
+        self._wants_play = False  # what the user last asked p for (the engine's state may lag)
         self.view = EngineView(self.engine)  # all the UI reads of the engine goes through this
         self.form_valid = True
         self.form_open: bool | None = None  # None: follow the width (open when wide)
@@ -146,7 +167,20 @@ class GradApp(App[int]):
             self._w("#demo-note", Static).update(self.demo.intro())
             self._w("#demo-note", Static).display = True
         self.set_interval(REFRESH_SECONDS, self._tick)
+        self.set_interval(autosaves.INTERVAL_SECONDS, self.engine.autosave)
         self.engine.start()
+        if not self.is_headless:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
+                    loop.add_signal_handler(signum, self._signalled, signum)
+        if not self.resume and not self.session_file and not self.preset and not self.demo.beats:
+            found = autosaves.newest(excluding=self.engine.autosave_path)
+            if found is not None:
+                self._show_story(
+                    "Resume",
+                    f"An unsaved exploration was autosaved: {autosaves.describe(found)}. gradtui --resume reopens it.",
+                )
 
     # -- the timer -------------------------------------------------------------------------------
 
@@ -182,18 +216,6 @@ class GradApp(App[int]):
             self._log_serial = lines[-1][0]
             for _, text in lines:
                 log.write(Text(text))  # plain text (no markup), word-wrapped to the view's width
-
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = False,
-    ) -> None:
-        """Toasts quote paths, snapshot names, notes and error text: shown literally, never as markup."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def say(self, text: str) -> None:
         """A line for the log view (and the log file)."""
@@ -290,6 +312,8 @@ class GradApp(App[int]):
     @on(StepsDone)
     def _steps_done(self, message: StepsDone) -> None:
         report = message.report
+        if message.kind == "play" and self.engine.idle:  # it ended (paused, diverged) and no other is asked for
+            self._wants_play = False
         if report.steps and report.seconds > 0:
             self._rate = report.steps_per_s
         for note in report.notes:
@@ -325,6 +349,8 @@ class GradApp(App[int]):
 
     @on(EngineFailed)
     def _engine_failed(self, message: EngineFailed) -> None:
+        if message.action == "load":  # ctrl+s must not offer (and replace) the file that did not open
+            self.session_file = None
         self.say(f"{message.action} failed: {message.text}")
         if message.untrusted is not None:
             self._ask_trust(message.untrusted, message.text, message.field)
@@ -393,12 +419,17 @@ class GradApp(App[int]):
 
     def _interrupt(self) -> None:
         """Stop a run in progress so the next command runs at once."""
+        self._wants_play = False
         self.engine.pause()
 
     def action_step(self, count: int = 1) -> None:
+        """Steps queue behind each other (keys that arrive together all count); a play or run stops first."""
         if self._can_act() and self._apply_pending():
-            self._interrupt()
-            self.engine.step(count)
+            if self.view.state == "running" or self._wants_play:
+                self._wants_play = False
+                self._interrupt()
+            if not self.engine.step(count):
+                self.notify(f"{STEP_QUEUE} steps are queued already; this press was not added.", severity="warning")
 
     def action_run_n(self, count: int | None = None) -> None:
         if self._can_act() and self._apply_pending():
@@ -406,17 +437,21 @@ class GradApp(App[int]):
             self.engine.run(count or self._w(ConfigForm).applied.steps)
 
     def action_play_pause(self) -> None:
-        if self.view.busy or self.view.state == "running":
+        """Toggle what the user last asked for, not the engine's state, which lags behind quick presses."""
+        if self._wants_play:
             self.action_pause()
         elif self._can_act() and self._apply_pending():
+            self._wants_play = True
             self.engine.play()
 
     def action_pause(self) -> None:
+        self._wants_play = False
         self.engine.pause()
 
     def action_play(self) -> None:
         if self._can_act() and self._apply_pending():
             self._interrupt()
+            self._wants_play = True
             self.engine.play()
 
     def action_undo(self) -> None:
@@ -530,10 +565,22 @@ class GradApp(App[int]):
         if not self._can_act():
             return
 
+        def save(path: str) -> None:
+            self.session_file = path
+            self.engine.save(path)
+
         def chosen(path: str | None) -> None:
-            if path:
-                self.session_file = path
-                self.engine.save(path)
+            if not path:
+                return
+            if path == self.session_file or not Path(path).expanduser().exists():
+                save(path)  # a new file, or the one this lab opened or saved: no question
+                return
+
+            def confirmed(answer: str | None) -> None:
+                if answer == REPLACE:
+                    save(path)
+
+            self.push_screen(ChoiceScreen(f"{path} exists", [REPLACE, "Keep it (cancel)"]), confirmed)
 
         default = self.session_file or default_path("gradtui-session", ".npz")
         self.push_screen(PathScreen("Save session", default, must_exist=False), chosen)
@@ -572,14 +619,15 @@ class GradApp(App[int]):
         self.set_focus(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "leave_field":  # only a text field of the form; elsewhere escape keeps its own meaning
-            focused = self.focused
-            return (
-                isinstance(focused, Input)
-                and focused.screen is self.screen_stack[0]
-                and any(isinstance(node, ConfigForm) for node in focused.ancestors)
-            )
-        return True
+        focused = self.focused
+        in_form = (
+            focused is not None
+            and focused.screen is self.screen_stack[0]
+            and any(isinstance(node, ConfigForm) for node in focused.ancestors_with_self)
+        )
+        if action == "leave_field":  # only a field or dropdown of the form; elsewhere escape keeps its own meaning
+            return in_form
+        return not (in_form and action in TYPED_ACTIONS)  # a letter typed into a dropdown is not a lab key
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
@@ -591,8 +639,54 @@ class GradApp(App[int]):
         self.push_screen(NotesScreen(list(reversed(self.stories))))
 
     async def action_quit(self) -> None:
+        """Quit; unsaved work is autosaved first and writes in progress finish (the launcher says where)."""
+        await self._leave(0, "")
+
+    def _signalled(self, signum: int) -> None:
+        """SIGHUP (a dropped connection), SIGTERM or SIGINT: autosave, then leave through the normal exit,
+        which restores the terminal."""
+        name = signal.Signals(signum).name
+        self.say(f"{name}: saving the session and quitting")
+        self.run_worker(self._leave(128 + signum, name), exit_on_error=False)
+
+    async def _leave(self, code: int, why: str) -> None:
+        if self._quitting:
+            return
+        self._quitting = True
+        if not self.is_headless:  # never hang on a gone terminal: the launcher cancels this once run() returns
+            self.watchdog = threading.Timer(FINAL_SAVE_SECONDS + 10, os._exit, (code or 1,))
+            self.watchdog.daemon = True
+            self.watchdog.start()
+        if self.engine.dirty:
+            self.notify("Saving the session before quitting...", timeout=30)
+        saved = await asyncio.to_thread(self.engine.final_save)
+        unfinished = self.engine.join_writes(0)
+        notes = []
+        if saved is not None:
+            notes.append(
+                f"gradtui: {why + ': ' if why else ''}the session was autosaved to {saved}; gradtui --resume reopens it"
+            )
+        for path in unfinished:
+            notes.append(f"gradtui: {path} was still being written; it is finished before gradtui exits")
+        self.exit_note = "\n".join(notes)
         self.engine.shutdown(timeout=0.9)
-        self.exit(0)
+        self.exit(code)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast, unless the same one is still on screen (a hundred `u` presses make one toast).
+        Toasts quote paths, snapshot names, notes and error text: shown literally, never as markup."""
+        for shown in list(self._notifications):
+            if shown.message == message and shown.title == title and shown.severity == severity:
+                self._unnotify(shown, refresh=False)  # shown again below, its time restarted
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def on_unmount(self) -> None:
         self.engine.shutdown(timeout=0.9)

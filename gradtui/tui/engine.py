@@ -5,10 +5,16 @@ TensorFlow is imported here, lazily, inside the thread: the first frame paints w
 Results go back to the UI as messages (messages.py); the UI reads the session through EngineView
 (view.py) on its own timer, which History makes safe. Pause is a flag the running step polls between compiled chunks,
 so Pause and quit take effect within a chunk (the session sizes chunks to ~0.1 s of work).
+
+Saves never hold the keys: the engine thread copies what a file holds (the history is bounded, so
+that is quick; during play it happens between two chunks), and a writer thread compresses and
+writes it atomically. Writer threads are not daemons, so quitting finishes a write in progress.
+Autosaves (autosave.py) go to one file per lab process while anything is unsaved.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import queue
@@ -22,10 +28,12 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 from textual.message_pump import MessagePump
 
+from gradtui import autosave as autosaves
 from gradtui import logs, trust
 from gradtui.config import ConfigError, LabConfig
 from gradtui.lab import pins
-from gradtui.lab.results import LabError, StepReport
+from gradtui.lab.history import History
+from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
 from gradtui.tui.messages import (
     ConfigApplied,
     EngineFailed,
@@ -45,6 +53,9 @@ if TYPE_CHECKING:
     from gradtui.lab.session import Session
 
 PLAY_LIMIT = 10_000_000  # "until paused": one undo entry for the whole played stretch
+STEP_QUEUE = 100  # step presses waiting at most; more are refused (and the UI says so)
+FINAL_SAVE_SECONDS = 20.0  # on quit or a signal: how long to wait for the last autosave
+CHANGES = frozenset({"step", "run", "play", "undo", "reset", "snapshot", "restore", "apply", "pin", "unpin"})
 
 
 @dataclass
@@ -53,6 +64,24 @@ class _Command:
     fn: Callable[[], None]
     epoch: int
     cancellable: bool  # runs are dropped when paused before they start; edits never are
+    dropped: Callable[[], None] | None = None  # called instead of fn when the command is dropped
+
+
+@dataclass
+class _Frozen:
+    """A session's recorded run, copied: what an export writes while the engine goes on."""
+
+    config: LabConfig
+    summary: ModelSummary
+    history: History
+    notes: list[str]
+    divergence: Divergence | None
+
+    @classmethod
+    def of(cls, session: Session) -> _Frozen:
+        history = History(session.history.dims, recent=session.history.recent, buckets=session.history.buckets)
+        history.append(session.history.to_dict())
+        return cls(session.config, session.summary, history, list(session.notes), session.divergence)
 
 
 class Engine:
@@ -78,6 +107,13 @@ class Engine:
         self.session: Session | None = None
         # pinned reference runs: replaced whole by the engine thread, read by the UI (a tuple, never edited)
         self.pins: tuple[pins.Pin, ...] = ()
+        self.dirty = False  # something changed since the last save or autosave
+        self.autosave_path = autosaves.path_for_this_lab()
+        self._saved_since_autosave = False
+        self._autosave_wanted = threading.Event()
+        self._final_done = threading.Event()
+        self._writers: list[threading.Thread] = []
+        self._queued_steps = 0
         self.running = False  # a step/run/play is executing now (a single step too, which never says "running")
         self.log = logs.logger()
 
@@ -114,8 +150,24 @@ class Engine:
             self._stop.set()
             return self.running
 
-    def step(self, n: int = 1) -> None:
-        self._submit("step", lambda: self._do_steps(n, "step"), cancellable=True)
+    def step(self, n: int = 1) -> bool:
+        """Queue a step behind those already asked for; False when STEP_QUEUE are waiting already."""
+        with self._lock:
+            if self._queued_steps >= STEP_QUEUE:
+                return False
+            self._queued_steps += 1
+
+        def do() -> None:
+            with self._lock:
+                self._queued_steps -= 1
+            self._do_steps(n, "step")
+
+        self._submit("step", do, cancellable=True, dropped=self._unqueue_step)
+        return True
+
+    def _unqueue_step(self) -> None:
+        with self._lock:
+            self._queued_steps -= 1
 
     def run(self, n: int) -> None:
         self._submit("run", lambda: self._do_steps(n, "run"), cancellable=True)
@@ -147,8 +199,18 @@ class Engine:
         self._submit("snapshot", do)
 
     def restore(self, name: str) -> None:
+        """All of a snapshot or nothing; one taken under other settings brings them back with it."""
+
         def do() -> None:
-            self._session().restore(name)
+            current = self._session()
+            before = current.config
+            live = current.restore(name)
+            if live is not current:  # another experiment: a session built for it, keeping every snapshot
+                self.session = live
+                self._freeze_heap()
+                self._post(SessionReady(live.summary, live.config, tuple(live.notes), "load"))
+            elif live.config != before:
+                self._post(ConfigApplied(live.config, "load"))
             self._post(HistoryChanged("restore", True, name))
             self._settle()
 
@@ -208,12 +270,96 @@ class Engine:
 
     def save(self, path: str) -> None:
         def do() -> None:
+            from gradtui.lab import session_file
+
             session = self._session()
             session.pins = self.pins
-            session.save(path)
-            self._post(FileWritten("session", path))
+            arrays = session_file.pack(session)
+            self.dirty = False
+            self._write("session", path, lambda: session_file.write(path, arrays))
 
         self._submit("save", do)
+
+    def autosave(self) -> None:
+        """Autosave if anything changed (the UI's timer calls this; during play it lands between chunks)."""
+        if self.dirty and self.session is not None:
+            self._autosave_wanted.set()
+            self._submit("autosave", self._autosave_if_wanted)
+
+    def _autosave_if_wanted(self) -> None:
+        if not self._autosave_wanted.is_set():
+            return
+        self._autosave_wanted.clear()
+        session = self.session
+        if session is None or not self.dirty:
+            return
+        from gradtui.lab import session_file
+
+        session.pins = self.pins
+        arrays = session_file.pack(session)
+        self.dirty, self._saved_since_autosave = False, False
+        path = self.autosave_path
+
+        def write() -> None:
+            session_file.write(path, arrays, compress=False)  # a few MB at most: speed over size
+            autosaves.prune()
+
+        self._write("autosave", str(path), write)
+
+    def final_save(self, timeout: float = FINAL_SAVE_SECONDS) -> Path | None:
+        """On quit or a signal (from any thread but the engine's): stop a run, autosave what is unsaved,
+        and wait for every write to finish. The autosave's path, or None when nothing was unsaved."""
+        if self.session is None:
+            return None
+        if not self.dirty:
+            if self._saved_since_autosave:  # saved to a file since: the autosave is not needed
+                with contextlib.suppress(OSError):
+                    self.autosave_path.unlink()
+            self.join_writes(timeout)
+            return None
+        self.pause()
+        self._final_done.clear()
+        self._autosave_wanted.set()
+
+        def do() -> None:
+            try:
+                self._autosave_if_wanted()
+            finally:
+                self._final_done.set()
+
+        self._submit("autosave", do)
+        self._final_done.wait(timeout)
+        self.join_writes(timeout)
+        return self.autosave_path if self.autosave_path.exists() and not self.dirty else None
+
+    def join_writes(self, timeout: float) -> list[str]:
+        """Wait for writes in progress; the names of those still unfinished after `timeout`."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._writers):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return [t.name.removeprefix("gradtui-write ") for t in self._writers if t.is_alive()]
+
+    def _write(self, what: str, path: str, write: Callable[[], object]) -> None:
+        """Write on a thread of its own (not a daemon: a quit waits for it), then say so."""
+
+        def run() -> None:
+            try:
+                write()
+            except Exception as err:
+                self.dirty = True
+                self.log.exception("writing %s failed", path)
+                reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+                self._post(EngineFailed(what if what != "session" else "save", f"could not write {path}: {reason}"))
+                return
+            if what == "session":
+                self._saved_since_autosave = True
+            if what != "autosave":
+                self._post(FileWritten(what, path))  # type: ignore[arg-type]
+
+        self._writers = [t for t in self._writers if t.is_alive()]
+        thread = threading.Thread(target=run, name=f"gradtui-write {path}", daemon=False)
+        self._writers.append(thread)
+        thread.start()
 
     def load(self, path: str) -> None:
         self._submit("load", lambda: self._load(path))
@@ -245,20 +391,24 @@ class Engine:
         def do() -> None:
             from gradtui.lab.export import write_history
 
-            write_history(path, self._session(), self.pins)
-            self._post(FileWritten("history", path))
+            frozen, pinned = _Frozen.of(self._session()), self.pins  # the play may go on while this is written
+            self._write("history", path, lambda: write_history(path, frozen, pinned))
 
         self._submit("export", do)
 
     # -- the thread ------------------------------------------------------------------------------
 
-    def _submit(self, name: str, fn: Callable[[], None], cancellable: bool = False) -> None:
+    def _submit(
+        self, name: str, fn: Callable[[], None], cancellable: bool = False, dropped: Callable[[], None] | None = None
+    ) -> None:
         with self._lock:
             if self._closing:
+                if dropped is not None:
+                    dropped()
                 return
             self._pending += 1
             epoch = self._epoch
-        self._queue.put(_Command(name, fn, epoch, cancellable))
+        self._queue.put(_Command(name, fn, epoch, cancellable, dropped))
 
     def _main(self) -> None:
         try:
@@ -275,11 +425,20 @@ class Engine:
                     if not skip and cmd.cancellable:
                         self._stop.clear()
                 if skip:
+                    if cmd.dropped is not None:
+                        cmd.dropped()
                     continue
                 if self.session is None and cmd.name != "apply" and cmd.name != "load":
+                    if cmd.dropped is not None:
+                        cmd.dropped()
                     self._post(EngineFailed(cmd.name, "the engine is not ready (no model loaded)"))
                     continue
+                if cmd.name in CHANGES:
+                    self.dirty = True  # set first: an autosave during the command clears it
+                loaded = self.session
                 self._guarded(cmd.name, cmd.fn)
+                if cmd.name == "load" and self.session is not loaded:
+                    self.dirty = False  # the file holds it all
             finally:
                 self._done()
 
@@ -365,12 +524,21 @@ class Engine:
         self.running = True
         try:
             # chunk=0: the session sizes compiled calls to ~0.1 s, which bounds pause and quit latency
-            report: StepReport = session.step(n, chunk=0, should_stop=self._stop.is_set)
+            report: StepReport = session.step(n, chunk=0, should_stop=self._between_chunks)
         finally:
             self.running = False
         self._post(StepsDone(report, kind))
         stopped = report.steps < report.requested and report.divergence is None
         self._settle(paused=stopped)
+
+    def _between_chunks(self) -> bool:
+        """Polled by a run between compiled chunks, where the session is consistent: autosave if asked."""
+        if self._stop.is_set():
+            return True  # stopping: an autosave asked for now runs as its own command, after the run
+        self.dirty = True  # the steps so far are unsaved
+        if self._autosave_wanted.is_set() and self.session is not None:
+            self._autosave_if_wanted()
+        return False
 
     def _settle(self, paused: bool = False) -> None:
         """Post the resting state after a command."""

@@ -39,8 +39,11 @@ def _screen_driver(screen: IO[str]) -> type[Driver] | None:
     return ScreenDriver
 
 
-def run_app(config: LabConfig, preset: str | None, demo: str | None, session_file: str | None) -> int:
-    """The TUI, as `gradtui` runs it: exit code 0 on a normal quit, 2 for bad arguments, 1 on a crash."""
+def run_app(
+    config: LabConfig, preset: str | None, demo: str | None, session_file: str | None, resume: str | None = None
+) -> int:
+    """The TUI, as `gradtui` runs it: exit code 0 on a normal quit, 2 for bad arguments, 1 on a crash,
+    128 + the signal's number after SIGHUP, SIGTERM or SIGINT (the session autosaved first)."""
     from gradtui.tui.app import GradApp, find_preset  # the app imports this module for `run_app`
 
     try:
@@ -60,9 +63,12 @@ def run_app(config: LabConfig, preset: str | None, demo: str | None, session_fil
             beats=beats,
             session_file=session_file,
             driver_class=_screen_driver(screen) if screen else None,
+            resume=resume,
         )
         with logs.fd2_to_log():
             code = app.run()
+        if app.watchdog is not None:
+            app.watchdog.cancel()
     except Exception as err:
         logs.logger().exception("the app crashed")
         print(f"gradtui: the app stopped: {type(err).__name__}: {err} (details in {logs.log_file()})", file=sys.stderr)
@@ -71,6 +77,9 @@ def run_app(config: LabConfig, preset: str | None, demo: str | None, session_fil
         if screen is not None:
             with contextlib.suppress(OSError):
                 screen.close()
+    if app.exit_note:
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            print(app.exit_note, file=sys.stderr)
     if app.return_code not in (0, None):
         print(f"gradtui: the app stopped with an error (details in {logs.log_file()})", file=sys.stderr)
     return code if isinstance(code, int) else (app.return_code or 0)

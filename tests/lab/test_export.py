@@ -13,7 +13,7 @@ import pytest
 
 from gradtui.config import LabConfig
 from gradtui.lab import export
-from gradtui.lab.history import COLUMNS, Dims, History
+from gradtui.lab.history import COLUMNS, SUMMARY, Dims, History
 from gradtui.lab.results import Divergence, ModelSummary
 
 LAYERS = ("hidden", "out")
@@ -70,10 +70,12 @@ def test_npz_round_trip(tmp_path: Path) -> None:
             np.testing.assert_array_equal(loaded[name], values)
             assert loaded[name].dtype == values.dtype
         meta = json.loads(loaded["meta"][0])
+        loaded_summary = loaded[SUMMARY]
     assert meta["format"] == "gradtui-history/1"
     assert meta["layers"] == list(LAYERS)
     assert meta["config"] == run.config.to_dict()
-    assert set(meta["columns"]) == set(COLUMNS)
+    assert set(meta["columns"]) == {*COLUMNS, SUMMARY}  # a short run: every row recorded, summary 0
+    np.testing.assert_array_equal(loaded_summary, np.zeros(40))
 
 
 def test_json_round_trip(tmp_path: Path) -> None:
@@ -99,8 +101,9 @@ def test_csv_round_trip(tmp_path: Path) -> None:
     assert len(rows) == 40
     assert header[:2] == ["step", "predictions_p0_k0"] and "weight_norm[out]" in header
     values = _expected(run)
-    flat = np.concatenate([values[name].reshape(40, -1).astype(np.float64) for name in COLUMNS], axis=1)
-    assert len(header) == flat.shape[1]
+    names = [*COLUMNS, SUMMARY]  # the summary code comes last
+    flat = np.concatenate([values[name].reshape(40, -1).astype(np.float64) for name in names], axis=1)
+    assert len(header) == flat.shape[1] and header[-1] == SUMMARY
     for row, want in zip(rows, flat, strict=True):
         assert row[0] == str(int(want[0]))
         for cell, value in zip(row[1:], want[1:], strict=True):

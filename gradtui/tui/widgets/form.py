@@ -336,7 +336,8 @@ class ConfigForm(VerticalScroll):
             path = self.query_one("#model-path", Input)
             path.disabled = event.value != OWN_FILE
             if event.value == OWN_FILE:
-                path.focus()
+                if event.select.has_focus:  # the user picked it; a demo's `set` must not move focus into a hidden form
+                    path.focus()
                 self.validate_form()
                 return
         self.submit_if_valid()

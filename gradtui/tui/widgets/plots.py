@@ -5,17 +5,16 @@ Drawing cost then depends on the widget's size, never on the number of recorded 
 
 from __future__ import annotations
 
-import contextlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
-from textual.worker import Worker, WorkerState
+from textual.message import Message
 from textual_plotext import PlotextPlot
 
 from gradtui import logs
@@ -69,6 +68,46 @@ class Look:
 DARK_LOOK = Look()
 
 
+class _Builder:
+    """One long-lived thread that builds plots for every ChartPlot, only the newest request per plot.
+
+    A thread worker per build left each build's chart (whole-history arrays) in a reference cycle with
+    its Worker until a full garbage collection, which is rare once the heap is frozen: during play
+    that garbage grew by hundreds of MB a minute and the allocator never gave it back. Here a job is
+    dropped as soon as it ran, and a plot whose build is still queued has it replaced, not queued twice.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: dict[int, Callable[[], None]] = {}
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, key: int, job: Callable[[], None]) -> None:
+        with self._wake:
+            self._jobs.pop(key, None)
+            self._jobs[key] = job  # the newest request goes last
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="gradtui-plots", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._jobs:
+                    self._wake.wait()
+                key = next(iter(self._jobs))
+                job = self._jobs.pop(key)
+            try:
+                job()
+            except Exception:  # the plot is drawn again at rest by render(); the thread must live on
+                logs.logger().exception("a plot build failed")
+            del job
+
+
+BUILDER = _Builder()
+
+
 class ChartPlot(PlotextPlot):
     """One chart; `show()` swaps the data and repaints once.
 
@@ -89,6 +128,8 @@ class ChartPlot(PlotextPlot):
         self._generation = 0
         self._ready: tuple[Chart, tuple[int, int], str, Text] | None = None
         self._failed = False  # a build failure was already shown (each later one is only logged)
+        self._ready_generation = 0
+        self._awaiting = False  # a background build of the current chart is on its way
 
     def on_mount(self) -> None:
         # The palette follows the theme: repaint on a switch (a cached build for the old theme is ignored).
@@ -102,44 +143,66 @@ class ChartPlot(PlotextPlot):
             variables.get("foreground", DARK_LOOK.foreground),
         )
 
+    @dataclass
+    class Built(Message):
+        """A background build finished (posted from the builder thread)."""
+
+        chart: Chart
+        size: tuple[int, int]
+        theme: str
+        text: Text
+        generation: int
+
+    @dataclass
+    class BuildFailed(Message):
+        """A background build raised (posted from the builder thread)."""
+
+        error: Exception
+
     def show(self, chart: Chart, background: bool = False) -> None:
         self.chart = chart
         self._generation += 1
         width, height = self.size.width, self.size.height
         if not background or width < 12 or height < 5:
+            self._ready, self._awaiting = None, False  # the old build's arrays are not needed any more
             self.refresh()
             return
+        self._awaiting = True
         theme = self._get_plotext_theme_name(self.app.theme)
-        generation = self._generation
-        self.run_worker(
-            partial(self._build_off_thread, chart, (width, height), theme, self._look(), generation),
-            thread=True,
-            group=f"draw-{self.id}",
-            exit_on_error=False,
-        )
+        generation, look, size = self._generation, self._look(), (width, height)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A build failed on its thread (run with exit_on_error=False, so the app lives on): log every
-        failure, and say the first one in a toast, literally (an error text may hold markup brackets)."""
-        if event.state != WorkerState.ERROR:
-            return
-        err = event.worker.error
+        def build() -> None:
+            try:
+                with self._lock:
+                    text = self._draw(chart, size, theme, look)
+            except Exception as err:  # shown once by the widget, on the UI thread
+                self.post_message(ChartPlot.BuildFailed(err))
+                return
+            self.post_message(ChartPlot.Built(chart, size, theme, text, generation))  # False once closed
+
+        BUILDER.submit(id(self), build)
+
+    def on_chart_plot_build_failed(self, message: ChartPlot.BuildFailed) -> None:
+        """A build failed on the builder thread (the app lives on): log every failure, and say the first
+        one in a toast, literally (an error text may hold markup brackets)."""
+        message.stop()
+        err = message.error
         logs.logger().error("drawing %s failed", self.id, exc_info=err)
         if self._failed:
             return
         self._failed = True
-        text = f"{type(err).__name__}: {err}" if err is not None else "unknown error"
-        self.notify(text, title=f"drawing {self.chart.title} failed", severity="error", markup=False)
+        self.notify(
+            f"{type(err).__name__}: {err}", title=f"drawing {self.chart.title} failed", severity="error", markup=False
+        )
 
-    def _build_off_thread(self, chart: Chart, size: tuple[int, int], theme: str, look: Look, generation: int) -> None:
-        with self._lock:
-            text = self._draw(chart, size, theme, look)
-        with contextlib.suppress(RuntimeError):  # the app closed meanwhile
-            self.app.call_from_thread(self._built, chart, size, theme, text, generation)
-
-    def _built(self, chart: Chart, size: tuple[int, int], theme: str, text: Text, generation: int) -> None:
-        if generation == self._generation:
-            self._ready = (chart, size, theme, text)
+    def on_chart_plot_built(self, message: ChartPlot.Built) -> None:
+        """Paint any build newer than the painted one: when builds take longer than the redraw period
+        (a loaded machine), waiting for the newest would paint nothing until the play stops."""
+        message.stop()
+        if self._ready_generation < message.generation <= self._generation and self._awaiting:
+            self._ready = (message.chart, message.size, message.theme, message.text)
+            self._ready_generation = message.generation
+            self._awaiting = message.generation < self._generation
             self.refresh()
 
     def render(self) -> RenderResult:
@@ -148,8 +211,8 @@ class ChartPlot(PlotextPlot):
             return Text(self.chart.title, no_wrap=True, overflow="ellipsis")
         theme = self._get_plotext_theme_name(self.app.theme)
         ready = self._ready
-        if ready is not None and ready[0] is self.chart and ready[1] == size and ready[2] == theme:
-            return ready[3]
+        if ready is not None and ready[1] == size and ready[2] == theme and (ready[0] is self.chart or self._awaiting):
+            return ready[3]  # (or a build one redraw behind, while the current one is on its way)
         with self._lock:
             return self._draw(self.chart, size, theme, self._look())
 

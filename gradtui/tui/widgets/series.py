@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradtui.lab import explain
-from gradtui.lab.history import History
+from gradtui.lab.history import BUCKET_LAST, EXACT, SUMMARY, History, spans
 from gradtui.lab.pins import Pin
 
 MAX_CLASSES = 10  # more lines than this is unreadable in a terminal plot (the rest become "others")
@@ -255,20 +255,28 @@ def _heldout_loss(history: History, pins: Sequence[Pin]) -> Chart:
 SCATTER_POINTS = 600  # a forecast scatter draws at most this many steps (evenly spread, the latest always)
 
 
-def _scatter(steps: np.ndarray, forecast_: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """(forecast, actual) of at most SCATTER_POINTS measured steps, evenly spread, and the last step."""
-    keep = np.flatnonzero(np.isfinite(forecast_) & np.isfinite(actual))
+def _scatter(
+    steps: np.ndarray, forecast_: np.ndarray, actual: np.ndarray, kinds: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(forecast, actual) of at most SCATTER_POINTS measured steps, evenly spread, the last step and
+    how many recorded steps the measured rows stand for. A summarised bucket's min and max rows pair
+    values of different steps, so only its last row (a recorded step) is a point."""
+    measured = np.isfinite(forecast_) & np.isfinite(actual)
+    if kinds is not None:
+        measured &= (kinds == EXACT) | (kinds == BUCKET_LAST)
+    keep = np.flatnonzero(measured)
     if len(keep) == 0:
-        return np.zeros(0), np.zeros(0), 0
+        return np.zeros(0), np.zeros(0), 0, 0
+    count = len(keep) if kinds is None else int(spans(steps, kinds)[keep].sum())
     picked = keep[np.unique(np.linspace(0, len(keep) - 1, min(len(keep), SCATTER_POINTS)).astype(np.int64))]
-    return forecast_[picked].astype(np.float64), actual[picked].astype(np.float64), int(steps[keep[-1]])
+    return forecast_[picked].astype(np.float64), actual[picked].astype(np.float64), int(steps[keep[-1]]), count
 
 
 def forecast(history: History, probe: int = 0, pins: Sequence[Pin] = ()) -> Chart:
     """The actual change of the probe's watched output against its first-order forecast, one point per
     step: on the diagonal y = x the forecast was exact. Unlike the two series over steps, this stays
     readable at 100k steps (points pile up where the forecast holds)."""
-    steps, pred, forecast_, actual = history.columns("step", "predictions", "forecast", "actual")
+    steps, pred, forecast_, actual, kinds = history.columns("step", "predictions", "forecast", "actual", SUMMARY)
     chart = Chart("actual vs forecast change per step", "actual", xlabel="forecast", scatter=True)
     if len(steps) == 0 or pred.shape[1] <= probe:
         return chart
@@ -280,12 +288,11 @@ def forecast(history: History, probe: int = 0, pins: Sequence[Pin] = ()) -> Char
         if theirs.ndim != 3 or theirs.shape[1] <= probe or theirs.shape[2] != pred.shape[2]:
             chart.refs.append(f"ref:{pin.label} (left out: another output shape)")
             continue
-        x, y, _ = _scatter(pin.columns["step"], theirs[:, probe, k], pin.columns["actual"][:, probe, k])
+        x, y, _, _ = _scatter(pin.columns["step"], theirs[:, probe, k], pin.columns["actual"][:, probe, k])
         chart.refs.append(ref_label(pin))
         chart.series.append(Series(pin.label, x, y, pin=i))
-    x, y, last = _scatter(steps, forecast_[:, probe, k], actual[:, probe, k])
+    x, y, last, measured = _scatter(steps, forecast_[:, probe, k], actual[:, probe, k], kinds)
     if len(x):
-        measured = int(np.sum(np.isfinite(forecast_[:, probe, k]) & np.isfinite(actual[:, probe, k])))
         chart.series.append(Series(f"{measured:,} steps", x, y, hue=0))
         chart.series.append(Series(f"step {last:,}", x[-1:], y[-1:], hue=1))
     return chart
