@@ -44,4 +44,4 @@ def make_optimizer(config: LabConfig) -> keras.optimizers.Optimizer:
         kwargs["clipnorm"] = config.clipnorm
     if config.weight_decay > 0:
         kwargs["weight_decay"] = config.weight_decay
-    return getattr(keras.optimizers, spec.keras_class)(**kwargs)  # type: ignore[no-any-return]
+    return getattr(keras.optimizers, spec.keras_class)(**kwargs)

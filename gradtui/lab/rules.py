@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gradtui.lab.optimizers import make_optimizer as make_optimizer  # where bench.py still looks for it
-
 if TYPE_CHECKING:
     from gradtui.config import LabConfig
 
@@ -139,10 +137,10 @@ def make_loss(name: str, from_logits: bool = False, per_row: bool = False) -> Ca
 
     reduction = {"reduction": None} if per_row else {}
     if name == "bce":
-        return keras.losses.BinaryCrossentropy(from_logits=from_logits, **reduction)  # type: ignore[no-any-return]
+        return keras.losses.BinaryCrossentropy(from_logits=from_logits, **reduction)
     if name == "sce":
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, **reduction)  # type: ignore[no-any-return]
-    return keras.losses.MeanSquaredError(**reduction)  # type: ignore[no-any-return]
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, **reduction)
+    return keras.losses.MeanSquaredError(**reduction)
 
 
 def from_logits(loss: str, activation: str) -> bool:

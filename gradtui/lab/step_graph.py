@@ -151,7 +151,7 @@ class StepGraph:
 
     def batch_indices(self, step: int) -> np.ndarray:
         """Training rows for 0-based step `step`, as the compiled step picks them."""
-        return self._indices(tf.constant(step, tf.int64)).numpy()  # type: ignore[no-any-return]
+        return self._indices(tf.constant(step, tf.int64)).numpy()
 
     def _indices(self, step: tf.Tensor) -> tf.Tensor:
         """Like fit(shuffle=True): every epoch a new seeded permutation of all rows, cut into batches, the
@@ -337,7 +337,7 @@ class StepGraph:
             tensors = [new, [a - b for a, b in zip(new, old, strict=True)], old, grads]
             tensors.append([a - b for a, b in zip(new, init, strict=True)])
             fast = norms_in(tf.float32, tensors)
-            return tf.cond(  # type: ignore[no-any-return]
+            return tf.cond(
                 tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in fast]),
                 lambda: fast,
                 lambda: norms_in(tf.float64, tensors),
@@ -350,7 +350,7 @@ class StepGraph:
         skipped = {"eval_acc": nan, "eval_loss": nan, "acc_change": nan, "flipped": nan}
         if self.evaluate is None:
             return skipped
-        return tf.cond((step + 1) % self.config.eval_every == 0, self.evaluate, lambda: skipped)  # type: ignore[no-any-return]
+        return tf.cond((step + 1) % self.config.eval_every == 0, self.evaluate, lambda: skipped)
 
     def _one_step(self) -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
         parts, optimizer, norms, groups = self.parts, self.optimizer, self._norms(), self.parts.groups
@@ -426,7 +426,7 @@ class StepGraph:
                 count += 1
             return {"rows": rows.stack(), "count": count, "where": where}
 
-        return run  # type: ignore[return-value]
+        return run
 
     def where(self, code: int, layers: tuple[str, ...]) -> str:
         """What the finiteness check found non-finite: a layer's weights or the probe predictions."""
