@@ -133,9 +133,6 @@ class StepGraph:
             self.y_eval = tf.constant(data.y_test[: data.eval_rows])
             self.rows = len(data.x_train)
             self.batch_size = min(config.batch_size, self.rows)
-            # this epoch's permutation, drawn once per epoch rather than once per step
-            self.order = tf.Variable(tf.range(self.rows, dtype=tf.int64), trainable=False, name="gradtui_order")
-            self.order_epoch = tf.Variable(-1, dtype=tf.int64, trainable=False, name="gradtui_order_epoch")
         self.probe_labels = tf.constant(self._probe_labels())
 
     def _probe_labels(self) -> np.ndarray:
@@ -153,29 +150,44 @@ class StepGraph:
         """Training rows for 0-based step `step`, as the compiled step picks them."""
         return self._indices(tf.constant(step, tf.int64)).numpy()
 
-    def _indices(self, step: tf.Tensor) -> tf.Tensor:
+    @property
+    def shuffles(self) -> bool:
+        """Whether steps take minibatches (a permutation each epoch) rather than every row."""
+        return self.parts.data is not None and self.batch_size < self.rows
+
+    def _order(self, epoch: tf.Tensor) -> tf.Tensor:
+        """Epoch `epoch`'s seeded permutation of the rows: a pure function, so no variable orders it."""
+        seed = tf.stack([tf.constant(self.config.seed + 3, tf.int64), tf.cast(epoch, tf.int64)])
+        return tf.random.experimental.stateless_shuffle(tf.range(self.rows, dtype=tf.int64), seed=seed)
+
+    def _epoch_order(self, step: tf.Tensor, order: tf.Tensor, epoch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The permutation for `step`: `order` (epoch `epoch`'s, carried from the step before) while the
+        epoch lasts, drawn anew once it ends, so a permutation is drawn once per epoch."""
+        now = step // -(-self.rows // self.batch_size)
+        return tf.cond(tf.equal(now, epoch), lambda: order, lambda: self._order(now)), now
+
+    def _indices(self, step: tf.Tensor, order: tf.Tensor | None = None) -> tf.Tensor:
         """Like fit(shuffle=True): every epoch a new seeded permutation of all rows, cut into batches, the
-        last one smaller when the batch size does not divide the rows."""
+        last one smaller when the batch size does not divide the rows. A batch of every row is taken
+        in stored order: a permutation of it has the same loss and gradient, so it is not drawn."""
         n, batch = self.rows, self.batch_size
+        if batch >= n:
+            return tf.range(n, dtype=tf.int64)
         per_epoch = -(-n // batch)
-        epoch, at = step // per_epoch, (step % per_epoch) * batch
-
-        def draw() -> tf.Tensor:
-            seed = tf.stack([tf.constant(self.config.seed + 3, tf.int64), epoch])
-            order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=seed)
-            with tf.control_dependencies([self.order.assign(order), self.order_epoch.assign(epoch)]):
-                return tf.identity(order)
-
-        order = tf.cond(tf.equal(epoch, self.order_epoch), self.order.read_value, draw)
+        at = (step % per_epoch) * batch
+        if order is None:
+            order = self._order(step // per_epoch)
         return order[at : tf.minimum(at + batch, n)]
 
-    def _batch(self, step: tf.Tensor) -> Callable[[], tuple[tf.Tensor, tf.Tensor]] | None:
+    def _batch(self, step: tf.Tensor, order: tf.Tensor | None) -> Callable[[], tuple[tf.Tensor, tf.Tensor]] | None:
         if self.parts.data is None:
             return None
         x_train, y_train = self.x_train, self.y_train
+        if not self.shuffles:  # every row, every step: no permutation, no gather
+            return lambda: (x_train, y_train)
 
         def rows() -> tuple[tf.Tensor, tf.Tensor]:
-            idx = self._indices(step)
+            idx = self._indices(step, order)
             return tf.gather(x_train, idx), tf.gather(y_train, idx)
 
         return rows
@@ -184,10 +196,14 @@ class StepGraph:
 
     def _evaluator(self) -> Evaluate:
         """Held-out accuracy, loss, accuracy change and flip fraction against step 0 over every evaluated
-        row, in fixed-size batches inside the graph (as `evaluate` does)."""
+        row, in fixed-size batches inside the graph (as `evaluate` does), at the model's weights."""
+        model = self.parts.model
+        return self._evaluator_of(lambda x: model(x, training=False))
+
+    def _evaluator_of(self, predict: Callable[[tf.Tensor], tf.Tensor]) -> Evaluate:
         data = self.parts.data
         assert data is not None
-        model, x_eval, y_eval, from_logits = self.parts.model, self.x_eval, self.y_eval, self.parts.from_logits
+        x_eval, y_eval, from_logits = self.x_eval, self.y_eval, self.parts.from_logits
         per_row = rules.make_loss(self.parts.loss_name, from_logits, per_row=True)
         baseline, kind = self.parts.baseline, data.kind
         n, batch = data.eval_rows, eval_batch(self.parts.variables)
@@ -197,7 +213,7 @@ class StepGraph:
             loss, hits, flips = tf.constant(0.0, tf.float64), tf.constant(0, tf.int64), tf.constant(0, tf.int64)
             for start in tf.range(0, n, batch):
                 end = tf.minimum(start + batch, n)
-                p = model(x_eval[start:end], training=False)
+                p = predict(x_eval[start:end])
                 loss += tf.reduce_sum(tf.cast(per_row(y_eval[start:end], p), tf.float64))
                 if classes0 is not None:
                     c = classes_of(p, from_logits)
@@ -216,15 +232,17 @@ class StepGraph:
 
     # ---- the step -------------------------------------------------------------------------------
 
-    def _gradients(self, step: tf.Tensor, y: tf.Tensor | None = None) -> tuple[Any, Any, tf.Tensor, list[Any]]:
+    def _gradients(
+        self, step: tf.Tensor, y: tf.Tensor | None = None, order: tf.Tensor | None = None
+    ) -> tuple[Any, Any, tf.Tensor, list[Any]]:
         """The rule: (objective, loss, probe predictions, gradient to apply before the sign).
 
         `y`, the probe predictions at the current weights, saves a forward pass where the rule does
-        not differentiate them.
+        not differentiate them; `order`, this epoch's permutation, saves drawing it.
         """
         parts, config = self.parts, self.config
         rule = rules.BY_NAME[config.rule]
-        batch, loss_fn, replica = self._replica_part(step, rule.needs_data)
+        batch, loss_fn, replica = self._replica_part(step, rule.needs_data, order)
         with tf.GradientTape() as tape:
             if y is None or not rule.probe_is_constant:
                 y = parts.model(parts.x_probe, training=False)
@@ -249,7 +267,9 @@ class StepGraph:
         loss = tf.constant(math.nan, tf.float32) if loss is None else loss
         return objective, loss, y, list(grads)
 
-    def _replica_part(self, step: tf.Tensor, splits: bool) -> tuple[Batch | None, LossFn, Any]:
+    def _replica_part(
+        self, step: tf.Tensor, splits: bool, order: tf.Tensor | None = None
+    ) -> tuple[Batch | None, LossFn, Any]:
         """The training rows this replica differentiates, the loss over them, and the replica context
         whose sum makes the whole batch's (None on one device, or for a rule that trains on no rows).
 
@@ -257,7 +277,7 @@ class StepGraph:
         first ones a row more where the rows do not divide) and sums its rows' losses over the whole
         batch's row count, so the replicas' summed gradients are the single-device gradient.
         """
-        rows, replica = self._batch(step), _several_replicas()
+        rows, replica = self._batch(step, order), _several_replicas()
         if rows is None or replica is None or not splits:
             return rows, self.loss_fn, None
         x, y = rows()
@@ -324,36 +344,49 @@ class StepGraph:
             for i in var_order:
                 stacked = tf.cast(tf.stack([t[i] for t in tensors]), dtype)
                 rows.append(tf.reduce_sum(tf.square(tf.reshape(stacked, [5, -1])), axis=1))
-            per_layer = tf.sqrt(tf.math.unsorted_segment_sum(tf.stack(rows), segments, len(groups)))
+            squares = tf.math.unsorted_segment_sum(tf.stack(rows), segments, len(groups))
+            per_layer = tf.sqrt(squares)
             distance = tf.sqrt(tf.reduce_sum(tf.stack(rows)[:, 4]))
             ratio = per_layer[:, 1] / tf.maximum(per_layer[:, 2], 1e-30)
-            return tuple(tf.cast(t, tf.float32) for t in (per_layer[:, 0], per_layer[:, 3], ratio, distance))
+            figures = tuple(tf.cast(t, tf.float32) for t in (per_layer[:, 0], per_layer[:, 3], ratio, distance))
+            # a layer's sum of squares is finite exactly when its weights are (in float64 always: float32
+            # weights cannot overflow it), so the divergence check needs no pass of its own
+            return (*figures, tf.math.is_finite(squares[:, 0]))
 
-        def norms(new: list[tf.Tensor], old: list[tf.Tensor], grads: list[tf.Tensor]) -> tuple[tf.Tensor, ...]:
-            """Per-layer |w|, |g|, |update| / |w before| and the distance from step 0, in few fused ops.
+        def norms(
+            new: list[tf.Tensor], old: list[tf.Tensor], delta: list[tf.Tensor], grads: list[tf.Tensor]
+        ) -> tuple[tf.Tensor, ...]:
+            """Per-layer |w|, |g|, |update| / |w before|, the distance from step 0, and whether each
+            layer's weights are finite, in few fused ops.
 
             A float32 sum of squares overflows once weights pass ~1e19, long before they do: then the
             norms are taken again in float64."""
-            tensors = [new, [a - b for a, b in zip(new, old, strict=True)], old, grads]
-            tensors.append([a - b for a, b in zip(new, init, strict=True)])
+            tensors = [new, delta, old, grads, [a - b for a, b in zip(new, init, strict=True)]]
             fast = norms_in(tf.float32, tensors)
             return tf.cond(
-                tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in fast]),
+                tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in fast[:4]]),
                 lambda: fast,
                 lambda: norms_in(tf.float64, tensors),
             )
 
         return norms
 
-    def _held_out(self, step: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _held_out(self, step: tf.Tensor, weights: list[tf.Tensor], state: list[tf.Tensor]) -> dict[str, tf.Tensor]:
+        """The held-out figures every `eval_every` steps (NaN between). A Keras model is evaluated at the
+        step's weights as values (stateless_call), so the evaluation reads no variable and the graph can
+        run it beside the other measurements instead of in line with every variable access."""
         nan = tf.constant(math.nan, tf.float32)
         skipped = {"eval_acc": nan, "eval_loss": nan, "acc_change": nan, "flipped": nan}
         if self.evaluate is None:
             return skipped
-        return tf.cond((step + 1) % self.config.eval_every == 0, self.evaluate, lambda: skipped)
+        evaluate = self.evaluate
+        if self.parts.stateless:
+            model = self.parts.model
+            evaluate = self._evaluator_of(lambda x: model.stateless_call(weights, state, x, training=False)[0])
+        return tf.cond((step + 1) % self.config.eval_every == 0, evaluate, lambda: skipped)
 
-    def _one_step(self) -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
-        parts, optimizer, norms, groups = self.parts, self.optimizer, self._norms(), self.parts.groups
+    def _one_step(self) -> Callable[..., tuple[tf.Tensor, ...]]:
+        parts, optimizer, norms = self.parts, self.optimizer, self._norms()
         sign, clipnorm = self.sign, self.config.clipnorm
         # one probe output that is itself the objective: its Jacobian is the gradient just taken, so the
         # forecast J . update is a dot product and needs no forward-mode pass
@@ -363,14 +396,17 @@ class StepGraph:
         replicas = self.strategy.num_replicas_in_sync
 
         non_trainable = parts.model.non_trainable_variables if parts.stateless else []
-        training = self.training
+        training, shuffles = self.training, self.shuffles
 
-        def one_step(y_before: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        def one_step(y_before: tf.Tensor, order: tf.Tensor, epoch: tf.Tensor) -> tuple[tf.Tensor, ...]:
+            """One step from probe predictions `y_before` and the step before's epoch permutation."""
             step = parts.step.read_value()
+            if shuffles:
+                order, epoch = self._epoch_order(step, order, epoch)
             old = [tf.identity(v) for v in parts.variables]
             # the moving statistics before a training-mode pass moves them
             state = [tf.identity(v) for v in non_trainable] if training else non_trainable
-            objective, loss, y, grads = self._gradients(step, y_before)
+            objective, loss, y, grads = self._gradients(step, y_before, order if shuffles else None)
             applied = [g * sign for g in grads]  # x1 or x-1: exact either way
             if replicas > 1:  # every replica holds the whole gradient: clip it here, the optimizer sums shares
                 applied = [(tf.clip_by_norm(g, clipnorm) if clipnorm else g) / replicas for g in applied]
@@ -386,18 +422,17 @@ class StepGraph:
             y_new = parts.model(parts.x_probe, training=False)
             # the norm of the gradient the optimizer applied: Keras clips each tensor to clipnorm first
             shown = [tf.clip_by_norm(g, clipnorm) for g in grads] if clipnorm else grads
-            weight_norm, grad_norm, ratio, distance = norms(new, old, shown)
+            weight_norm, grad_norm, ratio, distance, layers_finite = norms(new, old, delta, shown)
             parts.step.assign_add(1)
+            state_after = [tf.identity(v) for v in non_trainable]
+            held_out = self._held_out(step, new, state_after)
             values = measures.StepValues(
-                objective, loss, y, y_new, forecast, weight_norm, grad_norm, ratio, distance, self._held_out(step)
+                objective, loss, y, y_new, forecast, weight_norm, grad_norm, ratio, distance, held_out
             )
             # divergence is judged on the weights and predictions themselves: a norm (a float32 sum of
             # squares) overflows long before the weights it sums do
-            finite = tf.stack(
-                [tf.reduce_all([tf.reduce_all(tf.math.is_finite(new[i])) for i in members]) for members in groups]
-                + [tf.reduce_all(tf.math.is_finite(y_new))]
-            )
-            return _pack(values), finite, y_new
+            finite = tf.concat([layers_finite, [tf.reduce_all(tf.math.is_finite(y_new))]], 0)
+            return _pack(values), finite, y_new, order, epoch
 
         return one_step
 
@@ -405,11 +440,13 @@ class StepGraph:
         model, x_probe, one_step, strategy = self.parts.model, self.parts.x_probe, self._one_step(), self.strategy
         width = measures.row_width(self.parts.dims)
 
-        def replicated_step(y: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        rows_to_order = self.rows if self.shuffles else 0
+
+        def replicated_step(*carried: tf.Tensor) -> tuple[tf.Tensor, ...]:
             """The step on every replica; each measures the same mirrored weights, so the first one's row."""
             if strategy.num_replicas_in_sync == 1:  # one device: the plain step, traced as before
-                return one_step(y)
-            return tuple(strategy.experimental_local_results(value)[0] for value in strategy.run(one_step, (y,)))
+                return one_step(*carried)
+            return tuple(strategy.experimental_local_results(value)[0] for value in strategy.run(one_step, carried))
 
         @tf.function
         def run(n: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -417,8 +454,10 @@ class StepGraph:
             where = tf.constant(-1, tf.int32)
             count = tf.constant(0, tf.int32)
             y = model(x_probe, training=False)
+            # no permutation yet (epoch -1): the first step draws its epoch's
+            order, epoch = tf.zeros([rows_to_order], tf.int64), tf.constant(-1, tf.int64)
             for _ in tf.range(n):
-                row, finite, y = replicated_step(y)
+                row, finite, y, order, epoch = replicated_step(y, order, epoch)
                 if not tf.reduce_all(finite):
                     where = tf.cast(tf.argmin(tf.cast(finite, tf.int32)), tf.int32)
                     break
