@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import gc
+import json
 import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -21,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gradtui.bench.report import EXAMPLE3, MEMORY_SCALE_STEPS, Results, Sizes
+from gradtui.bench.report import EXAMPLE3, MEMORY_SCALE_STEPS, REPLICA_KEYS, Results, Sizes
 from gradtui.config import LabConfig
+from gradtui.errors import first_line
 
 if TYPE_CHECKING:
     from gradtui.lab.session import Session
@@ -288,40 +291,68 @@ def model_figure(spec: dict[str, str], key: str, sizes: Sizes, results: Results)
 
 def replica_figure(sizes: Sizes, results: Results) -> None:
     """Correctness, not speed: the mlp run on every device of one kind (MirroredStrategy) against the
-    same run on the first of them, compared column by column. Skipped with one device."""
-    import numpy as np
-
+    same run on the first of them, compared column by column. With one device, the same comparison
+    runs in a child process whose CPU is split into two logical devices (GRADTUI_LOGICAL_CPUS=2),
+    which must be set before TensorFlow starts."""
     from gradtui.lab.runtime import devices
-    from gradtui.lab.session import Session
 
     found = devices()
     gpus = [d for d in found if d.kind == "GPU"]
     several = gpus if len(gpus) > 1 else [d for d in found if d.kind == "CPU"]
-    if len(several) < 2:
-        results.notes.append("replica figure skipped: one device (GRADTUI_LOGICAL_CPUS=2 splits the CPU into two)")
+    if len(several) > 1:
+        _measure_replicas(sizes.replica_steps, "auto" if gpus else "cpu", results)
         return
+    env = {**os.environ, "GRADTUI_LOGICAL_CPUS": "2"}
+    argv = [sys.executable, "-c", REPLICA_CHILD, str(sizes.replica_steps)]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RuntimeError(f"the two-device child failed: {first_line(last)}")
+    child = json.loads(done.stdout.strip().splitlines()[-1])
+    results.figures.update({key: child["figures"][key] for key in REPLICA_KEYS})
+    results.extra.update(child["extra"])
+    results.notes.append("replicas: two logical CPUs in a child process (GRADTUI_LOGICAL_CPUS=2), no GPU here")
+
+
+REPLICA_CHILD = """
+import json, sys
+from gradtui.bench.engine_figures import _measure_replicas
+from gradtui.bench.report import Results
+results = Results()
+_measure_replicas(int(sys.argv[1]), "cpu", results)
+print(json.dumps({"figures": results.figures, "extra": results.extra}))
+"""
+
+
+def _measure_replicas(steps: int, one: str, results: Results) -> None:
+    """The mlp for `steps` steps on device `one` and on every device ("all"), every column compared."""
+    from gradtui.lab.runtime import devices
+    from gradtui.lab.session import Session
+
     histories, rates = [], []
-    for device in ("auto" if gpus else "cpu", "all"):
+    for device in (one, "all"):
         session = Session.build(LabConfig.parse({**EXAMPLE3, "device": device}))
         session.step(1)  # the trace, untimed
-        report = session.step(sizes.replica_steps - 1)
+        report = session.step(steps - 1)
         histories.append(session.history.to_dict())
         rates.append(report.steps_per_s)
-    one, replicated = histories
+    one_device, replicated = histories
     worst = 0.0
-    for name, column in one.items():
+    for name, column in one_device.items():
         a, b = np.asarray(column, np.float64), np.asarray(replicated[name], np.float64)
         finite = np.isfinite(a)
         if not np.array_equal(finite, np.isfinite(b)):
             raise RuntimeError(f"{name}: measured at different steps on one device and on the replicas")
         if finite.any():
             worst = max(worst, float(np.max(np.abs(a[finite] - b[finite]))))
+    kind = "GPU" if one == "auto" else "CPU"
+    several = [d.name for d in devices() if d.kind == kind]
     figures = results.figures
     figures["replicas"] = float(len(several))
     figures["replicas_max_abs_diff"] = worst
     figures["one_device_steps_per_s"], figures["replicas_steps_per_s"] = rates
-    results.extra["replica_devices"] = [d.name for d in several]
-    results.extra["replica_steps"] = sizes.replica_steps
+    results.extra["replica_devices"] = several
+    results.extra["replica_steps"] = steps
 
 
 def machine(results: Results) -> dict[str, Any]:
