@@ -1,5 +1,6 @@
 """Writing a long history: a synthetic million-step History (stepping a million steps takes a
-minute) written the way `gradtui run --out FILE.npz` writes it. NumPy only: no TensorFlow, no Textual.
+minute), exact as `gradtui run` keeps it, written the way `gradtui run --out FILE.npz` writes it.
+NumPy only: no TensorFlow, no Textual.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ EXPORT_SCALE_ROWS = 1_000_000
 
 
 def synthetic_history(rows: int) -> History:
-    """A History with `rows` recorded steps shaped like the mlp engine's (1 probe, 1 output, 2 layers)."""
+    """An exact History with `rows` recorded steps shaped like the mlp engine's (1 probe, 1 output, 2 layers)."""
     rng = np.random.default_rng(0)
-    history = History(Dims(1, 1, 2))
+    history = History(Dims(1, 1, 2), exact=True)
+    history.reserve(rows)
     walk = np.cumsum(rng.standard_normal((rows, 8)) * 0.01, axis=0).astype(np.float32)
     chunk = 4096
     for start in range(0, rows, chunk):
@@ -79,8 +81,9 @@ def export_figure(sizes: Sizes, results: Results) -> None:
             times.append(time.perf_counter() - started)
         size_mb = path.stat().st_size / 2**20
         with np.load(path) as written:
-            if len(written["step"]) != sizes.export_rows:
-                raise RuntimeError(f"the export holds {len(written['step'])} rows, not {sizes.export_rows}")
+            steps = written["step"]
+            if len(steps) != sizes.export_rows or not np.array_equal(steps, np.arange(sizes.export_rows)):
+                raise RuntimeError(f"the export holds {len(steps)} rows, not steps 0..{sizes.export_rows - 1}")
     results.figures["export_1m_s"] = statistics.median(times) * EXPORT_SCALE_ROWS / sizes.export_rows
     runs = [round(t, 3) for t in times]
     results.extra["export"] = {"rows": sizes.export_rows, "mb": round(size_mb, 1), "runs_s": runs}
