@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out", metavar="FILE", help="write the whole history to FILE.json, FILE.csv or FILE.npz (columns for numpy)"
     )
+    run.add_argument(
+        "--history",
+        choices=("exact", "bounded"),
+        default="exact",
+        help="exact: keep every step (refused up front if that would not fit in memory); bounded: keep the "
+        "latest steps exactly and summarise older ones into min/max/last buckets, as the lab does [default: exact]",
+    )
     run.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files (curves, histograms)")
     run.add_argument(
         "--session",
@@ -315,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                 quiet=args.quiet,
                 session_path=args.run_session,
                 given=given,
+                bounded=args.history == "bounded",
             )
         if args.command == "bench":
             from gradtui.bench import run_bench

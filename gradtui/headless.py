@@ -10,7 +10,7 @@ import numpy as np
 from gradtui import logs
 from gradtui.config import ConfigError, LabConfig
 from gradtui.errors import first_line
-from gradtui.lab.history import BUCKET_LAST, EXACT, SUMMARY
+from gradtui.lab.history import BUCKET_LAST, EXACT, SUMMARY, History
 from gradtui.lab.results import LabError
 
 
@@ -22,14 +22,15 @@ def _table(session: object, rows: int) -> list[str]:
     from gradtui.lab.session import Session
 
     assert isinstance(session, Session)
-    h = session.history.to_dict()
-    states = np.isin(h[SUMMARY], (EXACT, BUCKET_LAST))  # recorded states, not a summary bucket's min/max
-    h = {name: values[states] for name, values in h.items()}
-    n = len(h["step"])
+    # recorded states, not a summary bucket's min/max
+    states = np.flatnonzero(np.isin(session.history.column(SUMMARY), (EXACT, BUCKET_LAST)))
+    n = len(states)
     if rows <= 0 or n == 0:
         return []
-    # row 0 and the last row always, the rest evenly between
-    picks = sorted({0, n - 1, *np.linspace(0, n - 1, max(min(rows, n), 2)).round().astype(int).tolist()})
+    # row 0 and the last row always, the rest evenly between; only those rows are copied
+    chosen = np.unique(np.linspace(0, n - 1, max(min(rows, n), 2)).round().astype(int))
+    h = session.history.take(states[np.unique(np.concatenate([[0, n - 1], chosen]))])
+    picks = range(len(h["step"]))
     outputs = session.outputs
     probe_head = "prediction" if outputs == 1 else "argmax (p)"
     lines = [f"{'step':>8} {probe_head:>12} {'loss':>9} {'|w|':>9} {'held-out':>9} {'acc change':>10}"]
@@ -56,9 +57,13 @@ def run_headless(
     quiet: bool,
     session_path: str | None = None,
     given: set[str] | None = None,
+    bounded: bool = False,
 ) -> int:
     """Run `config.steps` steps; with `session_path`, continue that saved session (flags in `given` apply
-    on top of its settings) and save it back there, whatever stops the run."""
+    on top of its settings) and save it back there, whatever stops the run.
+
+    Every step is kept exactly (the file is the experiment), after checking that it fits in memory;
+    `bounded` keeps the lab's bounded history instead (older steps summarised)."""
     from gradtui.lab.export import write_history
     from gradtui.lab.session import Session
 
@@ -76,6 +81,13 @@ def run_headless(
     except LabError as err:
         print(f"gradtui: {first_line(err)}", file=sys.stderr)
         return 1
+    if not bounded:
+        too_big = exact_misfit(session.history, config.steps, out is not None, session_path is not None)
+        if too_big:
+            print(f"gradtui: {too_big}", file=sys.stderr)
+            return 2
+        session.history.exact = True
+        session.history.reserve(session.history.stored + config.steps)
     say = (lambda *a: None) if quiet else print
     say(session.summary.line())
     summary = session.summary
@@ -131,7 +143,9 @@ def run_headless(
     if out:
         try:
             path = write_history(out, session)
-            say(f"wrote {session.history.stored} rows to {path}")
+            summarised = session.history.summarised()
+            kept = f" ({summarised} of them summarise older steps)" if summarised else ""
+            say(f"wrote {session.history.stored} rows to {path}{kept}")
         except (OSError, ValueError) as err:
             print(f"gradtui: --out: cannot write {out}: {first_line(err)}", file=sys.stderr)
             return 1
@@ -152,6 +166,28 @@ def run_headless(
         )
         return 3
     return 0
+
+
+def exact_misfit(history: History, steps: int, export: bool, save: bool) -> str | None:
+    """The one-line refusal if keeping `steps` more steps exactly would not fit in available memory.
+
+    Counted: the history itself, plus the copies written from it (a column at a time for --out; the
+    whole history and its compressed buffer for --session). The model is already built, so what it
+    holds is no longer available and needs no estimate."""
+    from gradtui.lab.memory import gb, host_available
+
+    rows = history.stored + steps
+    held = rows * history.row_bytes
+    copies = max(2 * held if save else 0, history.largest_column_bytes(rows) if export else 0)
+    free = host_available()
+    if free is None or held + copies <= free:
+        return None
+    return (
+        f"--steps: keeping all {len(history) - 1 + steps:,} steps exactly needs about {gb(held + copies)} "
+        f"({gb(history.row_bytes)} a step, and the copies written from them) but {gb(free)} is available "
+        f"(MemAvailable); run fewer --steps, or add --history bounded to keep the latest steps exactly "
+        f"and summarise older ones as the lab does"
+    )
 
 
 def _devices_line(names: tuple[str, ...]) -> str:

@@ -50,3 +50,28 @@ def test_tiny_bench_measures_every_figure(tmp_path: Path, capsys: pytest.Capture
     assert "engine / bare in-graph loop" in printed and "key to painted step p99" in printed
     assert f"targets met: {sum(bool(t['met']) for t in report['targets'].values())} of {len(TARGETS)}" in printed
     assert report["failures"] == []
+
+
+def test_the_export_figure_writes_every_row_of_an_exact_history(tmp_path: Path) -> None:
+    """Past the lab's bound (75,000 rows at most before summarising), the figure still writes each row."""
+    import dataclasses
+
+    import numpy as np
+
+    from gradtui.bench.export_figure import _Recorded, export_figure, synthetic_history
+    from gradtui.bench.report import TINY, Results
+    from gradtui.lab.export import write_history
+
+    rows = 100_000
+    results = Results()
+    export_figure(dataclasses.replace(TINY, export_rows=rows, export_repeats=1), results)
+    assert results.extra["export"]["rows"] == rows and results.extra["export"]["mb"] > 5
+    assert results.figures["export_1m_s"] is not None and results.figures["export_1m_s"] > 0
+    history = synthetic_history(rows, exact=True)
+    assert history.stored == len(history) == rows and history.summarised() == 0
+    lab = synthetic_history(rows)  # as the lab holds it: what its plots draw
+    assert len(lab) == rows and lab.summarised() > 0 and lab.stored < rows
+    write_history(tmp_path / "h.npz", _Recorded(history))
+    with np.load(tmp_path / "h.npz") as written:
+        assert written["step"].tolist() == list(range(rows))
+        assert np.array_equal(written["loss"], history.column("loss"))

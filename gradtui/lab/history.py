@@ -1,15 +1,18 @@
-"""Per-step measurements in NumPy arrays (no TensorFlow), shared by the engine and the UI, bounded.
+"""Per-step measurements in NumPy arrays (no TensorFlow), shared by the engine and the UI.
 
 Row 0 is the state before any step; row i is the state after step i. The engine appends whole
 chunks; the UI reads snapshots on its own timer, so reads and writes are guarded by one lock.
 
-Memory stays bounded however long a play runs: the most recent rows are kept exactly, and older
-rows are summarised into buckets of consecutive steps. A bucket is three rows (its `summary` code
+In the lab, memory stays bounded however long a play runs: the most recent rows are kept exactly,
+and older rows are summarised into buckets of consecutive steps. A bucket is three rows (its `summary` code
 1, 2, 3): the per-value minimum and maximum over the bucket, both at the bucket's first step, and
 its last step exactly as recorded. So a plot of the rows keeps every spike, and every row coded
 0 or 3 is a real recorded state. As a play goes on, buckets merge pairwise, so the number of rows
 stays within a budget. Row 0 and the rows an undo would return to (`keep_exact`) stay exact.
 `len()` counts recorded steps (rows), not stored rows.
+
+An `exact` history never summarises: a headless run's file is the experiment, so it keeps every
+step, and its caller checks up front that `row_bytes` times the steps fits in memory.
 """
 
 from __future__ import annotations
@@ -39,10 +42,13 @@ MIN_BUCKET = 8  # steps per bucket at least: fewer would not save rows
 
 
 class History:
-    """Columns of measurements, amortised O(1) append, bounded by summarising old rows."""
+    """Columns of measurements, amortised O(1) append, bounded by summarising old rows unless `exact`."""
 
-    def __init__(self, dims: Dims, capacity: int = 256, recent: int | None = None, buckets: int = BUCKETS) -> None:
+    def __init__(
+        self, dims: Dims, capacity: int = 256, recent: int | None = None, buckets: int = BUCKETS, exact: bool = False
+    ) -> None:
         self.dims = dims
+        self.exact = exact  # keep every row as recorded (may be switched on before a long headless run)
         self._lock = threading.Lock()
         self._n = 0  # stored rows
         self._steps = 0  # recorded steps they stand for: len()
@@ -52,9 +58,8 @@ class History:
             empty = 0 if measure.kind == "step" else np.nan
             self._cols[name] = np.full((capacity, *dims.shape(measure.kind)), empty, measure.dtype)
         self._cols[SUMMARY] = np.zeros(capacity, np.int8)
-        row_bytes = sum(arr.itemsize * int(np.prod(arr.shape[1:])) for arr in self._cols.values())
         low, high = RECENT_ROWS
-        self.recent = recent if recent is not None else int(min(high, max(low, RECENT_BYTES // row_bytes)))
+        self.recent = recent if recent is not None else int(min(high, max(low, RECENT_BYTES // self.row_bytes)))
         self.buckets = buckets
 
     def __len__(self) -> int:
@@ -64,6 +69,22 @@ class History:
     def stored(self) -> int:
         """Rows held in memory (exact and summary rows)."""
         return self._n
+
+    @property
+    def row_bytes(self) -> int:
+        """Bytes one stored row takes across every column."""
+        return sum(arr.itemsize * int(np.prod(arr.shape[1:])) for arr in self._cols.values())
+
+    def largest_column_bytes(self, rows: int) -> int:
+        """Bytes of the widest column over `rows` rows: what copying one column (an .npz export) costs."""
+        return rows * max(arr.itemsize * int(np.prod(arr.shape[1:])) for arr in self._cols.values())
+
+    def reserve(self, rows: int) -> None:
+        """Room for `rows` stored rows at once, so an exact history of known length takes its size, not
+        up to twice that from growing by doubling."""
+        with self._lock:
+            if rows > len(self._cols["step"]):
+                self._resize(rows)
 
     def append(self, rows: dict[str, np.ndarray]) -> None:
         """Append a chunk: every column with the same leading length; missing columns are NaN.
@@ -127,6 +148,11 @@ class History:
             stop = min(stop, self._n)
             return {name: arr[start:stop].copy() for name, arr in self._cols.items()}
 
+    def take(self, index: np.ndarray) -> dict[str, np.ndarray]:
+        """Copies of the stored rows at `index` from every column: a few rows of a long history."""
+        with self._lock:
+            return {name: arr[: self._n][index] for name, arr in self._cols.items()}
+
     def to_dict(self) -> dict[str, np.ndarray]:
         """Every stored row, with the `summary` column that marks summarised ones."""
         with self._lock:
@@ -151,6 +177,8 @@ class History:
 
     def _compact(self) -> None:
         """Summarise all but the most recent rows once the exact tail outgrows its budget by half."""
+        if self.exact:
+            return
         kinds = self._cols[SUMMARY][: self._n]
         summarised = np.flatnonzero(kinds)
         tail_start = int(summarised[-1]) + 1 if len(summarised) else 0

@@ -158,10 +158,27 @@ def memory_in_use_mb(name: str) -> float | None:
         return None
 
 
+def memory_in_use(names: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    """(`GPU:N`, MB in use) for each GPU among `names`, for a status line; nothing for CPUs.
+
+    Only GPUs are asked: on TensorFlow 2.21 `get_memory_info` answers for a CPU too, with the CPU
+    allocator's bytes for the whole process, which is not one replica's share."""
+    readings = []
+    for name in names:
+        kind, index = _kind_index(name)
+        if kind != "GPU":
+            continue
+        used = memory_in_use_mb(name)
+        if used is not None:
+            readings.append((f"GPU:{index}", used))
+    return tuple(readings)
+
+
 __all__ = [
     "DeviceInfo",
     "devices",
     "keras",
+    "memory_in_use",
     "memory_in_use_mb",
     "resolve_device",
     "resolve_devices",

@@ -63,10 +63,12 @@ from gradtui.tui.widgets.status import (
     devices_label,
     format_prediction,
     format_rate,
+    memory_label,
 )
 
 __all__ = ["GradApp", "find_preset", "main", "run_app", "short_device"]
 
+MEMORY_SECONDS = 2.0  # how often the status reads each GPU replica's memory in use
 FROZEN_ENV = "GRADTUI_FROZEN"  # set to 1 to hide timing-dependent text (snapshot tests, recorded demos)
 REPLACE = "Replace it"
 # lab actions on printable keys: they never fire while a form field or dropdown has focus (escape leaves it)
@@ -123,6 +125,7 @@ class GradApp(App[int]):
         self._log_serial = 0
         self._rate_mark: tuple[float, int] | None = None
         self._rate: float | None = None
+        self._memory: tuple[tuple[str, float], ...] = ()  # (GPU:N, MB in use) per GPU replica, last read
         self._widgets: dict[str, Widget] = {}
         self.stories: list[Text] = []  # every explanation shown in the story line, oldest first (`i` shows them)
 
@@ -167,6 +170,7 @@ class GradApp(App[int]):
             self._w("#demo-note", Static).update(self.demo.intro())
             self._w("#demo-note", Static).display = True
         self.set_interval(REFRESH_SECONDS, self._tick)
+        self.set_interval(MEMORY_SECONDS, self._read_memory)
         self.set_interval(autosaves.INTERVAL_SECONDS, self.engine.autosave)
         self.engine.start()
         if not self.is_headless:
@@ -221,10 +225,18 @@ class GradApp(App[int]):
         """A line for the log view (and the log file)."""
         logs.logger().info("%s", text)  # the tail poll shows it in the log view, in order with TF's lines
 
+    def _read_memory(self) -> None:
+        """GPU memory moves with allocations, not with each step: a reading every few seconds is plenty."""
+        memory = self.view.device_memory()
+        if memory != self._memory:
+            self._memory = memory
+            self._update_status()
+
     def _update_status(self) -> None:
         view = self.view
         summary = view.summary
         device = devices_label(summary.devices or (summary.device,)) if summary else ""
+        device = memory_label(self._memory) or device  # each GPU named with its memory, when there are readings
         rate = format_rate(self._rate, self.frozen)
         self._w("#status", StatusLine).show(
             device,
@@ -284,6 +296,7 @@ class GradApp(App[int]):
             self._fresh_experiment(message.origin, message.replaced, in_place=False)
         self._rate = None
         self._rate_mark = None
+        self._read_memory()  # the new session's devices, not the last one's
 
     @on(ConfigApplied)
     def _config_applied(self, message: ConfigApplied) -> None:

@@ -387,6 +387,19 @@ class Engine:
         self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), "load", replaced))
         self._settle()
 
+    def device_memory(self) -> tuple[tuple[str, float], ...]:
+        """(`GPU:N`, MB in use) for each GPU replica of the session; empty on CPUs or before a session.
+
+        Read on the caller's thread: it asks the GPU allocators for their statistics, which neither
+        waits for nor disturbs a step in progress."""
+        session = self.session
+        if session is None:
+            return ()
+        from gradtui.lab.runtime import memory_in_use  # imported already: a session exists
+
+        summary = session.summary
+        return memory_in_use(summary.devices or (summary.device,))
+
     def export_history(self, path: str) -> None:
         def do() -> None:
             from gradtui.lab.export import write_history

@@ -78,6 +78,10 @@ class EngineView:
         history = self.history
         return history.last("predictions")[0] if history is not None and len(history) else None
 
+    def device_memory(self) -> tuple[tuple[str, float], ...]:
+        """(`GPU:N`, MB in use) per GPU replica, read now (so the caller decides how often); empty on CPUs."""
+        return self._engine.device_memory()
+
     @property
     def snapshot_names(self) -> list[str]:
         session = self._engine.session

@@ -137,3 +137,30 @@ def test_session_undo_lands_on_exact_rows_after_summarising(
     s.step(5)
     s.reset()
     assert len(s.history) == 1 and s.undo() and s.step_count == 5
+
+
+def test_an_exact_history_keeps_every_row_in_the_room_it_reserved() -> None:
+    """A headless run's history: past the bound that summarises a lab history, still every row as recorded."""
+    bounded = History(Dims(2, 3, 2), recent=100, buckets=5)
+    exact = History(Dims(2, 3, 2), recent=100, buckets=5, exact=True)
+    exact.reserve(5_000)
+    reserved = exact.nbytes()
+    assert reserved == 5_000 * exact.row_bytes  # no doubling slack: the size the memory check counted
+    ref = _record(exact, 5_000)
+    _record(bounded, 5_000)
+    assert bounded.summarised() > 0 and bounded.stored < 5_000  # the same appends, bounded
+    assert exact.summarised() == 0 and exact.stored == len(exact) == 5_000 and exact.nbytes() == reserved
+    rows = exact.to_dict()
+    for name, values in ref.items():
+        assert np.array_equal(rows[name], values, equal_nan=True), name
+    picked = exact.take(np.array([0, 1_667, 4_999]))
+    assert picked["step"].tolist() == [0, 1_667, 4_999]
+    assert np.array_equal(picked["predictions"], ref["predictions"][[0, 1_667, 4_999]])
+    # bytes per row: every column's item size times its width (step int64, summary int8, the rest float32)
+    dims = Dims(2, 3, 2)
+    widths = {"scalar": 1, "layer": dims.layers, "probe": dims.probes * dims.outputs}
+    from gradtui.lab.history import COLUMNS
+
+    expected = 8 + 1 + sum(4 * widths[m.kind] for name, m in COLUMNS.items() if name != "step")
+    assert exact.row_bytes == expected
+    assert exact.largest_column_bytes(10) == 10 * 4 * dims.probes * dims.outputs

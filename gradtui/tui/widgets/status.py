@@ -93,8 +93,22 @@ def devices_label(names: tuple[str, ...]) -> str:
     return f"{short[0].rsplit(':', 1)[0]}:{','.join(name.rsplit(':', 1)[-1] for name in short)}"
 
 
+def format_megabytes(mb: float) -> str:
+    return f"{mb / 1024:.1f}G" if mb >= 1024 else f"{mb:.0f}M"
+
+
+def memory_label(readings: tuple[tuple[str, float], ...]) -> str:
+    """Each GPU replica with its memory in use (`GPU:0 1.2G GPU:1 900M`); beyond four, the range."""
+    if not readings:
+        return ""
+    if len(readings) <= 4:
+        return " ".join(f"{name} {format_megabytes(mb)}" for name, mb in readings)
+    low, high = min(mb for _, mb in readings), max(mb for _, mb in readings)
+    return f"{devices_label(tuple(name for name, _ in readings))} {format_megabytes(low)}-{format_megabytes(high)} each"
+
+
 class StatusLine(Static):
-    """device · step · steps/s · probe prediction and argmax · engine state."""
+    """engine state · device (a GPU's memory in use with it) · step · steps/s · probe prediction and argmax."""
 
     DEFAULT_CSS = """
     StatusLine { height: 1; width: 1fr; background: $boost; padding: 0 1; }
