@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,11 @@ def test_tiny_bench_measures_every_figure(tmp_path: Path, capsys: pytest.Capture
     assert report["extra"]["key_presses"] == 3 and report["extra"]["play"]["last_step_seen"] > 4  # it played
     assert report["replicas"] == 2.0 and report["replicas_max_abs_diff"] <= 1e-5
     assert report["extra"]["replica_devices"] == ["/device:CPU:0", "/device:CPU:1"]
+    # the import reference: one untimed import first (a cold page cache), then the median of the timed ones
+    assert report["tf_import_s"] == pytest.approx(statistics.median(report["extra"]["tf_import_runs_s"]), abs=1e-3)
+    assert report["extra"]["tf_import_first_s"] > 0
+    play = report["extra"]["play"]
+    assert play["warmup_steps"] >= 1 and play["last_step_seen"] > play["warmup_steps"]  # sampled after the warm-up
     assert report["export_1m_s"] > 0 and report["extra"]["export"]["rows"] == 20_000
     assert report["engine_cnn_vs_in_graph"] == pytest.approx(
         report["engine_cnn_steps_per_s"] / report["in_graph_cnn_steps_per_s"]
@@ -75,3 +81,21 @@ def test_the_export_figure_writes_every_row_of_an_exact_history(tmp_path: Path) 
     with np.load(tmp_path / "h.npz") as written:
         assert written["step"].tolist() == list(range(rows))
         assert np.array_equal(written["loss"], history.column("loss"))
+
+
+def test_play_warms_up_past_every_historys_exact_rows() -> None:
+    """--quick and the full run sample the app's memory only once the history stops growing."""
+    from gradtui.bench.report import EXACT_ROWS_CAP, FULL, QUICK
+    from gradtui.lab.history import RECENT_ROWS
+
+    assert RECENT_ROWS[1] == EXACT_ROWS_CAP
+    for sizes in (QUICK, FULL):
+        assert sizes.play_warmup_steps == EXACT_ROWS_CAP and sizes.play_seconds >= 60
+
+
+def test_step_numbers_are_read_from_the_status_line() -> None:
+    from gradtui.bench.terminal_figures import _last_step
+
+    status = b"\x1b[2;3H running  CPU:0 \xc2\xb7 step 51234 \xc2\xb7 2,900 steps/s \xc2\xb7 step 7 \xc2\xb7"
+    assert _last_step(status) == 51234
+    assert _last_step(b"step 12") == 0  # cut before the separator: not yet a whole number

@@ -13,14 +13,16 @@ Figures (the JSON keys):
   `tf.function` with a `tf.range` loop and no measurements (on the engine's own minibatches, in the
   engine's mode). The mlp's engine / bare-loop ratio has no target: on 71 parameters a step is
   TensorFlow's per-op dispatch, so the ratio counts the measurements' ops, not their arithmetic.
-- tf_import_s, ready_s, ready_over_tf_import_s: `python -c "import tensorflow"`, and
-  `python -m gradtui` in a pseudo-terminal from spawn until its status line says ready (the step
-  traced), and the difference.
+- tf_import_s, ready_s, ready_over_tf_import_s: `python -c "import tensorflow"` (the median of fresh
+  runs taken just before the launch, after one untimed run that brings TensorFlow's libraries into
+  the page cache as the launch finds them), and `python -m gradtui` in a pseudo-terminal from spawn
+  until its status line says ready (the step traced), and the difference.
 - first_step_ms, key_step_ms_p50/p99: Space typed into that terminal until the status line with the
   new step number is painted (status and plots repaint together at rest): the first step after
   ready, then presses 50 ms apart at 120x36.
-- play_rss_mb_per_min: that app process's resident memory while it plays (p), sampled after a
-  warm-up, as a least-squares slope.
+- play_rss_mb_per_min: that app process's resident memory while it plays (p), sampled every half
+  second over 60 s, as a least-squares slope, after playing until the history holds 50,000 steps
+  (every history's exact-row cap, after which it no longer grows).
 - export_1m_s: writing a synthetic million-step History as `.npz` (`gradtui run --out FILE.npz`).
 - tui_steps_per_s: the real app (headless, `App.run_test`) auto-running with its plots refreshing.
 - ui_latency_p50_ms / ui_latency_p99_ms: while it runs flat out, a probe thread posts a callback to

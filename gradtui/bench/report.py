@@ -20,6 +20,8 @@ EXAMPLE3 = {"rule": "batch-loss", "optimizer": "adam", "lr": "0.01", "batch_size
 CNN = {"model": "cnn", "rule": "batch-loss"}
 VGG16 = {"model": "vgg16", "rule": "batch-loss"}
 MEMORY_SCALE_STEPS = 100_000
+EXACT_ROWS_CAP = 50_000  # the most exact rows any History keeps (history.RECENT_ROWS): play past it before
+# sampling the app's memory, so the slope is play, not the history filling up (tests check the two agree)
 
 # (json key, label, op, target): the targets; every other figure is reported without one
 TARGETS: tuple[tuple[str, str, str, float], ...] = (
@@ -91,11 +93,13 @@ class Sizes:
     plot_repeats: int
     first_frame_runs: int
     key_presses: int  # Space presses after the first step, at rest (p50/p99 of these)
-    play_warmup_s: float  # play before the memory samples start
+    play_warmup_steps: int  # play until the history holds this many steps before sampling memory...
+    play_warmup_s: float  # ...or at most this long
     play_seconds: float  # play while the app's memory is sampled
     export_rows: int  # rows of the synthetic history written (scaled to 1M)
     export_repeats: int
     replica_steps: int = 200  # steps of the several-devices run and of its single-device twin
+    tf_import_runs: int = 3  # timed `import tensorflow` runs (the median is the reference)
 
 
 FULL = Sizes(
@@ -111,7 +115,8 @@ FULL = Sizes(
     plot_repeats=30,
     first_frame_runs=5,
     key_presses=50,
-    play_warmup_s=10.0,
+    play_warmup_steps=EXACT_ROWS_CAP,
+    play_warmup_s=90.0,
     play_seconds=60.0,
     export_rows=1_000_000,
     export_repeats=3,
@@ -130,8 +135,9 @@ QUICK = Sizes(
     plot_repeats=15,
     first_frame_runs=3,
     key_presses=50,
-    play_warmup_s=5.0,
-    play_seconds=20.0,
+    play_warmup_steps=EXACT_ROWS_CAP,
+    play_warmup_s=60.0,
+    play_seconds=60.0,
     export_rows=1_000_000,
     export_repeats=2,
 )
@@ -148,11 +154,13 @@ TINY = Sizes(
     plot_repeats=3,
     first_frame_runs=1,
     key_presses=3,
+    play_warmup_steps=1,
     play_warmup_s=0.5,
     play_seconds=1.5,
     export_rows=20_000,
     export_repeats=1,
     replica_steps=20,
+    tf_import_runs=1,
 )
 
 

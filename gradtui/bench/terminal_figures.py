@@ -29,6 +29,7 @@ TERMINAL = (120, 40)  # columns, rows of the first-frame terminal
 KEY_TERMINAL = (120, 36)  # the terminal of the key and memory figures
 FRAME_MARK = re.compile(re.escape(b"\x1b[1;1H"))  # the first full-screen paint starts at the top-left cell
 READY_MARK = re.compile(rb" ready ")  # the status line's state, painted once the session is built
+STEP_NUMBER = re.compile(rb"step (\d+) \xc2\xb7")  # the status line's step, as it reaches the terminal
 
 
 def _step_mark(step: int) -> re.Pattern[bytes]:
@@ -112,10 +113,13 @@ class Terminal:
         self.seen += data
         return bool(data)
 
-    def drain(self) -> None:
-        """Read what is waiting without blocking, so a playing app never stalls on a full terminal."""
+    def take(self) -> bytes:
+        """What the app wrote since the last call, read without blocking (a playing app never stalls
+        on a full terminal); consumed."""
         while select.select([self._master], [], [], 0)[0] and self._read(0):
-            self.seen = self.seen[-(1 << 16) :]
+            pass
+        taken, self.seen = self.seen, b""
+        return taken
 
     def type(self, key: bytes) -> float:
         """Write a key; perf_counter() just before."""
@@ -152,16 +156,32 @@ def first_frame_figure(sizes: Sizes, results: Results) -> None:
 
 
 def tf_import_seconds() -> float:
-    """`python -c "import tensorflow"` from spawn to exit: the floor under any TensorFlow app's start."""
+    """`python -c "import tensorflow"` from spawn to exit: the floor under any TensorFlow app's start.
+
+    Same interpreter and environment as the app's launch (the app quiets TensorFlow's C++ logs the
+    same way, and its import writes them to its log file rather than a terminal)."""
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-c", "import tensorflow"],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     return time.perf_counter() - started
+
+
+def tf_import_figure(sizes: Sizes, results: Results) -> float:
+    """The median of fresh imports taken just before the app's launch, after one untimed import.
+
+    The untimed one reads TensorFlow's ~2 GB of libraries into the page cache if they had left it
+    (measured here: 7-9 s cold against 2.7 s warm): the app's launch, right after, finds them cached,
+    so the reference must too, or `ready_over_tf_import_s` compares a warm start with a cold one."""
+    cold = tf_import_seconds()
+    runs = [tf_import_seconds() for _ in range(sizes.tf_import_runs)]
+    results.extra["tf_import_first_s"] = round(cold, 3)
+    results.extra["tf_import_runs_s"] = [round(r, 3) for r in runs]
+    return statistics.median(runs)
 
 
 def _rss_slope_mb_per_min(samples: list[tuple[float, float]]) -> float:
@@ -175,7 +195,7 @@ def app_figures(sizes: Sizes, results: Results) -> None:
     if sys.platform == "win32":
         raise RuntimeError("needs a POSIX pseudo-terminal")
     figures = results.figures
-    figures["tf_import_s"] = tf_import = tf_import_seconds()
+    figures["tf_import_s"] = tf_import = tf_import_figure(sizes, results)
     with Terminal(KEY_TERMINAL) as term:
         figures["ready_s"] = ready = term.wait_for(READY_MARK, 180) - term.started
         figures["ready_over_tf_import_s"] = ready - tf_import
@@ -196,32 +216,50 @@ def app_figures(sizes: Sizes, results: Results) -> None:
 
 
 def _play_memory(term: Terminal, sizes: Sizes, results: Results) -> float:
-    """RSS growth of the app process while it plays, after a warm-up, sampled every half second."""
+    """RSS growth of the app process while it plays, sampled every half second after a warm-up.
+
+    The warm-up plays until the history holds `sizes.play_warmup_steps` steps (by default every
+    history's exact-row cap, after which it stops growing) or `play_warmup_s` seconds have passed,
+    so the slope measures play, not the history filling up."""
     term.type(b"p")
-    warm_until = time.perf_counter() + sizes.play_warmup_s
-    while time.perf_counter() < warm_until:
-        term.drain()
+    warm_started = time.perf_counter()
+    last_step = 0
+    while last_step < sizes.play_warmup_steps and time.perf_counter() - warm_started < sizes.play_warmup_s:
+        last_step = max(last_step, _last_step(term.take()))
         time.sleep(0.05)
+    warmup_s = time.perf_counter() - warm_started
     samples: list[tuple[float, float]] = []
     started = time.perf_counter()
     next_sample = started
+    first_step = last_step
     while (now := time.perf_counter()) - started < sizes.play_seconds:
-        term.drain()
+        last_step = max(last_step, _last_step(term.take()))
         if now >= next_sample:
             samples.append((now, term.rss_mb()))
             next_sample += 0.5
         time.sleep(0.02)
-    steps = [int(s) for s in re.findall(rb"step (\d+) \xc2\xb7", term.seen)]
     term.type(b"p")
     if len(samples) < 3:
         raise RuntimeError("too few memory samples while playing")
     results.extra["play"] = {
         "seconds": round(samples[-1][0] - samples[0][0], 1),
-        "warmup_s": sizes.play_warmup_s,
+        "warmup_s": round(warmup_s, 1),
+        "warmup_steps": first_step,
         "rss_start_mb": round(samples[0][1], 1),
         "rss_end_mb": round(samples[-1][1], 1),
-        "last_step_seen": max(steps) if steps else None,
+        "last_step_seen": last_step,
+        "steps_per_s": round((last_step - first_step) / max(samples[-1][0] - started, 1e-9)),
     }
     if sizes.play_seconds < 60:
-        results.notes.append(f"play memory measured over {sizes.play_seconds:.0f} s of play (>= 60 s in a full run)")
+        results.notes.append(f"play memory measured over {sizes.play_seconds:.0f} s of play (60 s in --quick and full)")
+    if first_step < sizes.play_warmup_steps:
+        results.notes.append(
+            f"play memory: the warm-up ended at step {first_step:,} after {warmup_s:.0f} s, before the history's "
+            f"exact-row cap ({sizes.play_warmup_steps:,} steps): the slope includes the history filling up"
+        )
     return _rss_slope_mb_per_min(samples)
+
+
+def _last_step(output: bytes) -> int:
+    """The highest step number the status line showed in `output` (0 if none)."""
+    return max((int(s) for s in STEP_NUMBER.findall(output)), default=0)
