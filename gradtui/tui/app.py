@@ -172,7 +172,7 @@ class GradApp(App[int]):
         self.set_interval(REFRESH_SECONDS, self._tick)
         self.set_interval(MEMORY_SECONDS, self._read_memory)
         self.set_interval(autosaves.INTERVAL_SECONDS, self.engine.autosave)
-        self.engine.start()
+        self.call_after_refresh(self.engine.start)  # once the first frame is painted (see Engine.start)
         if not self.is_headless:
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
