@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import var
 from textual.suggester import SuggestFromList
+from textual.widget import Widget
 from textual.widgets import Collapsible, Input, Label, Select, Static
 
 from gradtui.config import BUILTIN_MODELS, FIELD_BY_NAME, FIELDS, ConfigError, Field, LabConfig, parse_field
@@ -182,6 +183,11 @@ class ConfigForm(VerticalScroll):
         self.errors: dict[str, str] = {}
         self.engine_errors: dict[str, tuple[str, str]] = {}  # field -> (refused text, message)
         self._loading = False
+        self._editors: dict[str, Widget] = {}
+        # what the last validation judged, and its answer: every Space validates, and an unchanged form
+        # needs no second look (nor a second Validity message)
+        self._judged: tuple[dict[str, str], dict[str, tuple[str, str]], LabConfig] | None = None
+        self._verdict: LabConfig | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="pane", id="model-pane") as model_pane:
@@ -238,12 +244,19 @@ class ConfigForm(VerticalScroll):
                 choice = self.query_one("#field-model", Select).value
                 out["model"] = self.query_one("#model-path", Input).value if choice == OWN_FILE else str(choice)
                 continue
-            editor = self.query_one(f"#field-{spec.name}")
+            editor = self._editor(spec.name)
             if isinstance(editor, Select):
                 out[spec.name] = str(editor.value)
             elif isinstance(editor, Input):
                 out[spec.name] = editor.value
         return out
+
+    def _editor(self, name: str) -> Widget:
+        """A field's editor, looked up once (the form never replaces them)."""
+        editor = self._editors.get(name)
+        if editor is None:
+            editor = self._editors[name] = self.query_one(f"#field-{name}")
+        return editor
 
     def set_text(self, name: str, text: str) -> None:
         """Type a value into a field (demo `set`), as a user would."""
@@ -288,10 +301,13 @@ class ConfigForm(VerticalScroll):
         return config
 
     def validate_form(self) -> LabConfig | None:
+        if self._judged == (self.texts(), self.engine_errors, self.applied):
+            return self._verdict
         config = self.candidate()
         self.valid = config is not None
         self.dirty = config is not None and config != self.applied
         self.post_message(self.Validity(self.valid, self.dirty, dict(self.errors)))
+        self._judged, self._verdict = (self.texts(), dict(self.engine_errors), self.applied), config
         return config
 
     def _show_errors(self, errors: dict[str, str]) -> None:

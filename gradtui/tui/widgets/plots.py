@@ -8,8 +8,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from plotext import _utility as plotext_utility
 from rich.color import Color
 from rich.style import Style
 from rich.text import Text
@@ -286,7 +288,42 @@ class ChartPlot(PlotextPlot):
         plt.plotsize(width, height)
         plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext issue 5)
         plt.theme(theme)
-        return Text.from_ansi(plt.build().rstrip("\n"))
+        return figure_text(plt)
+
+
+_CELL_STYLES: dict[tuple[Any, Any, Any], Style | str] = {}  # plotext's (colour, style, background) -> rich
+
+
+def _cell_style(colours: tuple[Any, Any, Any]) -> Style | str:
+    """The rich style of plotext cells with these colours: plotext's own ANSI code for them, decoded by
+    rich once (as Text.from_ansi would decode each occurrence)."""
+    style = _CELL_STYLES.get(colours)
+    if style is None:
+        decoded = Text.from_ansi(plotext_utility.colors_to_ansi(*colours) + "x")
+        style = _CELL_STYLES[colours] = decoded.spans[0].style if decoded.spans else ""
+    return style
+
+
+def figure_text(plt: Any) -> Text:
+    """The figure as rich Text, read from plotext's character and colour matrices.
+
+    `plt.build()` prints every cell's colours as ANSI codes and `Text.from_ansi` parses them back:
+    that round trip was about half of a plot's drawing time. The lines and styles are the same."""
+    plt._set_sizes()
+    plt._build_matrix()
+    matrix = plt.monitor.matrix
+    lines = []
+    for row in reversed(range(matrix.rows)):
+        markers, fore, back = matrix.marker[row], matrix.fullground[row], matrix.background[row]
+        look = matrix.style[row]
+        line = Text()
+        start = 0
+        for col in range(1, matrix.cols + 1):
+            if col == matrix.cols or fore[col] != fore[start] or look[col] != look[start] or back[col] != back[start]:
+                line.append("".join(markers[start:col]), _cell_style((fore[start], look[start], back[start])))
+                start = col
+        lines.append(line)
+    return Text("\n").join(lines)
 
 
 # pinned runs: told apart from the live braille line without colour (half blocks, dots, crosses)
