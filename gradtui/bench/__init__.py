@@ -21,8 +21,8 @@ Figures (the JSON keys):
   new step number is painted (status and plots repaint together at rest): the first step after
   ready, then presses 50 ms apart at 120x36.
 - play_rss_mb_per_min: that app process's resident memory while it plays (p), sampled every half
-  second over 60 s, as a least-squares slope, after playing until the history holds 50,000 steps
-  (every history's exact-row cap, after which it no longer grows).
+  second over 60 s, as a least-squares slope, after playing 100,000 steps (twice every history's
+  exact-row cap: by then its arrays and the allocator have settled).
 - export_1m_s: writing a synthetic million-step History as `.npz` (`gradtui run --out FILE.npz`).
 - tui_steps_per_s: the real app (headless, `App.run_test`) auto-running with its plots refreshing.
 - ui_latency_p50_ms / ui_latency_p99_ms: while it runs flat out, a probe thread posts a callback to

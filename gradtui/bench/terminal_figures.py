@@ -218,9 +218,9 @@ def app_figures(sizes: Sizes, results: Results) -> None:
 def _play_memory(term: Terminal, sizes: Sizes, results: Results) -> float:
     """RSS growth of the app process while it plays, sampled every half second after a warm-up.
 
-    The warm-up plays until the history holds `sizes.play_warmup_steps` steps (by default every
-    history's exact-row cap, after which it stops growing) or `play_warmup_s` seconds have passed,
-    so the slope measures play, not the history filling up."""
+    The warm-up plays until the history holds `sizes.play_warmup_steps` steps (past the point where
+    every history's memory has settled, see report.PLAY_WARMUP_STEPS) or `play_warmup_s` seconds
+    have passed, so the slope measures play, not the history filling up."""
     term.type(b"p")
     warm_started = time.perf_counter()
     last_step = 0
@@ -254,8 +254,8 @@ def _play_memory(term: Terminal, sizes: Sizes, results: Results) -> float:
         results.notes.append(f"play memory measured over {sizes.play_seconds:.0f} s of play (60 s in --quick and full)")
     if first_step < sizes.play_warmup_steps:
         results.notes.append(
-            f"play memory: the warm-up ended at step {first_step:,} after {warmup_s:.0f} s, before the history's "
-            f"exact-row cap ({sizes.play_warmup_steps:,} steps): the slope includes the history filling up"
+            f"play memory: the warm-up ended at step {first_step:,} after {warmup_s:.0f} s, before the history "
+            f"settles ({sizes.play_warmup_steps:,} steps): the slope includes the history filling up"
         )
     return _rss_slope_mb_per_min(samples)
 
