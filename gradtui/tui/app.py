@@ -50,9 +50,7 @@ from gradtui.tui.messages import (
     State,
     StepsDone,
 )
-from gradtui.tui.screens.help import HelpScreen, NotesScreen
-from gradtui.tui.screens.prompts import ChoiceScreen, ExportScreen, PathScreen, TrustScreen
-from gradtui.tui.view import EngineView
+from gradtui.tui.view import EngineView  # (the modal screens are imported where used: not on the first frame's path)
 from gradtui.tui.widgets.form import ConfigForm
 from gradtui.tui.widgets.plot_table import find_tab, tab_names
 from gradtui.tui.widgets.plots_panel import REFRESH_SECONDS, PlotsPanel
@@ -374,6 +372,8 @@ class GradApp(App[int]):
 
     def _ask_trust(self, path: str, text: str, field: str | None) -> None:
         """A model file that could run code: the person at the keyboard decides, with a deliberate y."""
+        from gradtui.tui.screens.prompts import TrustScreen
+
         why = text.split(": add --trust-model", 1)[0]
 
         def answered(yes: bool | None) -> None:
@@ -483,6 +483,8 @@ class GradApp(App[int]):
             self.engine.snapshot(name)
 
     def action_restore(self, name: str | None = None) -> None:
+        from gradtui.tui.screens.prompts import ChoiceScreen
+
         if not self._can_act():
             return
         if name:
@@ -551,6 +553,8 @@ class GradApp(App[int]):
         self._tick()
 
     def action_export(self) -> None:
+        from gradtui.tui.screens.prompts import ExportScreen
+
         def chosen(answer: tuple[str, str] | None) -> None:
             if answer is None:
                 return
@@ -575,6 +579,8 @@ class GradApp(App[int]):
         self.post_message(FileWritten("screen", str(target)))
 
     def action_save_session(self) -> None:
+        from gradtui.tui.screens.prompts import ChoiceScreen, PathScreen
+
         if not self._can_act():
             return
 
@@ -599,6 +605,8 @@ class GradApp(App[int]):
         self.push_screen(PathScreen("Save session", default, must_exist=False), chosen)
 
     def action_open_session(self) -> None:
+        from gradtui.tui.screens.prompts import PathScreen
+
         def chosen(path: str | None) -> None:
             if path:
                 self.session_file = path
@@ -646,9 +654,13 @@ class GradApp(App[int]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def action_help(self) -> None:
+        from gradtui.tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def action_story(self) -> None:
+        from gradtui.tui.screens.help import NotesScreen
+
         self.push_screen(NotesScreen(list(reversed(self.stories))))
 
     async def action_quit(self) -> None:
