@@ -1,7 +1,7 @@
 """The engine driver: one thread owns the lab Session and runs commands from a queue, in order.
 
 Session methods are not safe against each other, so every call goes through this one thread.
-TensorFlow is imported here, lazily, inside the thread: the first frame paints while it loads.
+TensorFlow is imported here, lazily, inside the thread, which starts once the first frame is painted.
 Results go back to the UI as messages (messages.py); the UI reads the session through EngineView
 (view.py) on its own timer, which History makes safe. Pause is a flag the running step polls between compiled chunks,
 so Pause and quit take effect within a chunk (the session sizes chunks to ~0.1 s of work).
