@@ -68,6 +68,12 @@ class Session:
             raise
         except tf.errors.ResourceExhaustedError as err:
             raise LabError(f"out of memory on {device} while building the model: {first_line(err)}") from None
+        except tf.errors.OperatorNotAllowedInGraphError:
+            raise ConfigError(
+                "model",
+                "a layer's Python code tests a tensor's value (an `if` or loop on a tensor), which no compiled "
+                "step can run (Keras's fit cannot either): write that branch with keras.ops.cond",
+            ) from None
         except Exception as err:
             raise LabError(f"could not build the session: {type(err).__name__}: {first_line(err)}") from None
 

@@ -104,10 +104,13 @@ class StepGraph:
         self.sign = tf.Variable(_sign(config), trainable=False, name="gradtui_sign")
         self.loss_fn: LossFn = lambda y_true, y_pred: tf.reduce_mean(self.per_row_loss(y_true, y_pred))
         self._setup_data()
+        # Traced without AutoGraph: its conversion of the Python the step calls was most of the time to
+        # trace, and the step's loops are graph loops already. (Keras layers are never converted
+        # anyway, so a model whose Python branches on a tensor's value fails under `fit` as here.)
         held_out = parts.data is not None and parts.data.has_heldout
-        self.evaluate: Evaluate | None = tf.function(self._evaluator()) if held_out else None
+        self.evaluate: Evaluate | None = tf.function(self._evaluator(), autograph=False) if held_out else None
         self.run = self._compile()
-        self.gradients = tf.function(self._peek_gradients)
+        self.gradients = tf.function(self._peek_gradients, autograph=False)
 
     def warm(self) -> None:
         """Trace the step now (a run of zero steps changes nothing), so the first real step is quick."""
@@ -209,16 +212,23 @@ class StepGraph:
         n, batch = data.eval_rows, eval_batch(self.parts.variables)
         classes0 = tf.constant(baseline.classes) if baseline is not None else None
 
+        def part(start: tf.Tensor, loss: tf.Tensor, hits: tf.Tensor, flips: tf.Tensor) -> tuple[tf.Tensor, ...]:
+            """One batch of rows from `start`: the running sums of loss, right answers and flips."""
+            end = tf.minimum(start + batch, n)
+            p = predict(x_eval[start:end])
+            loss += tf.reduce_sum(tf.cast(per_row(y_eval[start:end], p), tf.float64))
+            if classes0 is not None:
+                c = classes_of(p, from_logits)
+                hits += tf.reduce_sum(tf.cast(correct_of(c, y_eval[start:end], kind), tf.int64))
+                flips += tf.reduce_sum(tf.cast(tf.not_equal(c, classes0[start:end]), tf.int64))
+            return start + batch, loss, hits, flips
+
         def evaluate() -> dict[str, tf.Tensor]:
-            loss, hits, flips = tf.constant(0.0, tf.float64), tf.constant(0, tf.int64), tf.constant(0, tf.int64)
-            for start in tf.range(0, n, batch):
-                end = tf.minimum(start + batch, n)
-                p = predict(x_eval[start:end])
-                loss += tf.reduce_sum(tf.cast(per_row(y_eval[start:end], p), tf.float64))
-                if classes0 is not None:
-                    c = classes_of(p, from_logits)
-                    hits += tf.reduce_sum(tf.cast(correct_of(c, y_eval[start:end], kind), tf.int64))
-                    flips += tf.reduce_sum(tf.cast(tf.not_equal(c, classes0[start:end]), tf.int64))
+            sums = (tf.constant(0), tf.constant(0.0, tf.float64), tf.constant(0, tf.int64), tf.constant(0, tf.int64))
+            if n <= batch:  # one batch: no loop
+                _, loss, hits, flips = part(*sums)
+            else:
+                _, loss, hits, flips = tf.while_loop(lambda start, *_: start < n, part, sums)
             nan = tf.constant(math.nan, tf.float32)
             figures = {"eval_acc": nan, "eval_loss": tf.cast(loss / n, tf.float32), "acc_change": nan, "flipped": nan}
             if baseline is not None:
@@ -448,22 +458,27 @@ class StepGraph:
                 return one_step(*carried)
             return tuple(strategy.experimental_local_results(value)[0] for value in strategy.run(one_step, carried))
 
-        @tf.function
+        def step(
+            count: tf.Tensor, where: tf.Tensor, rows: tf.TensorArray, *carried: tf.Tensor
+        ) -> tuple[tf.Tensor | tf.TensorArray, ...]:
+            """One step's row is written at `count`; a non-finite step's too, but it is not counted, and
+            `where` (what went non-finite) ends the loop."""
+            row, finite, *carried_on = replicated_step(*carried)
+            ok = tf.reduce_all(finite)
+            where = tf.where(ok, where, tf.cast(tf.argmin(tf.cast(finite, tf.int32)), tf.int32))
+            return (count + tf.cast(ok, tf.int32), where, rows.write(count, row), *carried_on)
+
+        @tf.function(autograph=False)
         def run(n: tf.Tensor) -> dict[str, tf.Tensor]:
             rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[width])
-            where = tf.constant(-1, tf.int32)
-            count = tf.constant(0, tf.int32)
             y = model(x_probe, training=False)
             # no permutation yet (epoch -1): the first step draws its epoch's
             order, epoch = tf.zeros([rows_to_order], tf.int64), tf.constant(-1, tf.int64)
-            for _ in tf.range(n):
-                row, finite, y, order, epoch = replicated_step(y, order, epoch)
-                if not tf.reduce_all(finite):
-                    where = tf.cast(tf.argmin(tf.cast(finite, tf.int32)), tf.int32)
-                    break
-                rows = rows.write(count, row)
-                count += 1
-            return {"rows": rows.stack(), "count": count, "where": where}
+            start = (tf.constant(0, tf.int32), tf.constant(-1, tf.int32), rows, y, order, epoch)
+            count, where, rows, *_ = tf.while_loop(
+                lambda count, where, *_: tf.logical_and(count < n, where < 0), step, start
+            )
+            return {"rows": rows.stack()[:count], "count": count, "where": where}
 
         return run
 

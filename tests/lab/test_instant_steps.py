@@ -34,3 +34,35 @@ def test_traced_once_at_build_and_not_again_for_lr_sign_or_steps(softmax_model: 
     keras.optimizers.SGD(learning_rate=0.3).apply_gradients(zip(ascent, model.trainable_variables, strict=True))
     for mine, ref in zip(s.vars, model.trainable_variables, strict=True):
         np.testing.assert_allclose(mine.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_layer_that_branches_on_a_tensor_is_refused_in_one_line(tmp_path: Path, softmax_data: Path) -> None:
+    """The step is traced without AutoGraph (its conversion of Keras's code was most of the trace time).
+    Keras layers are never converted, so a layer whose Python `if` tests a tensor's value fails under
+    `fit` too: it is refused in one line that says how to write it, and nothing is left half-built."""
+    import pytest
+
+    from gradtui.config import ConfigError
+    from gradtui.lab.runtime import keras, tf
+    from gradtui.lab.session import Session
+
+    @keras.saving.register_keras_serializable(package="gradtui_tests")
+    class Gate(keras.layers.Layer):
+        def call(self, x):
+            if tf.reduce_mean(x) > 0.0:  # a Python branch on a tensor's value
+                return x * 0.5
+            return x * 2.0
+
+        def compute_output_shape(self, shape):
+            return shape
+
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(4, activation="tanh")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(Gate()(hidden)))
+    path = tmp_path / "gated.keras"
+    model.save(path)
+    config = LabConfig.parse({"model": str(path), "data": str(softmax_data), "rule": "batch-loss"})
+    with pytest.raises(ConfigError) as refused:
+        Session.build(config)
+    assert refused.value.field == "model" and "keras.ops.cond" in str(refused.value)
+    assert "\n" not in str(refused.value)
