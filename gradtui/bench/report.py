@@ -129,7 +129,7 @@ FULL = Sizes(
 QUICK = Sizes(
     "quick",
     rounds=3,
-    seconds=1.5,
+    seconds=1.0,
     warmup_s=1.0,
     memory_steps=20_000,
     cnn_rounds=2,
