@@ -144,3 +144,10 @@ def test_log_axes_tick_whole_decades_on_even_rows(a: int, b: int, rows: int) -> 
     assert len({b - a for a, b in itertools.pairwise(exponents)}) <= 1
     for label, exponent in zip(axis.labels, exponents, strict=True):
         assert Decimal(label) == Decimal(1).scaleb(exponent)
+
+
+def test_a_narrow_step_axis_keeps_one_round_tick_rather_than_two_odd_ends() -> None:
+    """At 23 columns no evenly spaced set of millions fits: one round tick, not 713,892 and 4,055,192."""
+    axis = ticks.x_axis(713_892, 4_055_192, 23)
+    assert axis.ticks == (4_000_000.0,) and axis.labels == ("4,000,000",)
+    assert (axis.lo, axis.hi) == (713_892.0, 4_055_192.0)  # the data's ends stay the limits

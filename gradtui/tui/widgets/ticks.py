@@ -130,15 +130,20 @@ def x_axis(lo: float, hi: float, width: int, integer: bool = True) -> Axis:
     lo, hi = float(lo), float(hi)
     if hi <= lo:
         hi = lo + 1
+    latest: list[Decimal] = []  # the last round tick inside, should no evenly spaced set fit
     for intervals in range(max(1, width // 6), 0, -1):
         step = nice_step(hi - lo, intervals, integer)
         ticks = _inside(lo, hi, step)
         if not ticks:
             continue
+        latest = latest or ticks[-1:]
         text = step_labels(ticks) if integer else labels(ticks)
         room = (width - 2) / max(1, len(ticks))
         if max(map(len, text)) + 3 <= room:
             return Axis(lo, hi, tuple(float(t) for t in ticks), tuple(text))
+    text = step_labels(latest) if integer else labels(latest)
+    if latest and len(text[0]) + 3 <= width - 2:  # one round tick reads better than two odd ends
+        return Axis(lo, hi, (float(latest[0]),), tuple(text))
     ends = [t for t in (_decimal(lo), _decimal(hi)) if not integer or t == t.to_integral_value()]
     text = step_labels(ends) if integer else labels(ends)
     if sum(map(len, text)) + 3 > width - 2:  # too narrow for both ends: the latest only
