@@ -81,6 +81,16 @@ TYPED_ACTIONS = frozenset(
 W = TypeVar("W", bound=Widget)
 
 
+def zero_toast(from_zero: bool, log: bool) -> str:
+    """What `z` changed: a log axis has no zero, so the norms on one (and the update ratios, always on
+    one) keep their fitted decades."""
+    if not from_zero:
+        return "axes fitted to the data"
+    if log:
+        return "axes from zero, but not the norms and update ratios: a log axis has no zero (l: linear norms)"
+    return "axes from zero (update ratios stay on their log axis)"
+
+
 class GradApp(App[int]):
     """Step through what applying gradients does to a Keras model's predictions."""
 
@@ -545,7 +555,7 @@ class GradApp(App[int]):
     def action_toggle_zero(self) -> None:
         panel = self._w(PlotsPanel)
         panel.from_zero = not panel.from_zero
-        self._redraw_now("axes " + ("from zero" if panel.from_zero else "fitted to the data"))
+        self._redraw_now(zero_toast(panel.from_zero, panel.log_scale))
 
     def _redraw_now(self, what: str) -> None:
         self.notify(what, timeout=2)

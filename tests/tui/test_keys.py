@@ -248,3 +248,20 @@ async def test_plots_build_off_thread_while_running() -> None:
         assert len(plot.chart.series[0].x) > 200
         await pilot.press("p")
         await wait_until(pilot, lambda: app.state == "paused", timeout=2.0)
+
+
+def last_toast(app: GradApp) -> str:
+    return list(app._notifications)[-1].message
+
+
+async def test_z_on_a_log_axis_says_the_log_axes_keep_their_decades() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("z")
+        assert last_toast(app) == "axes from zero (update ratios stay on their log axis)"
+        await pilot.press("z", "l", "z")
+        said = last_toast(app)
+        assert said.startswith("axes from zero, but not the norms") and "a log axis has no zero" in said
+        await pilot.press("z")
+        assert last_toast(app) == "axes fitted to the data"

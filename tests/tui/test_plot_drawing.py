@@ -165,3 +165,23 @@ async def test_a_pin_from_another_model_draws_only_the_columns_that_match(plot: 
     assert [s.label for s in weights.series if s.pin == 0] == ["output"]  # matched by layer name
     assert weights.refs == ["ref:example2-class (left out: conv)"]
     assert any("left out: conv" in line for line in draw(plot, weights, (100, 12)))
+
+
+async def test_a_small_fall_in_held_out_accuracy_does_not_stretch_the_axis_to_minus_1(plot: ChartPlot) -> None:
+    h = History(Dims(1, 1, len(LAYERS)))
+    acc = np.full(41, np.nan)
+    acc[::10] = [0.80, 0.79, 0.78, 0.785, 0.78]
+    measured = np.isfinite(acc)
+    h.append(
+        {
+            "step": np.arange(41),
+            "eval_acc": acc,
+            "acc_change": acc - acc[0],  # down to -0.02
+            "flipped": np.where(measured, 0.03, np.nan),
+            "eval_loss": np.where(measured, 0.5, np.nan),
+        }
+    )
+    for size in ((78, 10), (78, 14), (120, 20)):
+        labels = y_labels(draw(plot, series.heldout(h), size))
+        assert not any(label.startswith("-") for label in labels), (size, labels)
+        assert labels[-1] == "0"  # lowest tick (y_labels runs top to bottom)

@@ -151,3 +151,25 @@ def test_a_narrow_step_axis_keeps_one_round_tick_rather_than_two_odd_ends() -> N
     axis = ticks.x_axis(713_892, 4_055_192, 23)
     assert axis.ticks == (4_000_000.0,) and axis.labels == ("4,000,000",)
     assert (axis.lo, axis.hi) == (713_892.0, 4_055_192.0)  # the data's ends stay the limits
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=-0.2, max_value=-1e-4), st.integers(min_value=4, max_value=40))
+def test_a_small_dip_below_0_to_1_adds_rows_not_a_tick_step(dip: float, rows: int) -> None:
+    axis = ticks.y_axis_dipping(0.0, 1.0, rows, dip)
+    assert axis.lo <= dip and axis.hi >= 1.0
+    placed = [math.floor(round(0.5 + (rows - 1) * (t - axis.lo) / (axis.hi - axis.lo), 8)) for t in axis.ticks]
+    assert all(0 <= p < rows for p in placed)
+    assert len({b - a for a, b in itertools.pairwise(placed)}) == 1  # still evenly apart, on whole rows
+    assert all(math.isclose(p - (rows - 1) * (t - axis.lo) / (axis.hi - axis.lo), 0, abs_tol=1e-6) for p, t in zip(placed, axis.ticks))
+    if axis.labels[0] == "0":  # the rows were enough: no negative tick, and far less than a step of 0..1 below
+        assert axis.lo >= -0.5
+    else:
+        assert parse(axis.labels[0]) <= Decimal(repr(dip))
+
+
+def test_a_dip_of_a_hundredth_keeps_0_to_1_at_80x24_heights() -> None:
+    for rows in range(4, 30):
+        axis = ticks.y_axis_dipping(0.0, 1.0, rows, -0.01)
+        assert axis.labels[0] == "0" and "1" in axis.labels and -0.5 <= axis.lo < -0.01
+    assert ticks.y_axis(-0.01, 1.0, 5).lo == -1.0  # what the ordinary axis does with the same data

@@ -358,6 +358,8 @@ def value_axis(chart: Chart, shown: list[Series], rows: int, log: bool) -> ticks
         points += list(chart.include)
     if chart.from_zero or not points:
         points.append(0.0)
+    if chart.include is not None and len(data) and points[0] < chart.include[0] <= min(points[1:]):
+        return ticks.y_axis_dipping(chart.include[0], max(points), rows, points[0])  # only the data dips below
     return ticks.y_axis(min(points), max(points), rows)
 
 

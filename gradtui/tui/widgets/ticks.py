@@ -179,6 +179,19 @@ def y_axis(lo: float, hi: float, rows: int) -> Axis:
     return Axis(float(ticks[0]), top, tuple(float(t) for t in ticks), tuple(labels(ticks)))
 
 
+def y_axis_dipping(lo: float, hi: float, rows: int, data_lo: float) -> Axis:
+    """Round ticks over [lo, hi] (a fixed range such as 0..1) with data dipping just below `lo` (a small
+    fall in accuracy on a 0..1 axis): the axis gets a few more text rows below its lowest tick instead of
+    a whole tick step, so -0.02 does not stretch 0..1 to -1..1. Ticks stay round and each on its own row;
+    a dip deeper than a sixth of the rows (one row on a short plot) gets the ordinary axis over all of it."""
+    for extra in range(1, max(1, rows // 6) + 1):
+        axis = y_axis(lo, hi, rows - extra)
+        row = (axis.hi - axis.lo) / max(1, rows - extra - 1)
+        if axis.lo - extra * row <= data_lo:
+            return Axis(axis.lo - extra * row, axis.hi, axis.ticks, axis.labels)
+    return y_axis(min(lo, data_lo), hi, rows)
+
+
 def log_axis(lo: float, hi: float, rows: int) -> Axis:
     """Decade ticks (every 1, 2, 3, 5, 10 ... decades) for positive data on a log axis, fitted to rows."""
     lo = max(float(lo), 1e-300)
