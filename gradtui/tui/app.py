@@ -25,7 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.widget import Widget
-from textual.widgets import Footer, Static, TabbedContent
+from textual.widgets import Footer, TabbedContent
 
 from gradtui import autosave as autosaves
 from gradtui import logs, trust
@@ -150,7 +150,7 @@ class GradApp(App[int]):
                 yield Controls(id="controls")
                 yield StatusLine(id="status")
                 yield StoryLine(id="story")
-                yield Static("", id="demo-note")
+                yield StoryLine(id="demo-note")  # cut like the story, with the same hint to `i`
                 yield PlotsPanel(id="plots")
         yield Footer(compact=True)
 
@@ -175,8 +175,8 @@ class GradApp(App[int]):
         if self.preset:
             self._show_story(self._preset_title(self.preset), self.preset.story)
         if self.demo.beats:
-            self._w("#demo-note", Static).update(self.demo.intro())
-            self._w("#demo-note", Static).display = True
+            self._w("#demo-note", StoryLine).show(Text(self.demo.intro()))
+            self._w("#demo-note", StoryLine).display = True
         self.set_interval(REFRESH_SECONDS, self._tick)
         self.set_interval(MEMORY_SECONDS, self._read_memory)
         self.set_interval(autosaves.INTERVAL_SECONDS, self.engine.autosave)
@@ -731,7 +731,8 @@ class GradApp(App[int]):
     def action_demo_next(self) -> None:
         note = self.demo.advance(self)
         if note is not None:
-            self._w("#demo-note", Static).update(note)
+            self.stories = [*self.stories[-19:], note]  # `i` shows a note the banner had to cut
+            self._w("#demo-note", StoryLine).show(note)
 
     def set_fields(self, settings: tuple[tuple[str, str], ...]) -> None:
         """Type values into form fields, then apply them as enter would (a demo's `set`)."""

@@ -12,6 +12,8 @@ from gradtui.config import LabConfig
 from gradtui.tui.app import run_app
 from gradtui.tui.demo import DemoError, load_script, parse_script
 from gradtui.tui.messages import ConfigApplied, StepsDone
+from gradtui.tui.screens.help import NotesScreen
+from gradtui.tui.widgets.status import StoryLine
 
 from .helpers import make_app, of_type, settle
 
@@ -61,7 +63,7 @@ async def test_right_plays_one_beat_per_key() -> None:
         await settle(pilot)
         await pilot.press("right")
         await settle(pilot)
-        assert "first" in str(app.query_one("#demo-note", Static).render())
+        assert "first" in str(app.query_one("#demo-note", StoryLine).render())
         assert app.engine.session is not None and len(app.engine.session.history) == 1
         await pilot.press("right")
         await settle(pilot)
@@ -101,3 +103,20 @@ async def test_a_script_pins_a_run_switches_tabs_and_unpins() -> None:
         assert app.view.pins == ()
         with pytest.raises(DemoError, match="unknown tab 'nope'"):
             parse_script("tab nope\n")
+
+
+async def test_a_long_note_at_80x24_says_it_is_cut_and_i_shows_it_whole() -> None:
+    note = "Ten more: it keeps falling towards 0. The model is not learning anything; it is being pushed."
+    app = make_app(beats=parse_script(f"note {note}\nstep\n"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("right")
+        await settle(pilot)
+        banner = app.query_one("#demo-note", StoryLine)
+        shown = str(banner.render())
+        assert banner.size.height == 1 and len(shown) <= banner.content_size.width
+        assert shown.endswith("… (i: whole note)") and shown.startswith(" 1/1 ")
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, NotesScreen)
+        assert note in str(app.screen.query_one(".latest", Static).render())
