@@ -227,7 +227,7 @@ class GradApp(App[int]):
         if lines and log is not None:  # before the panel mounts, the lines wait in the tail for the next tick
             self._log_serial = lines[-1][0]
             for _, text in lines:
-                log.write(Text(text))  # plain text (no markup), word-wrapped to the view's width
+                log.add(Text(text))  # plain text (no markup), wrapped to the view's width (again after a resize)
 
     def say(self, text: str) -> None:
         """A line for the log view (and the log file)."""

@@ -161,7 +161,8 @@ def test_a_small_dip_below_0_to_1_adds_rows_not_a_tick_step(dip: float, rows: in
     placed = [math.floor(round(0.5 + (rows - 1) * (t - axis.lo) / (axis.hi - axis.lo), 8)) for t in axis.ticks]
     assert all(0 <= p < rows for p in placed)
     assert len({b - a for a, b in itertools.pairwise(placed)}) == 1  # still evenly apart, on whole rows
-    assert all(math.isclose(p - (rows - 1) * (t - axis.lo) / (axis.hi - axis.lo), 0, abs_tol=1e-6) for p, t in zip(placed, axis.ticks))
+    exact = [(rows - 1) * (t - axis.lo) / (axis.hi - axis.lo) for t in axis.ticks]
+    assert all(math.isclose(p, e, abs_tol=1e-6) for p, e in zip(placed, exact, strict=True))  # right on a row
     if axis.labels[0] == "0":  # the rows were enough: no negative tick, and far less than a step of 0..1 below
         assert axis.lo >= -0.5
     else:

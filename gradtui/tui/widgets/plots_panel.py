@@ -12,12 +12,13 @@ from functools import partial
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import RichLog, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from gradtui.lab.history import History
 from gradtui.lab.pins import Pin
 from gradtui.lab.results import ModelSummary
 from gradtui.tui.widgets import series
+from gradtui.tui.widgets.log_view import LogView
 from gradtui.tui.widgets.plot_table import LOG_TAB, PLOTS, Inputs, Plot
 from gradtui.tui.widgets.plots import ChartPlot
 
@@ -35,7 +36,7 @@ class PlotsPanel(Vertical):
         self._drawn_len = -1
         self._dirty = True
         self._plots: dict[str, ChartPlot] = {}
-        self._log: RichLog | None = None
+        self._log: LogView | None = None
         self.log_scale = False  # weight and gradient norms on a log axis (`l`)
         self.from_zero = False  # data-driven axes reach zero (`z`)
 
@@ -48,15 +49,15 @@ class PlotsPanel(Vertical):
                 with TabPane(plot.tab or plot.key, id=plot.tab_id):
                     yield ChartPlot(plot.title, id=plot.widget_id)
             with TabPane(LOG_TAB, id="tab-log"):
-                yield RichLog(max_lines=2000, min_width=20, wrap=True, id="log")
+                yield LogView(max_lines=2000, min_width=20, id="log")
 
     def on_mount(self) -> None:
         for plot in PLOTS:
             self._plots[plot.key] = self.query_one(f"#{plot.widget_id}", ChartPlot)
-        self._log = self.query_one("#log", RichLog)
+        self._log = self.query_one("#log", LogView)
 
     @property
-    def log_view(self) -> RichLog | None:
+    def log_view(self) -> LogView | None:
         """The log, held from mount on: a timer tick while the app tears its widgets down must not query."""
         return self._log
 
