@@ -435,6 +435,7 @@ class GradApp(App[int]):
             self.notify(f"Fix the settings first ({fields}).", title="invalid settings", severity="error")
             return False
         if config != form.applied:
+            config = form.implied(config)
             form.applied = config
             self._interrupt()
             self.engine.apply(config)

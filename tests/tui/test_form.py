@@ -229,3 +229,35 @@ async def test_fast_typing_keeps_every_key_in_order() -> None:
 
 def rows(app: GradApp) -> int:
     return len(app.engine.session.history) if app.engine.session is not None else 0
+
+
+async def test_choosing_your_own_model_with_data_in_the_form_switches_the_rule_as_the_cli_does(
+    tmp_path: Path,
+) -> None:
+    from gradtui.cli import build_parser, config_from
+    from gradtui.lab.runtime import keras
+
+    model, data = tmp_path / "softmax3.keras", tmp_path / "classes3.npz"
+    keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")]).save(model)
+    rng = np.random.default_rng(0)
+    np.savez(data, x_train=rng.standard_normal((60, 5)).astype(np.float32), y_train=rng.integers(0, 3, 60))
+    cli = config_from(build_parser().parse_args(["--model", str(model), "--data", str(data)]))
+    assert cli.rule == "batch-loss" and cli.probe == "heldout"
+    app = make_app()
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await settle(pilot)
+        form = app.query_one(ConfigForm)
+        form.set_text("model", str(model))
+        form.set_text("data", str(data))
+        await pilot.pause()
+        assert form.submit_if_valid()
+        await settle(pilot)
+        applied = app.view.config
+        assert applied is not None and (applied.rule, applied.probe) == (cli.rule, cli.probe)
+        assert form.texts()["rule"] == "batch-loss" and form.texts()["probe"] == "heldout"  # the form shows it
+        assert any("rule batch-loss, probe heldout" in n.message for n in app._notifications)
+        form.set_text("rule", "prediction")  # chosen afterwards, the user's rule stands
+        await pilot.pause()
+        assert form.submit_if_valid()
+        await settle(pilot)
+        assert app.view.config is not None and app.view.config.rule == "prediction"

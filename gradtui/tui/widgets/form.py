@@ -23,7 +23,16 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Collapsible, Input, Label, Select, Static
 
-from gradtui.config import BUILTIN_MODELS, FIELD_BY_NAME, FIELDS, ConfigError, Field, LabConfig, parse_field
+from gradtui.config import (
+    BUILTIN_MODELS,
+    FIELD_BY_NAME,
+    FIELDS,
+    ConfigError,
+    Field,
+    LabConfig,
+    implied_defaults,
+    parse_field,
+)
 
 OWN_FILE = "file"  # the model Select's entry for "a model file of your own" (its path goes in #model-path)
 MODEL_PANE = ("model", "new_head", "weights")
@@ -333,10 +342,33 @@ class ConfigForm(VerticalScroll):
         if config is None:
             return False
         if config != self.applied:
+            config = self.implied(config)
             self.applied = config
             self.dirty = False
             self.post_message(self.Submit(config))
         return True
+
+    def implied(self, config: LabConfig) -> LabConfig:
+        """`config` with what a model of one's own implies, as `--model PATH --data FILE` on the command
+        line: newly given with data, it opens on batch-loss with held-out probes unless this edit names a
+        rule's setting. The form then shows the switch and says it."""
+        old = self.applied
+        if not (config.is_user_model and config.data is not None) or (
+            config.model == old.model and old.data is not None
+        ):
+            return config
+        given = {spec.name for spec in FIELDS if config.as_text(spec.name) != old.as_text(spec.name)}
+        try:
+            implied = implied_defaults(config, given)
+        except ConfigError:  # the engine judges the edit as typed
+            return config
+        if implied != config:
+            self.load(implied)
+            switched = [
+                f"{n} {implied.as_text(n)}" for n in ("rule", "probe") if implied.as_text(n) != config.as_text(n)
+            ]
+            self.notify(f"a model of your own with data: {', '.join(switched)}, as --model with --data", markup=False)
+        return implied
 
     def summary(self, text: str) -> None:
         self.query_one("#model-summary", Static).update(Text(text))  # model, layer and file names
