@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from textual.message import Message
 from textual.widgets import Button, Static
 
+from gradtui.config import LabConfig
 from gradtui.lab.results import StepReport
 from gradtui.tui.app import GradApp
 from gradtui.tui.messages import EngineState, HistoryChanged, SessionReady, StepsDone
 from gradtui.tui.screens.help import HelpScreen
 from gradtui.tui.screens.prompts import ChoiceScreen
+from gradtui.tui.widgets.form import ConfigForm
 from gradtui.tui.widgets.status import StoryLine
 
 from .helpers import make_app, of_type, settle, wait_until
@@ -265,3 +268,42 @@ async def test_z_on_a_log_axis_says_the_log_axes_keep_their_decades() -> None:
         assert said.startswith("axes from zero, but not the norms") and "a log axis has no zero" in said
         await pilot.press("z")
         assert last_toast(app) == "axes fitted to the data"
+
+
+async def test_restoring_a_snapshot_taken_under_another_optimizer_from_the_keys() -> None:
+    """adam, snapshot, sgd chosen in the form, snapshot, restore the first: adam and its weights come back."""
+    app = make_app(config=LabConfig(optimizer="adam"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        session = app.engine.session
+        assert session is not None
+        await pilot.press("space", "space", "space")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        at_adam = [w.copy() for w in session.weights()]
+        adam_state = [v.copy() for v in session.optimizer_state()]  # its iterations, moments
+        form = app.query_one(ConfigForm)
+        form.set_text("optimizer", "sgd")
+        await pilot.pause()
+        await settle(pilot)
+        await pilot.press("space", "space")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.view.config is not None and app.view.config.optimizer == "sgd"
+        assert app.view.snapshot_names == ["step-3", "step-5"]
+        await pilot.press("o", "up", "enter")
+        await settle(pilot)
+        session = app.engine.session
+        assert session is not None and session.step_count == 3
+        assert app.view.config is not None and app.view.config.optimizer == "adam"
+        assert form.texts()["optimizer"] == "adam"
+        assert all(np.array_equal(a, b) for a, b in zip(at_adam, session.weights(), strict=True))
+        restored = session.optimizer_state()
+        assert len(restored) == len(adam_state) > 1
+        assert all(np.array_equal(a, b) for a, b in zip(adam_state, restored, strict=True))
+        assert not any(n.severity == "error" for n in app._notifications)
+        await pilot.press("space")  # adam steps on from the restored state
+        await settle(pilot)
+        assert session.step_count == 4 and np.isfinite(session.history.column("predictions")[-1]).all()
