@@ -191,7 +191,7 @@ class GradApp(App[int]):
             if found is not None:
                 self._show_story(
                     "Resume",
-                    f"An unsaved exploration was autosaved: {autosaves.describe(found)}. gradtui --resume reopens it.",
+                    f"gradtui --resume reopens an unsaved exploration, autosaved to {autosaves.describe(found)}.",
                 )
 
     # -- the timer -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import RichLog
 
+from gradtui import autosave
 from gradtui.lab.history import Dims, History
 from gradtui.tui.screens.help import NotesScreen
 from gradtui.tui.widgets import series
@@ -160,3 +161,12 @@ async def test_heldout_plot_draws_two_scales_and_a_legend_at_any_height() -> Non
             right = [float(line[line.rindex("├") + 1 :]) for line in lines if "├" in line[-8:]]
             assert left and max(left) <= 1.0  # the fractions keep the left axis to themselves
             assert right and min(right) >= 9.9  # the loss reads off its own scale
+
+
+async def test_the_resume_offer_names_the_command_first_so_80x24_shows_it() -> None:
+    (autosave.directory() / "autosave-20260101-000000-1.npz").write_bytes(b"")  # found by name
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shown = str(app.query_one("#story", StoryLine).render())
+        assert shown.startswith("Resume  gradtui --resume reopens an unsaved exploration")
