@@ -24,7 +24,7 @@ from gradtui.lab.models import check_drivable, device_of, devices_of, layer_grou
 from gradtui.lab.optimizers import make_optimizer
 from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
-from gradtui.lab.runtime import resolve_devices, strategy_for, tf
+from gradtui.lab.runtime import memory_in_use, resolve_devices, strategy_for, tf
 from gradtui.lab.step_graph import TUNABLE, Parts, StepGraph, eval_batch, measure_baseline
 
 # Fields whose change needs a new model, probe or data set; the others are applied in place.
@@ -371,6 +371,10 @@ class Session:
             scale = clip / norm if clip is not None and norm > clip else 1.0
             out.append((g * (sign * scale)).astype(g.dtype))
         return out
+
+    def device_memory(self) -> tuple[tuple[str, float], ...]:
+        """(`GPU:N`, MB in use) for each GPU the session's replicas live on; empty on CPUs."""
+        return memory_in_use(self.summary.devices or (self.summary.device,))
 
     def weights(self) -> list[np.ndarray]:
         return [v.numpy() for v in self.vars]

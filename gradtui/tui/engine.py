@@ -396,12 +396,7 @@ class Engine:
         Read on the caller's thread: it asks the GPU allocators for their statistics, which neither
         waits for nor disturbs a step in progress."""
         session = self.session
-        if session is None:
-            return ()
-        from gradtui.lab.runtime import memory_in_use  # imported already: a session exists
-
-        summary = session.summary
-        return memory_in_use(summary.devices or (summary.device,))
+        return session.device_memory() if session is not None else ()
 
     def export_history(self, path: str) -> None:
         def do() -> None:

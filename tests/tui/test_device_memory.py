@@ -57,7 +57,7 @@ async def test_a_cpu_session_shows_no_memory() -> None:
 
 @pytest.mark.parametrize("width", [80, 160])
 async def test_gpu_memory_on_the_status_line(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gradtui.lab import runtime
+    from gradtui.lab import session
 
     asked: list[tuple[str, ...]] = []
 
@@ -65,7 +65,7 @@ async def test_gpu_memory_on_the_status_line(width: int, monkeypatch: pytest.Mon
         asked.append(names)
         return TWO_GPUS
 
-    monkeypatch.setattr(runtime, "memory_in_use", two_gpus)
+    monkeypatch.setattr(session, "memory_in_use", two_gpus)  # what the session asks the runtime
     app = make_app()
     async with app.run_test(size=(width, 30)) as pilot:
         await settle(pilot)
