@@ -293,10 +293,12 @@ class GradApp(App[int]):
         devices = s.devices or (s.device,)
         form.summary(f"{s.line()}\ndata: {s.data}\nprobe: {s.probe}\ndevice: {devices_label(devices)}")
         self.say(f"model: {s.line()} on {', '.join(devices)}")
+        # an opened session's notes were written when it ran: say so, or they read as if just happened
+        opened = message.origin == "load"
         for note in message.notes:
-            self.say(note)
+            self.say(f"from the session file: {note}" if opened else note)
         if message.notes and not self.preset:
-            self._show_story("Note", message.notes[-1])
+            self._show_story("Note from the session file" if opened else "Note", message.notes[-1])
         elif message.notes and self.preset:
             self._show_story(self._preset_title(self.preset), f"{self.preset.story}  ⟶ {message.notes[-1]}")
         self._w(PlotsPanel).mark_dirty()

@@ -85,6 +85,27 @@ async def test_save_and_open_session(tmp_path: Path) -> None:
     app = make_app(session_file=str(target))  # --session FILE opens it when it exists
     async with app.run_test(message_hook=reopened.append) as pilot:
         await settle(pilot)
-        assert of_type(reopened, SessionReady)[0].origin == "load"
+        ready = of_type(reopened, SessionReady)[0]
+        assert ready.origin == "load"
         session = app.engine.session
         assert session is not None and len(session.history) == 11 and session.snapshot_names == ["step-10"]
+
+
+async def test_an_opened_sessions_notes_say_they_come_from_the_file(tmp_path: Path) -> None:
+    """A note written while the session ran ("Optimizer now adam: its state starts fresh...") is shown
+    on opening as the file's, not as if the optimizer had just been reset."""
+    from gradtui.config import LabConfig
+    from gradtui.lab.session import Session
+
+    target = tmp_path / "noted.npz"
+    lab = Session.build(LabConfig.parse({}))
+    lab = lab.with_config(lab.config.replace(optimizer="adam"))
+    assert any(note.startswith("Optimizer now adam") for note in lab.notes)
+    lab.save(target)
+    messages: list[Message] = []
+    app = make_app(session_file=str(target))
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await settle(pilot)
+        ready = of_type(messages, SessionReady)[0]
+        assert ready.origin == "load" and any(note.startswith("Optimizer now adam") for note in ready.notes)
+        assert app.stories[-1].plain.startswith("Note from the session file  ")
