@@ -106,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure speed against plain Keras/TF loops",
         description="Measure engine, TUI and memory figures as ratios from one run.",
     )
-    bench.add_argument("--quick", action="store_true", help="smaller sizes (under 2 minutes on 2 cores)")
+    bench.add_argument(
+        "--quick", action="store_true", help="smaller sizes (about 2.5 minutes on 2 cores, a minute of it playing)"
+    )
     bench.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("devices", help="list the devices TensorFlow can use")
