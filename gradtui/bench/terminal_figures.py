@@ -37,6 +37,31 @@ def _step_mark(step: int) -> re.Pattern[bytes]:
     return re.compile(rb"step %d \xc2\xb7" % step)
 
 
+def launch_in_pty(
+    args: list[str], size: tuple[int, int], env: dict[str, str], cwd: Path | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`python -m gradtui ARGS` on a new pseudo-terminal of `size` (columns, rows), in its own process
+    group as a login shell would start it; returns the process and the terminal's master end."""
+    import fcntl
+    import struct
+    import termios
+
+    columns, rows = size
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gradtui", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    return proc, master
+
+
 class Terminal:
     """`python -m gradtui` in a pseudo-terminal of the given size: read its output, type keys."""
 
@@ -49,13 +74,7 @@ class Terminal:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Terminal:
-        import fcntl
-        import struct
-        import termios
-
         columns, rows = self.size
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
         env = {
             **os.environ,
             "TERM": "xterm-256color",
@@ -64,17 +83,7 @@ class Terminal:
             "LINES": str(rows),
         }
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gradtui"],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-        )
-        os.close(slave)
-        self._master = master
+        self.proc, self._master = launch_in_pty([], self.size, env)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:

@@ -7,20 +7,16 @@ count and the snapshot, `--resume` must show it, and the terminal must have been
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import re
 import signal
-import struct
-import subprocess
-import sys
-import termios
 import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from gradtui.bench.terminal_figures import launch_in_pty
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
@@ -30,21 +26,9 @@ class Lab:
     """`python -m gradtui ARGS` on a 120x40 pty; its screen output collected as it comes."""
 
     def __init__(self, state: Path, *args: str) -> None:
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         env = {**os.environ, "XDG_STATE_HOME": str(state), "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
         env.pop("GRADTUI_FROZEN", None)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gradtui", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
-        os.close(slave)
-        self.master = master
+        self.proc, self.master = launch_in_pty(list(args), (120, 40), env, cwd=ROOT)
         self.output = bytearray()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
