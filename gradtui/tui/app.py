@@ -31,6 +31,7 @@ from gradtui import autosave as autosaves
 from gradtui import logs, trust
 from gradtui.config import LabConfig
 from gradtui.files import atomic_write_text
+from gradtui.lab.results import ModelSummary
 from gradtui.presets import PRESET_BY_KEY, PRESET_BY_NAME, Preset
 from gradtui.tui.commands import ACTIONS, LabCommands, bindings
 from gradtui.tui.demo import Beat
@@ -290,9 +291,8 @@ class GradApp(App[int]):
             form.load(message.config)
             self.preset = None  # an opened session is its own experiment: the last preset's story no longer fits
         s = message.summary
-        devices = s.devices or (s.device,)
-        form.summary(f"{s.line()}\ndata: {s.data}\nprobe: {s.probe}\ndevice: {devices_label(devices)}")
-        self.say(f"model: {s.line()} on {', '.join(devices)}")
+        self._show_summary(s)
+        self.say(f"model: {s.line()} on {', '.join(s.devices or (s.device,))}")
         # an opened session's notes were written when it ran: say so, or they read as if just happened
         opened = message.origin == "load"
         for note in message.notes:
@@ -308,8 +308,14 @@ class GradApp(App[int]):
         self._rate_mark = None
         self._read_memory()  # the new session's devices, not the last one's
 
+    def _show_summary(self, s: ModelSummary) -> None:
+        devices = s.devices or (s.device,)
+        self._w(ConfigForm).summary(f"{s.line()}\ndata: {s.data}\nprobe: {s.probe}\ndevice: {devices_label(devices)}")
+
     @on(ConfigApplied)
     def _config_applied(self, message: ConfigApplied) -> None:
+        if self.view.summary is not None:  # a change in place can change the mode the summary names
+            self._show_summary(self.view.summary)
         self._w(PlotsPanel).mark_dirty()
         if message.origin in ("preset", "demo"):  # a preset applied in place (same model): it reset the history
             self._fresh_experiment(message.origin, message.replaced, in_place=True)

@@ -307,3 +307,22 @@ async def test_restoring_a_snapshot_taken_under_another_optimizer_from_the_keys(
         await pilot.press("space")  # adam steps on from the restored state
         await settle(pilot)
         assert session.step_count == 4 and np.isfinite(session.history.column("predictions")[-1]).all()
+
+
+async def test_a_preset_applied_in_place_updates_the_model_summary() -> None:
+    """Example 3 on the default lab's mlp keeps the model (applied in place) but trains in training mode:
+    the form's model summary says so, not the inference mode the lab opened in."""
+    from textual.widgets import Static
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+
+        def shown() -> str:
+            return str(app.query_one("#model-summary", Static).render())
+
+        assert "mode infer" in shown()
+        await pilot.press("4")
+        await settle(pilot)
+        assert app.engine.session is not None and app.engine.session.config.rule == "batch-loss"
+        assert "mode train" in shown() and "mode infer" not in shown()
