@@ -1,7 +1,7 @@
 """`gradtui bench` end to end at tiny sizes: every figure measured, JSON and table consistent.
 
 Timing targets are not asserted here (they belong to the bench's own report); this checks that
-the bench measures what it says and writes what the README documents.
+the bench measures what it says and writes what docs/performance.md documents.
 """
 
 from __future__ import annotations

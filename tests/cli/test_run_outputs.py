@@ -1,4 +1,4 @@
-"""`gradtui run` writes what the README documents: the JSON schema, the CSV, TensorBoard events."""
+"""`gradtui run` writes what docs/cli.md documents: the JSON schema, the CSV, TensorBoard events."""
 
 from __future__ import annotations
 

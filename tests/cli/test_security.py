@@ -251,7 +251,7 @@ def test_a_real_out_of_memory_error_is_exit_1_with_one_line(
     run_cli: Run, impossible: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Where free memory cannot be known the estimate lets it through, and TensorFlow's allocator
-    refuses the 32 TiB tensor: exit 1, "out of memory", one line (the README's promise)."""
+    refuses the 32 TiB tensor: exit 1, "out of memory", one line (SECURITY.md's promise)."""
     from gradtui.lab import memory
 
     monkeypatch.setattr(memory, "free_on", lambda device: (None, "unknown"))
