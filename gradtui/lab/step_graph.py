@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gradtui.config import LabConfig
+from gradtui.config import LabConfig, fields_with
 from gradtui.lab import measures, rules
 from gradtui.lab.data import DataSet
 from gradtui.lab.runtime import tf
@@ -87,7 +87,7 @@ class Parts:
         return measures.Dims(int(self.x_probe.shape[0]), self.outputs, len(self.groups))
 
 
-TUNABLE = ("lr", "sign", "steps")  # settings a change of which keeps the compiled step
+TUNABLE = fields_with("live")  # settings a change of which keeps the compiled step (the field table says which)
 
 
 class StepGraph:
