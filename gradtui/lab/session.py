@@ -18,7 +18,7 @@ from gradtui import logs
 from gradtui.config import LabConfig, fields_with
 from gradtui.errors import ConfigError, LabError, first_line
 from gradtui.lab import data as lab_data
-from gradtui.lab import explain, measures, rules, session_file, timeline
+from gradtui.lab import explain, held_out, measures, rules, session_file, timeline
 from gradtui.lab.history import History
 from gradtui.lab.models import check_drivable, device_of, devices_of, layer_groups, load_model
 from gradtui.lab.optimizers import make_optimizer
@@ -26,7 +26,7 @@ from gradtui.lab.pins import Pin
 from gradtui.lab.record import SessionRecord
 from gradtui.lab.results import Divergence, ModelSummary, StepReport
 from gradtui.lab.runtime import memory_in_use, resolve_devices, strategy_for, tf
-from gradtui.lab.step_graph import Parts, StepGraph, eval_batch, measure_baseline
+from gradtui.lab.step_graph import Parts, StepGraph
 
 REBUILD_FIELDS = fields_with("rebuild")  # a new model, probe or data set: a new session (see config/fields.py)
 OPTIMIZER_FIELDS = fields_with("optimizer")  # a fresh optimizer, its state and undo history gone
@@ -130,6 +130,10 @@ class Session:
         )
 
     def _parts(self, stateless: bool) -> Parts:
+        from_logits = rules.from_logits(self.loss_name, self.activation)
+        batch = held_out.eval_batch(self.vars)
+        # one step count for every replica: the first replica's increment is the one kept
+        first = tf.VariableAggregation.ONLY_FIRST_REPLICA
         return Parts(
             model=self.model,
             stateless=stateless,
@@ -138,21 +142,12 @@ class Session:
             x_probe=self.x_probe,
             outputs=self.outputs,
             loss_name=self.loss_name,
-            from_logits=rules.from_logits(self.loss_name, self.activation),
+            from_logits=from_logits,
             data=self.data,
             init=[tf.constant(w) for w in self._init_weights],
-            # one count for every replica: the first replica's increment is the one kept
-            step=tf.Variable(
-                0,
-                dtype=tf.int64,
-                trainable=False,
-                name="gradtui_step",
-                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
-            ),
+            step=tf.Variable(0, dtype=tf.int64, trainable=False, name="gradtui_step", aggregation=first),
             state=list(self.model.non_trainable_variables),
-            baseline=measure_baseline(
-                self.model, self.data, rules.from_logits(self.loss_name, self.activation), eval_batch(self.vars)
-            ),
+            baseline=held_out.measure_baseline(self.model, self.data, from_logits, batch),
         )
 
     def _setup_optimizer(self) -> None:
