@@ -15,15 +15,12 @@ from pathlib import Path
 from typing import NoReturn
 
 from gradtui import __version__, relevance, trust
-from gradtui.config import FIELDS, ConfigError, LabConfig, implied_defaults, logical_cpus, one_line
-from gradtui.errors import first_line
+from gradtui.config import FIELDS, LabConfig, implied_defaults
+from gradtui.devices import logical_cpus
+from gradtui.errors import ConfigError, UsageError, first_line, one_line
 from gradtui.presets import PRESET_BY_NAME
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
-
-
-class UsageError(Exception):
-    """A bad flag or file: printed as one line, exit 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -170,7 +167,7 @@ def _check_out(path: str, suffixes: tuple[str, ...], flag: str) -> None:
         check_writable(target)
     except (OSError, RuntimeError, ValueError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise UsageError(f"{flag}: cannot write {path}: {reason}") from None
+        raise UsageError(f"{flag}: cannot write {path}: {reason}") from err
 
 
 def _check_dir(path: str, flag: str) -> None:
@@ -186,7 +183,7 @@ def _check_dir(path: str, flag: str) -> None:
         check_writable(target / "events", create_parents=True)
     except (OSError, RuntimeError, ValueError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise UsageError(f"{flag}: cannot write to {path}: {reason}") from None
+        raise UsageError(f"{flag}: cannot write to {path}: {reason}") from err
 
 
 def _check_in(path: str, flag: str) -> None:
@@ -273,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             logical_cpus(os.environ)  # refused here, before the 3-second TensorFlow import
         except ValueError as err:
-            raise UsageError(str(err)) from None
+            raise UsageError(str(err)) from err
         _check_command_flags(args, config)
         if args.command == "run":
             if args.out is not None:

@@ -1,5 +1,7 @@
-"""Atomic file writes: a temporary file beside the target, then a rename, so an interrupted write
-never leaves half a file (and leaves the old file, if any, as it was)."""
+"""Files as gradtui reads and writes them: atomic writes (a temporary file beside the target, then a
+rename, so an interrupted write never leaves half a file and leaves the old file, if any, as it
+was), and the checks that a file given to read is the kind its name says (its first bytes),
+answered before TensorFlow or NumPy opens it."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import re
 import stat
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -43,7 +46,7 @@ def check_writable(path: Path, create_parents: bool = False) -> None:
     try:
         fd, probe = tempfile.mkstemp(prefix=".gradtui-probe.", suffix=".tmp", dir=parent)
     except OSError as err:
-        raise OSError(f"directory {parent} is not writable ({err.strerror or type(err).__name__})") from None
+        raise OSError(f"directory {parent} is not writable ({err.strerror or type(err).__name__})") from err
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)
@@ -135,3 +138,57 @@ def _fsync_directory(directory: Path) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# What the first bytes of each kind of file look like, so a file of the wrong kind is refused before
+# TensorFlow is imported, rather than by a loader's error text.
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def content_problem(path: Path, suffix: str) -> str | None:
+    """None if the file's first bytes fit its suffix, else what is wrong."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+            hdf5 = head == HDF5_MAGIC
+            offset = 512  # HDF5 allows a user block of 512, 1024, 2048... bytes before the signature
+            while suffix in (".h5", ".hdf5") and not hdf5 and offset <= 1 << 20:
+                handle.seek(offset)
+                found = handle.read(8)
+                hdf5 = found == HDF5_MAGIC
+                if len(found) < 8:
+                    break
+                offset *= 2
+    except OSError as err:
+        return f"cannot be read ({err.strerror or type(err).__name__})"
+    if not head:
+        return "is empty"
+    if suffix in (".keras", ".npz"):
+        kind = "a Keras .keras file" if suffix == ".keras" else "a NumPy .npz archive"
+        if not head.startswith(ZIP_MAGIC):
+            return f"is not {kind} (not a zip archive)"
+        if not zipfile.is_zipfile(path):  # reads the central directory at the end: catches a cut-off file
+            return f"is not a complete {kind.split(' ', 1)[1]} (the zip archive is damaged or cut off)"
+    if suffix in (".h5", ".hdf5") and not hdf5:
+        return "is not an HDF5 file (no HDF5 signature)"
+    if suffix == ".npy" and not head.startswith(NPY_MAGIC):
+        return "is not a NumPy .npy file (no NUMPY header)"
+    return None
+
+
+def file_problem(path: Path, suffixes: tuple[str, ...], what: str, allow_dir: bool = False) -> str | None:
+    """None if `path` is a readable file of the right kind (or, with allow_dir, a SavedModel
+    directory), else what is wrong with it, as the end of a sentence naming the path."""
+    if allow_dir and path.is_dir():
+        if (path / "saved_model.pb").exists():
+            return None if os.access(path / "saved_model.pb", os.R_OK) else "is a SavedModel that is not readable"
+        return f"is a directory, not {what} or a SavedModel (no saved_model.pb)"
+    if path.suffix.lower() not in suffixes:
+        return f"is not {what} (expected {' or '.join(suffixes)})"
+    if not path.is_file():
+        return "does not exist" if not path.exists() else "is not a file"
+    if not os.access(path, os.R_OK):
+        return "is not readable (permission denied)"
+    return content_problem(path, path.suffix.lower())

@@ -8,10 +8,9 @@ import sys
 import numpy as np
 
 from gradtui import logs
-from gradtui.config import ConfigError, LabConfig
-from gradtui.errors import first_line
+from gradtui.config import LabConfig
+from gradtui.errors import ConfigError, LabError, first_line
 from gradtui.lab.history import BUCKET_LAST, EXACT, SUMMARY, History
-from gradtui.lab.results import LabError
 
 
 def _fmt(value: float, width: int = 9) -> str:
@@ -79,6 +78,7 @@ def run_headless(
         print(f"gradtui: {err}", file=sys.stderr)
         return 2
     except LabError as err:
+        logs.logger().warning("%s", first_line(err), exc_info=err)  # the log file keeps the cause
         print(f"gradtui: {first_line(err)}", file=sys.stderr)
         return 1
     if not bounded:
@@ -118,6 +118,7 @@ def run_headless(
             for note in report.notes:
                 say(f"note: {note}")
     except LabError as err:
+        logs.logger().warning("%s", first_line(err), exc_info=err)
         failure = first_line(err)
     except KeyboardInterrupt:
         interrupted = True

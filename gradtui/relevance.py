@@ -15,9 +15,10 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gradtui.config import BUILTIN_MODELS, ConfigError, LabConfig, flag_of
+from gradtui.catalog import BACKBONES, BUILTIN_MODELS
+from gradtui.config import LabConfig
+from gradtui.errors import ConfigError, flag_of
 
-BACKBONES = ("vgg16", "mobilenetv2")
 BUILTIN_CLASSES = 10  # the built-in data sets (teacher task aside) are the ten shapes
 
 

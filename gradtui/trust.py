@@ -14,9 +14,10 @@ import os
 import threading
 from pathlib import Path
 
-from gradtui.config import ConfigError
+from gradtui.errors import TRUST_FLAG, UntrustedModel
 
-FLAG = "--trust-model"
+FLAG = TRUST_FLAG
+__all__ = ["FLAG", "UntrustedModel", "grant", "is_trusted", "revoke_all"]
 
 _lock = threading.Lock()
 _trusted: set[str] = set()
@@ -42,20 +43,3 @@ def revoke_all() -> None:
     """Forget every grant (a new process starts with none; tests start each case with none)."""
     with _lock:
         _trusted.clear()
-
-
-class UntrustedModel(ConfigError):
-    """A model file that could run code and was not trusted: one line naming the path and the flag.
-
-    The lab catches this one to ask the person at the keyboard; everywhere else it is a refused
-    --model like any other.
-    """
-
-    def __init__(self, path: str | Path, why: str) -> None:
-        self.path = str(path)
-        self.why = why
-        super().__init__(
-            "model",
-            f"{self.path} {why}; it is not loaded unless you trust it: add {FLAG} (on the command line, "
-            "next to --model)",
-        )

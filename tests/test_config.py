@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradtui.config import FIELDS, ConfigError, LabConfig
+from gradtui.config import FIELDS, LabConfig
+from gradtui.errors import ConfigError
 
 NAMES = [f.name for f in FIELDS]
 
@@ -108,3 +109,54 @@ def test_bad_device_lists_are_one_line(text: str, reason: str) -> None:
         LabConfig.parse({"device": text})
     assert str(caught.value).startswith("--device: ")
     assert reason in str(caught.value)
+
+
+def test_the_field_table_has_one_entry_and_one_effect_per_setting() -> None:
+    """Every LabConfig attribute is a field of the table, so every setting says what a change of it does."""
+    import dataclasses
+    import typing
+
+    from gradtui.config import fields_with
+    from gradtui.config.fields import Effect
+
+    assert [f.name for f in dataclasses.fields(LabConfig)] == NAMES
+    effects = typing.get_args(Effect)
+    groups = [fields_with(effect) for effect in effects]
+    assert sorted(name for group in groups for name in group) == sorted(NAMES)  # each field in exactly one
+    assert set(fields_with("live")) == {"lr", "sign", "steps"}  # the step graph reads these from variables
+
+
+def test_the_fixed_choices_are_the_literal_types_of_the_config() -> None:
+    """A choice field offers exactly the values its LabConfig attribute's Literal type allows."""
+    import typing
+
+    from gradtui.config import FIELD_BY_NAME
+
+    hints = typing.get_type_hints(LabConfig)
+    for name in ("weights", "rule", "sign", "loss", "mode", "optimizer"):
+        assert FIELD_BY_NAME[name].choices == typing.get_args(hints[name]), name
+        for value in typing.get_args(hints[name]):
+            assert getattr(LabConfig.parse({name: value, "label": 0}), name) == value
+
+
+def test_every_value_goes_to_text_and_back_to_itself() -> None:
+    """value_text is the one value-to-text function: the form, the CLI's defaults and saved configs use it."""
+    from gradtui.config import parse_field, value_text
+
+    config = LabConfig(input_shape=(40, 48, 3), label=2, clipnorm=1.5, eval_max=30, new_head=True, model="cnn")
+    for name in NAMES:
+        value = getattr(config, name)
+        assert config.as_text(name) == value_text(value)
+        assert parse_field(name, value_text(value)) == value, name
+        assert parse_field(name, value) == value, name  # an already-typed value goes through the same text
+
+
+def test_a_refusal_keeps_its_cause_and_still_shows_one_line() -> None:
+    """`raise ... from err`: the parser's error is the cause (the log shows it); the user sees one line."""
+    from gradtui.errors import first_line
+
+    with pytest.raises(ConfigError) as caught:
+        LabConfig.parse({"lr": "fast\nand\tloose"})
+    err = caught.value
+    assert isinstance(err.__cause__, ValueError)
+    assert "\n" not in first_line(err) and first_line(err).startswith("--lr: expected a number")

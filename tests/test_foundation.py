@@ -125,3 +125,22 @@ def test_importing_the_tui_does_not_load_tensorflow() -> None:
     proc = _python(code)
     assert proc.returncode == 0, proc.stderr
     assert "TF-ABSENT" in proc.stdout
+
+
+BOTTOM = ("errors", "text_values", "devices", "catalog", "files", "logs", "resources")
+
+
+def test_the_bottom_layer_imports_nothing_above_it() -> None:
+    """errors, devices, catalog (and the other leaves) import only each other: any layer can use them."""
+    allowed = tuple(f"gradtui.{name}" for name in BOTTOM)
+    for name in BOTTOM:
+        path = PACKAGE / f"{name}.py"
+        for module, _ in _module_imports(path):
+            if module.startswith("gradtui"):
+                assert module in allowed, f"{path} imports {module}"
+
+
+def test_the_config_never_imports_the_lab() -> None:
+    for path in (PACKAGE / "config").rglob("*.py"):
+        for module, _ in _module_imports(path):
+            assert not module.startswith(("gradtui.lab", "gradtui.tui")), f"{path} imports {module}"

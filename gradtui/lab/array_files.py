@@ -18,14 +18,10 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
-from gradtui.config import one_line
+from gradtui.errors import ArrayFileError, one_line
 from gradtui.lab.memory import gb, host_available
 
 HOST_SHARE = 0.5  # of the memory available now, what the arrays of one file may take
-
-
-class ArrayFileError(ValueError):
-    """A file refused from its headers: one line naming the file, the key and the size."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +75,11 @@ def npz_headers(path: str | Path, text_keys: Collection[str] = ()) -> dict[str, 
                     )
                 headers[key] = header
     except (zipfile.BadZipFile, OSError, EOFError) as err:
-        raise ArrayFileError(f"{_shown(path)} is not a readable .npz archive ({one_line(str(err))})") from None
+        raise ArrayFileError(f"{_shown(path)} is not a readable .npz archive ({one_line(str(err))})") from err
     except ValueError as err:
         if isinstance(err, ArrayFileError):
             raise
-        raise ArrayFileError(f"{_shown(path)}: a damaged .npy header ({one_line(str(err))})") from None
+        raise ArrayFileError(f"{_shown(path)}: a damaged .npy header ({one_line(str(err))})") from err
     return headers
 
 
@@ -94,11 +90,11 @@ def npy_header(path: str | Path) -> Header:
         with open(path, "rb") as handle:
             shape, dtype = _read_header(handle, _shown(path))
     except (OSError, EOFError) as err:
-        raise ArrayFileError(f"{_shown(path)} is not a readable .npy file ({one_line(str(err))})") from None
+        raise ArrayFileError(f"{_shown(path)} is not a readable .npy file ({one_line(str(err))})") from err
     except ValueError as err:
         if isinstance(err, ArrayFileError):
             raise
-        raise ArrayFileError(f"{_shown(path)}: a damaged .npy header ({one_line(str(err))})") from None
+        raise ArrayFileError(f"{_shown(path)}: a damaged .npy header ({one_line(str(err))})") from err
     header = Header(Path(path).stem, shape, dtype)
     if header.nbytes > size:
         raise ArrayFileError(f"{_shown(path)}: its header claims {gb(header.nbytes)} but the file holds {gb(size)}")

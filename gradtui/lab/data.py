@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gradtui.config import ConfigError, LabConfig
-from gradtui.errors import first_line
+from gradtui.config import LabConfig
+from gradtui.errors import ArrayFileError, ConfigError, first_line
 from gradtui.lab import array_files, shapes
 from gradtui.resources import asset
 
@@ -136,8 +136,8 @@ def _checked_headers(path: str, input_shape: tuple[int, ...]) -> dict[str, array
                 have = ", ".join(sorted(headers))[:200] or "nothing"
                 raise ConfigError("data", f"{path} has no {key} array (it has: {have})")
         array_files.check_headers(path, headers, DATA_KEYS, "a data file", array_files.memory_limit(), cost=_in_memory)
-    except array_files.ArrayFileError as err:
-        raise ConfigError("data", str(err)) from None
+    except ArrayFileError as err:
+        raise ConfigError("data", str(err)) from err
     for x_key, y_key in (("x_train", "y_train"), ("x_test", "y_test")):
         x, y = headers.get(x_key), headers.get(y_key)
         if x is not None and len(x.shape) >= 1 and tuple(x.shape[1:]) != tuple(input_shape):
@@ -164,7 +164,7 @@ def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, loss: str, 
     try:
         arrays = array_files.load_npz(path, headers)
     except Exception as err:
-        raise ConfigError("data", f"{path} is not a readable .npz file: {first_line(err, 200)}") from None
+        raise ConfigError("data", f"{path} is not a readable .npz file: {first_line(err, 200)}") from err
     for key in ("x_train", "y_train"):
         if key not in arrays:
             have = ", ".join(sorted(arrays))[:200] or "nothing"
@@ -314,8 +314,8 @@ def _read_probe(path: str, input_shape: tuple[int, ...]) -> np.ndarray:
     """A probe .npy, its header judged first: one input, or 1 to MAX_PROBES rows of the model's shape."""
     try:
         header = array_files.npy_header(path)
-    except array_files.ArrayFileError as err:
-        raise ConfigError("probe", str(err)) from None
+    except ArrayFileError as err:
+        raise ConfigError("probe", str(err)) from err
     shape = tuple(header.shape)
     if shape != tuple(input_shape):
         if shape[1:] != tuple(input_shape):
@@ -329,5 +329,5 @@ def _read_probe(path: str, input_shape: tuple[int, ...]) -> np.ndarray:
         if not isinstance(x, np.ndarray):
             raise ValueError("it is an .npz archive, not one array")
     except Exception as err:
-        raise ConfigError("probe", f"{path} is not a readable .npy file: {first_line(err, 200)}") from None
+        raise ConfigError("probe", f"{path} is not a readable .npy file: {first_line(err, 200)}") from err
     return x

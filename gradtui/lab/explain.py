@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from gradtui.config import LabConfig
-from gradtui.lab import rules
 from gradtui.lab.history import History
 
+SOFTMAX_SUM_NOTE = "Zero gradient: the target is the sum of a softmax output"
 ROUNDING = 1e-6  # a gradient with |g| <= ROUNDING * max(|w|, 1) is zero to float32 rounding
 
 
@@ -18,9 +19,37 @@ def rounding_level(weight_norm: float) -> float:
     return ROUNDING * max(weight_norm, 1.0)
 
 
+def _softmax_sum(config: LabConfig, activation: str, outputs: int) -> list[str]:
+    if config.target == "sum" and activation == "softmax":
+        return [
+            f"{SOFTMAX_SUM_NOTE}, and softmax outputs sum to 1 for "
+            "every input and every weight, so d(sum)/dw = 0 exactly and nothing moves (the tiny gradient "
+            "norms measured are float32 rounding, marked so on the Gradients plot). Use --target class:K or "
+            "argmax to move a prediction."
+        ]
+    return []
+
+
+def _prediction_notes(config: LabConfig, activation: str, outputs: int) -> list[str]:
+    notes = _softmax_sum(config, activation, outputs)
+    if config.target == "sum" and outputs > 1 and activation != "softmax":
+        notes.append(
+            f"Target sum adds all {outputs} outputs of every probe row, as tape.gradient does with a non-scalar target."
+        )
+    return notes
+
+
+# The notes each rule gives before any step, keyed by catalog.RULES names (rules without notes give none).
+RULE_NOTES: dict[str, Callable[[LabConfig, str, int], list[str]]] = {
+    "prediction": _prediction_notes,
+    "random": _softmax_sum,
+}
+
+
 def for_rule(config: LabConfig, activation: str, outputs: int) -> list[str]:
     """What the rule explains about this model before any step (e.g. a softmax sum has no gradient)."""
-    return rules.BY_NAME[config.rule].explain(config, activation, outputs)
+    notes = RULE_NOTES.get(config.rule)
+    return notes(config, activation, outputs) if notes else []
 
 
 FORECAST_NOTE = "The forecast J(w)·Δw covers the trainable weights only"
@@ -53,7 +82,7 @@ def after_steps(history: History, notes: list[str], step: int, activation: str) 
     """Notes only the latest recorded step can show (each said once), with the cause they point to."""
     g = float(np.linalg.norm(history.last("grad_norm").astype(np.float64)))
     w = float(np.linalg.norm(history.last("weight_norm").astype(np.float64)))
-    explained = any(n.startswith(rules.SOFTMAX_SUM_NOTE) for n in notes)
+    explained = any(n.startswith(SOFTMAX_SUM_NOTE) for n in notes)
     if g > rounding_level(w) or explained or any(n.startswith(ZERO_GRADIENT_NOTE) for n in notes):
         return []
     head = f"{ZERO_GRADIENT_NOTE} at step {step} (|g| = {g:.2e}): "

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from gradtui import logs, trust
-from gradtui.config import ConfigError, LabConfig, one_line
-from gradtui.errors import first_line
+from gradtui.config import LabConfig
+from gradtui.errors import ConfigError, LabError, first_line, one_line
 from gradtui.lab import memory
 from gradtui.lab.cnn import WEIGHTS, load_cnn
 from gradtui.lab.data import Indices
-from gradtui.lab.results import LabError
 from gradtui.lab.runtime import keras, resolve_device
 from gradtui.resources import asset
 
@@ -117,7 +116,7 @@ def _load_file(path: Path, user: bool = True) -> keras.Model:
         try:
             model = load_saved_model(path)[0]
         except LabError as err:
-            raise refuse(str(err)) from None
+            raise refuse(str(err)) from err
         problem = _shape_problem(model)
         if problem:
             raise refuse(f"{path}: {problem}")
@@ -132,8 +131,8 @@ def _load_file(path: Path, user: bool = True) -> keras.Model:
                 path,
                 f"needs unsafe deserialization: Keras safe mode refused it ({_first_sentence(err)}), since "
                 "loading it would run Python code stored in the file",
-            ) from None
-        raise refuse(f"could not load {path} as a Keras model: {_load_reason(err)}") from None
+            ) from err
+        raise refuse(f"could not load {path} as a Keras model: {_load_reason(err)}") from err
     if not isinstance(model, keras.Model):
         raise refuse(f"{path} does not hold a Keras model (it holds a {type(model).__name__})")
     problem = _shape_problem(model)
@@ -159,7 +158,7 @@ def _shipped_cnn() -> keras.Model:
     try:
         return load_cnn(path)
     except Exception as err:
-        raise LabError(f"could not load the shipped cnn from {path}: {first_line(err, 200)}") from None
+        raise LabError(f"could not load the shipped cnn from {path}: {first_line(err, 200)}") from err
 
 
 def _load_reason(err: BaseException) -> str:
@@ -232,8 +231,8 @@ def _application(config: LabConfig, notes: list[str]) -> keras.Model:
         if weights == "imagenet":
             raise LabError(
                 f"could not get imagenet weights for {config.model} ({reason}); offline? use --weights none"
-            ) from None
-        raise LabError(f"could not build {config.model}: {reason}") from None
+            ) from err
+        raise LabError(f"could not build {config.model}: {reason}") from err
     finally:
         socket.setdefaulttimeout(old_timeout)
     return keras.Sequential(
@@ -255,9 +254,7 @@ def _new_head(model: keras.Model, classes: int) -> keras.Model:
         head = keras.layers.Dense(classes, activation="softmax", name="new_head")(features)
         return keras.Model(model.inputs, head, name=f"{model.name}_new_head")
     except Exception as err:
-        raise ConfigError(
-            "new_head", f"cannot replace the last layer of {model.name}: {first_line(err, 200)}"
-        ) from None
+        raise ConfigError("new_head", f"cannot replace the last layer of {model.name}: {first_line(err, 200)}") from err
 
 
 def _device(config: LabConfig) -> str:

@@ -115,5 +115,5 @@ def from_arrays(arrays: Mapping[str, np.ndarray], described: Any) -> tuple[Pin, 
             layers = tuple(str(name) for name in item["layers"])
             pins.append(Pin(str(item["label"]), str(item["model"]), layers, int(item["outputs"]), columns))
     except (KeyError, TypeError) as err:
-        raise ValueError(f"pins: malformed ({type(err).__name__}: {err})") from None
+        raise ValueError(f"pins: malformed ({type(err).__name__}: {err})") from err
     return tuple(pins)

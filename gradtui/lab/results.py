@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gradtui.errors import LabError
 
-class LabError(Exception):
-    """A failure the user can act on (model will not load, out of memory, shape mismatch): one line."""
+__all__ = ["Divergence", "LabError", "ModelSummary", "StepReport"]
 
 
 @dataclass(frozen=True)

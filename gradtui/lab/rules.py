@@ -1,8 +1,9 @@
-"""Registry of update rules: what each one differentiates, what it needs, and what it explains.
+"""The TensorFlow side of the update rules: what each one differentiates (its notes are explain.py's).
 
+The rules' names and needs (data, a label, a loss) are catalog.RULE_SPECS, which the config reads
+without TensorFlow; each Rule here is keyed by one of those names and reads its needs from there.
 A rule's objective is a plain TensorFlow function, so the compiled step and an eager reference can
-share it. Nothing here imports TensorFlow at module level: config.py reads the registry (the rule
-choices, which rules need a label) before the 3-second import, so TF comes in inside the functions.
+share it. TensorFlow comes in inside the functions (through lab/runtime.py), never at import.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gradtui.catalog import RULE_BY_NAME, RuleName, RuleSpec
+from gradtui.errors import ConfigError
+
 if TYPE_CHECKING:
     from gradtui.config import LabConfig
 
 LOSS_TITLES = {"bce": "binary cross-entropy", "sce": "sparse categorical cross-entropy", "mse": "mean squared error"}
-SOFTMAX_SUM_NOTE = "Zero gradient: the target is the sum of a softmax output"
 
 
 @dataclass(frozen=True)
@@ -38,15 +41,28 @@ class RuleInputs:
 
 @dataclass(frozen=True)
 class Rule:
-    name: str
+    name: RuleName  # a name of catalog.RULE_SPECS, which says what the rule needs
     objective: Callable[[RuleInputs], tuple[Any, Any]]  # (the scalar to differentiate, the loss or None)
-    needs_data: bool = False
-    needs_label: bool = False
     probe_is_constant: bool = False  # the objective does not differentiate the probe: reuse its forward pass
     objective_is_output: bool = False  # with one probe row and one output, the objective IS that output
-    is_loss: bool = False  # a loss on labelled rows: `--mode auto` runs its gradient in training mode, as fit does
     direction: Callable[[Sequence[Any], Any, int], list[Any]] | None = None  # (grads, step, seed) -> applied
-    explain: Callable[[LabConfig, str, int], list[str]] = lambda config, activation, outputs: []
+
+    @property
+    def spec(self) -> RuleSpec:
+        """The rule's names and needs, from the catalog."""
+        return RULE_BY_NAME[self.name]
+
+    @property
+    def needs_data(self) -> bool:
+        return self.spec.needs_data
+
+    @property
+    def needs_label(self) -> bool:
+        return self.spec.needs_label
+
+    @property
+    def is_loss(self) -> bool:
+        return self.spec.is_loss
 
 
 def _probe_loss(i: RuleInputs) -> tuple[Any, Any]:
@@ -65,26 +81,6 @@ def _prediction(i: RuleInputs) -> tuple[Any, None]:
     return prediction_objective(i.probe_forward(), i.target), None
 
 
-def _softmax_sum(config: LabConfig, activation: str, outputs: int) -> list[str]:
-    if config.target == "sum" and activation == "softmax":
-        return [
-            f"{SOFTMAX_SUM_NOTE}, and softmax outputs sum to 1 for "
-            "every input and every weight, so d(sum)/dw = 0 exactly and nothing moves (the tiny gradient "
-            "norms measured are float32 rounding, marked so on the Gradients plot). Use --target class:K or "
-            "argmax to move a prediction."
-        ]
-    return []
-
-
-def _prediction_notes(config: LabConfig, activation: str, outputs: int) -> list[str]:
-    notes = _softmax_sum(config, activation, outputs)
-    if config.target == "sum" and outputs > 1 and activation != "softmax":
-        notes.append(
-            f"Target sum adds all {outputs} outputs of every probe row, as tape.gradient does with a non-scalar target."
-        )
-    return notes
-
-
 def random_direction(grads: Sequence[Any], step: Any, seed: int) -> list[Any]:
     """A seeded random direction with the same global norm as `grads`: the control for the prediction rule."""
     from gradtui.lab.runtime import tf
@@ -101,19 +97,16 @@ def random_direction(grads: Sequence[Any], step: Any, seed: int) -> list[Any]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("prediction", _prediction, objective_is_output=True, explain=_prediction_notes),
-    Rule("example-loss", _probe_loss, needs_label=True, is_loss=True),
-    Rule("batch-loss", _batch_loss, needs_data=True, probe_is_constant=True, is_loss=True),
-    Rule("random", _prediction, direction=random_direction, explain=_softmax_sum),
+    Rule("prediction", _prediction, objective_is_output=True),
+    Rule("example-loss", _probe_loss),
+    Rule("batch-loss", _batch_loss, probe_is_constant=True),
+    Rule("random", _prediction, direction=random_direction),
 )
-NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
 BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
 
 
 def check_data(config: LabConfig, has_data: bool) -> None:
     """A rule that trains on rows needs a data set."""
-    from gradtui.config import ConfigError
-
     if BY_NAME[config.rule].needs_data and not has_data:
         raise ConfigError("data", f"the {config.rule} rule needs a data set: --data PATH.npz")
 
@@ -150,8 +143,6 @@ def from_logits(loss: str, activation: str) -> bool:
 
 def check_against_model(config: LabConfig, activation: str, outputs: int) -> None:
     """Rules that need the model's output size: class targets and labels must exist."""
-    from gradtui.config import ConfigError
-
     if config.target.startswith("class:"):
         k = int(config.target.split(":")[1])
         if k >= outputs:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradtui import logs
-from gradtui.config import LOGICAL_CPUS_VAR, device_list, logical_cpus
+from gradtui.devices import LOGICAL_CPUS_VAR, device_list, logical_cpus
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")

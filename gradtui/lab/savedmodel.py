@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gradtui.lab.results import LabError
+from gradtui.errors import LabError
 from gradtui.lab.runtime import keras, tf
 
 ENDPOINTS = ("serving_default", "serve")
@@ -90,7 +90,7 @@ def load_saved_model(path: Path) -> tuple[keras.Model, str]:
         raise
     except Exception as err:
         text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise LabError(f"could not load SavedModel {path}: {text}") from None
+        raise LabError(f"could not load SavedModel {path}: {text}") from err
     if not model.trainable_variables:
         raise LabError(f"{path}: the SavedModel has no trainable variables, so no gradient can move it")
     return model, _activation(function)

@@ -15,35 +15,21 @@ from pathlib import Path
 import numpy as np
 
 from gradtui import logs
-from gradtui.config import ConfigError, LabConfig
-from gradtui.errors import first_line
+from gradtui.config import LabConfig, fields_with
+from gradtui.errors import ConfigError, LabError, first_line
 from gradtui.lab import data as lab_data
-from gradtui.lab import explain, measures, rules, session_file, timeline
+from gradtui.lab import explain, held_out, measures, rules, session_file, timeline
 from gradtui.lab.history import History
 from gradtui.lab.models import check_drivable, device_of, devices_of, layer_groups, load_model
 from gradtui.lab.optimizers import make_optimizer
 from gradtui.lab.pins import Pin
-from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
+from gradtui.lab.record import SessionRecord
+from gradtui.lab.results import Divergence, ModelSummary, StepReport
 from gradtui.lab.runtime import memory_in_use, resolve_devices, strategy_for, tf
-from gradtui.lab.step_graph import TUNABLE, Parts, StepGraph, eval_batch, measure_baseline
+from gradtui.lab.step_graph import Parts, StepGraph
 
-# Fields whose change needs a new model, probe or data set; the others are applied in place.
-REBUILD_FIELDS = (
-    "model",
-    "new_head",
-    "weights",
-    "input_shape",
-    "classes",
-    "probe",
-    "n_probe",
-    "data",
-    "seed",
-    "device",
-    "loss",
-    "holdout",
-    "eval_max",
-)  # the loss decides the labels' shape, so a new loss reloads the data; holdout and eval_max the data split
-OPTIMIZER_FIELDS = ("optimizer", "momentum", "clipnorm", "weight_decay")
+REBUILD_FIELDS = fields_with("rebuild")  # a new model, probe or data set: a new session (see config/fields.py)
+OPTIMIZER_FIELDS = fields_with("optimizer")  # a fresh optimizer, its state and undo history gone
 CHUNK_SECONDS = 0.1  # target wall time of one compiled call when the caller leaves chunk=0
 MAX_CHUNK = 4096
 
@@ -59,7 +45,7 @@ class Session:
         try:
             names = resolve_devices(config.device)
         except ValueError as err:
-            raise ConfigError("device", str(err)) from None
+            raise ConfigError("device", str(err)) from err
         device = names[0]
         try:
             with strategy_for(names).scope(), tf.device(device):  # variables mirrored on every listed device
@@ -67,15 +53,15 @@ class Session:
         except (ConfigError, LabError):
             raise
         except tf.errors.ResourceExhaustedError as err:
-            raise LabError(f"out of memory on {device} while building the model: {first_line(err)}") from None
-        except tf.errors.OperatorNotAllowedInGraphError:
+            raise LabError(f"out of memory on {device} while building the model: {first_line(err)}") from err
+        except tf.errors.OperatorNotAllowedInGraphError as err:
             raise ConfigError(
                 "model",
                 "a layer's Python code tests a tensor's value (an `if` or loop on a tensor), which no compiled "
                 "step can run (Keras's fit cannot either): write that branch with keras.ops.cond",
-            ) from None
+            ) from err
         except Exception as err:
-            raise LabError(f"could not build the session: {type(err).__name__}: {first_line(err)}") from None
+            raise LabError(f"could not build the session: {type(err).__name__}: {first_line(err)}") from err
 
     def __init__(self, config: LabConfig, devices: tuple[str, ...]) -> None:
         self.config = config
@@ -144,6 +130,10 @@ class Session:
         )
 
     def _parts(self, stateless: bool) -> Parts:
+        from_logits = rules.from_logits(self.loss_name, self.activation)
+        batch = held_out.eval_batch(self.vars)
+        # one step count for every replica: the first replica's increment is the one kept
+        first = tf.VariableAggregation.ONLY_FIRST_REPLICA
         return Parts(
             model=self.model,
             stateless=stateless,
@@ -152,21 +142,12 @@ class Session:
             x_probe=self.x_probe,
             outputs=self.outputs,
             loss_name=self.loss_name,
-            from_logits=rules.from_logits(self.loss_name, self.activation),
+            from_logits=from_logits,
             data=self.data,
             init=[tf.constant(w) for w in self._init_weights],
-            # one count for every replica: the first replica's increment is the one kept
-            step=tf.Variable(
-                0,
-                dtype=tf.int64,
-                trainable=False,
-                name="gradtui_step",
-                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
-            ),
+            step=tf.Variable(0, dtype=tf.int64, trainable=False, name="gradtui_step", aggregation=first),
             state=list(self.model.non_trainable_variables),
-            baseline=measure_baseline(
-                self.model, self.data, rules.from_logits(self.loss_name, self.activation), eval_batch(self.vars)
-            ),
+            baseline=held_out.measure_baseline(self.model, self.data, from_logits, batch),
         )
 
     def _setup_optimizer(self) -> None:
@@ -217,8 +198,8 @@ class Session:
             if isinstance(err, tf.errors.ResourceExhaustedError):
                 raise LabError(
                     f"out of memory on {self.device}: {first_line(err)} (try a smaller batch or model)"
-                ) from None
-            raise LabError(f"the step failed: {first_line(err)}") from None
+                ) from err
+            raise LabError(f"the step failed: {first_line(err)}") from err
         if done == 0:
             self.timeline.undo.pop()
         self.divergence = divergence
@@ -405,7 +386,7 @@ class Session:
                 )
             elif old.lr != config.lr:
                 self.optimizer.learning_rate.assign(config.lr)
-            if all(getattr(old, f) == getattr(config, f) for f in _FIELDS if f not in TUNABLE):
+            if all(getattr(old, f) == getattr(config, f) for f in fields_with("rebuild", "optimizer", "recompile")):
                 self.graph.retune(config)
             else:
                 with self.strategy.scope(), tf.device(self.device):  # its sign variable mirrored like the weights
@@ -424,17 +405,36 @@ class Session:
 
     # ---- session files ---------------------------------------------------------------------------
 
+    def to_record(self) -> SessionRecord:
+        """Copies of what a session file holds (the history is bounded, so this is quick)."""
+        current = timeline.capture(self.live, True, self.divergence)
+        return SessionRecord(self.config, current, dict(self.timeline.snapshots), list(self.notes), self.pins)
+
+    @classmethod
+    def from_record(cls, record: SessionRecord, source: str = "the session record") -> Session:
+        """Build the record's experiment, then write its states in: all of them fit, or LabError naming `source`."""
+        session = cls.build(record.config)
+        try:
+            for state in (*record.snapshots.values(), record.current):
+                if state.config is None or session.same_variables(state.config):
+                    timeline.check(session.live, state)  # another experiment's snapshot is checked when restored
+        except (KeyError, ValueError) as err:
+            raise LabError(f"{source} does not fit the model it names ({first_line(err)})") from err
+        session.pins = record.pins
+        session.timeline.snapshots.update(record.snapshots)
+        session.restore_state(record.current)
+        notes = list(record.notes) if record.notes is not None else session.notes
+        session.notes = notes + [note for note in record.file_notes if note not in notes]
+        return session
+
     def save(self, path: str | Path) -> None:
         """Config, current state, snapshots and history in one .npz, written atomically."""
-        session_file.save(self, path)
+        session_file.save(self.to_record(), path)
 
     @classmethod
     def load(cls, path: str | Path) -> Session:
         """Rebuild a saved session: the model from its config, then weights, optimizer state, history."""
-        return session_file.load(path, cls.build)
-
-
-_FIELDS = tuple(f.name for f in dataclasses.fields(LabConfig))
+        return cls.from_record(session_file.read(path), str(path))
 
 
 def _fits(live: timeline.Live, state: timeline.State, name: str) -> None:
@@ -442,4 +442,4 @@ def _fits(live: timeline.Live, state: timeline.State, name: str) -> None:
     try:
         timeline.check(live, state)
     except ValueError as err:
-        raise LabError(f"snapshot {name!r} does not fit the model it was taken with ({first_line(err)})") from None
+        raise LabError(f"snapshot {name!r} does not fit the model it was taken with ({first_line(err)})") from err

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gradtui.config import one_line
+from gradtui.errors import ArrayFileError, SessionFileError, one_line
 from gradtui.lab import array_files, pins
 from gradtui.lab.history import COLUMNS, SUMMARY
 
@@ -24,10 +24,6 @@ META_KEYS = ("format", "config", "snapshots", "notes", "pins", "semantics")
 LEGACY_COLUMNS = ("drawdown",)  # files saved before acc_change: read as -acc_change
 MAX_META_CHARS = 16 << 20  # the meta JSON: config, names, notes
 _STATE = re.compile(r"(current|snap(0|[1-9][0-9]*))/(w\d+|o\d+|n\d+|step|h/(.+))")
-
-
-class SessionFileError(ValueError):
-    """A session file refused: one line naming the file and what is wrong."""
 
 
 def _where(path: str | Path) -> str:
@@ -38,8 +34,8 @@ def check_headers(path: str | Path, extra_keys: Collection[str] = ()) -> dict[st
     """The archive's headers: only the keys a session holds, within half the memory available."""
     try:
         headers = array_files.npz_headers(path, text_keys=("meta",))
-    except array_files.ArrayFileError as err:
-        raise SessionFileError(str(err)) from None
+    except ArrayFileError as err:
+        raise SessionFileError(str(err)) from err
     if "meta" not in headers:
         raise SessionFileError(f"{_where(path)} is not a gradtui session file (no meta)")
     meta = headers["meta"]
@@ -54,8 +50,8 @@ def check_headers(path: str | Path, extra_keys: Collection[str] = ()) -> dict[st
 
     try:
         array_files.check_headers(path, headers, known, "a gradtui session", array_files.memory_limit())
-    except array_files.ArrayFileError as err:
-        raise SessionFileError(str(err)) from None
+    except ArrayFileError as err:
+        raise SessionFileError(str(err)) from err
     for key, header in headers.items():
         match = _STATE.fullmatch(key)
         if match is not None and match.group(3) == "step" and header.shape != ():

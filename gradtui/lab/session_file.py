@@ -6,29 +6,26 @@ list of {name, config}, each snapshot's own experiment) and, per state key (`cur
 moving statistics), KEY/step and KEY/h/COLUMN (history, with its `summary` column), and pinned
 reference runs (`pins` in meta, arrays `pins/I/COLUMN`, see pins.py). Version 1 (snapshot names
 only, every snapshot of the file's own experiment) still opens. The header is checked before NumPy
-reads anything. `pack` copies what to write (on the thread that owns the session); `write`
-compresses and writes it (on any thread), so a save need not hold the engine.
+reads anything. The module sees a SessionRecord (record.py), never the Session: `pack` turns a
+record (taken on the thread that owns the session) into arrays, `write` compresses and writes them
+(on any thread, so a save need not hold the engine), and `read` turns a file back into a record.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from gradtui.config import LabConfig
-from gradtui.errors import first_line
-from gradtui.files import atomic_write_bytes
-from gradtui.lab import array_files, pins, session_check, timeline
-from gradtui.lab.results import LabError
+from gradtui.errors import LabError, SessionFileError, first_line
+from gradtui.files import ZIP_MAGIC, atomic_write_bytes
+from gradtui.lab import array_files, pins, session_check
+from gradtui.lab.record import Recorded, SessionRecord
 from gradtui.lab.timeline import State
-
-if TYPE_CHECKING:
-    from gradtui.lab.session import Session
 
 FORMAT = "gradtui-session/2"
 FORMATS = ("gradtui-session/1", FORMAT)
@@ -40,32 +37,30 @@ OLD_SEMANTICS_NOTE = (
 )
 
 
-def save(session: Session, path: str | Path) -> None:
-    write(path, pack(session))
+def save(record: SessionRecord, path: str | Path) -> None:
+    write(path, pack(record))
 
 
-def pack(session: Session) -> dict[str, np.ndarray]:
-    """Copies of everything a session file holds (the history is bounded, so this is quick)."""
-    snapshots = session.timeline.snapshots
+def pack(source: SessionRecord | Recorded) -> dict[str, np.ndarray]:
+    """The arrays of a session file for a record (or for a session, which gives its record)."""
+    record = source if isinstance(source, SessionRecord) else source.to_record()
     meta: dict[str, Any] = {
         "format": FORMAT,
-        "config": session.config.to_dict(),
+        "config": record.config.to_dict(),
         "snapshots": [
-            {"name": name, "config": (state.config or session.config).to_dict()} for name, state in snapshots.items()
+            {"name": name, "config": (state.config or record.config).to_dict()}
+            for name, state in record.snapshots.items()
         ],
-        "notes": session.notes,
+        "notes": record.notes,
         "semantics": SEMANTICS,
     }
-    states = {
-        "current": timeline.capture(session.live, True, session.divergence),
-        **{f"snap{i}": s for i, s in enumerate(snapshots.values())},
-    }
+    states = {"current": record.current, **{f"snap{i}": s for i, s in enumerate(record.snapshots.values())}}
     arrays: dict[str, np.ndarray] = {}
     for key, state in states.items():
         arrays.update(_state_arrays(key, state))
-    if session.pins:
-        meta["pins"] = pins.describe(session.pins)
-        arrays.update(pins.to_arrays(session.pins))
+    if record.pins:
+        meta["pins"] = pins.describe(record.pins)
+        arrays.update(pins.to_arrays(record.pins))
     arrays["meta"] = np.asarray(json.dumps(meta))
     return arrays
 
@@ -85,8 +80,12 @@ def _state_arrays(key: str, state: State) -> dict[str, np.ndarray]:
     return arrays
 
 
-def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
-    """Rebuild a saved session: the model from its config, then weights, optimizer state, history."""
+def read(path: str | Path) -> SessionRecord:
+    """A saved session as a record: its settings, states, notes and pins, checked before use.
+
+    Whether the states fit the model the config names is Session.from_record's to check (it needs
+    the model). A version-1 snapshot (a name only) was taken under the file's own config.
+    """
     arrays, meta = _read(path)
     config = LabConfig.from_dict(meta["config"])
     try:
@@ -95,41 +94,33 @@ def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
             for entry in meta.get("snapshots", [])
         ]
     except (KeyError, TypeError, ValueError) as err:
-        raise LabError(f"{path} is not a readable gradtui session file ({first_line(err)})") from None
-    session = build(config)
-    live = session.live
+        raise LabError(f"{path} is not a readable gradtui session file ({first_line(err)})") from err
     try:
         snapshots = {name: _state(arrays, f"snap{i}", snap) for i, (name, snap) in enumerate(listed)}
         current = _state(arrays, "current", None)
-        for state in (*snapshots.values(), current):
-            if state.config is None or session.same_variables(state.config):
-                timeline.check(live, state)  # another experiment's snapshot is checked when restored
-        session.pins = pins.from_arrays(arrays, meta.get("pins"))
+        pinned = pins.from_arrays(arrays, meta.get("pins"))
     except (KeyError, ValueError) as err:
-        raise LabError(f"{path} does not fit the model it names ({first_line(err)})") from None
-    session.timeline.snapshots.update(snapshots)
-    session.restore_state(current)
-    session.notes = list(meta.get("notes", session.notes))
-    if meta.get("semantics") != SEMANTICS and OLD_SEMANTICS_NOTE not in session.notes:
-        session.notes.append(OLD_SEMANTICS_NOTE)
-    return session
+        raise LabError(f"{path} does not fit the model it names ({first_line(err)})") from err
+    notes = list(meta["notes"]) if "notes" in meta else None
+    about_file = (OLD_SEMANTICS_NOTE,) if meta.get("semantics") != SEMANTICS else ()
+    return SessionRecord(config, current, snapshots, notes, pinned, about_file)
 
 
 def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Headers first (keys, sizes), then the meta JSON's types, then the arrays and their steps."""
     try:
         with open(path, "rb") as handle:
-            if handle.read(4) != b"PK\x03\x04":  # np.load would call anything else "pickled data"
+            if handle.read(4) != ZIP_MAGIC[0]:  # np.load would call anything else "pickled data"
                 raise ValueError("not an .npz archive: it is not a file gradtui saved")
         headers = session_check.check_headers(path)
         meta_only = array_files.load_npz(path, {"meta": headers["meta"]})
         meta = json.loads(str(meta_only["meta"]))
         if not isinstance(meta, dict) or meta.get("format") not in FORMATS:
             raise ValueError("not a gradtui session file")
-    except session_check.SessionFileError as err:
-        raise LabError(str(err)) from None
+    except SessionFileError as err:
+        raise LabError(str(err)) from err
     except Exception as err:
-        raise LabError(f"{path} is not a readable gradtui session file ({first_line(err)})") from None
+        raise LabError(f"{path} is not a readable gradtui session file ({first_line(err)})") from err
     try:
         session_check.check_meta(path, meta)
         session_check.check_snapshot_keys(path, headers, len(meta.get("snapshots", [])))
@@ -138,8 +129,8 @@ def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             history = {k.split("/h/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{key}/h/")}
             if f"{key}/step" in arrays:
                 session_check.check_steps(path, key, arrays[f"{key}/step"], history)
-    except session_check.SessionFileError as err:
-        raise LabError(str(err)) from None
+    except SessionFileError as err:
+        raise LabError(str(err)) from err
     return arrays, meta
 
 

@@ -94,7 +94,8 @@ def test_a_grant_covers_only_the_path_typed(hostile: Path, tmp_path: Path) -> No
 
 def test_trust_is_no_setting_a_file_can_carry() -> None:
     """Demo `set` lines and session configs are parsed as LabConfig fields: trust is not one."""
-    from gradtui.config import ConfigError, LabConfig
+    from gradtui.config import LabConfig
+    from gradtui.errors import ConfigError
     from gradtui.tui.demo import DemoError, parse_script
 
     for key in ("trust_model", "trust-model"):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from gradtui.cli import build_parser, config_from
-from gradtui.config import ConfigError, LabConfig
+from gradtui.config import LabConfig
+from gradtui.errors import ConfigError
 
 from .helpers import Run, assert_refused
 

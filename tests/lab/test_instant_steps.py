@@ -42,7 +42,7 @@ def test_a_layer_that_branches_on_a_tensor_is_refused_in_one_line(tmp_path: Path
     `fit` too: it is refused in one line that says how to write it, and nothing is left half-built."""
     import pytest
 
-    from gradtui.config import ConfigError
+    from gradtui.errors import ConfigError
     from gradtui.lab.runtime import keras, tf
     from gradtui.lab.session import Session
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradtui.config import ConfigError, LabConfig
+from gradtui.config import LabConfig
+from gradtui.errors import ConfigError
 from gradtui.lab.results import LabError
 
 

@@ -93,7 +93,7 @@ def test_unknown_meta_key_is_refused(saved: Path, tmp_path: Path) -> None:
 
 def test_a_trust_setting_in_the_config_is_refused(saved: Path, tmp_path: Path) -> None:
     """A session names its model by path; it cannot carry trust for it."""
-    from gradtui.config import ConfigError
+    from gradtui.errors import ConfigError
     from gradtui.lab.session import Session
 
     path = _edited(saved, tmp_path, lambda a, m: m["config"].update(trust_model="yes"))

@@ -104,3 +104,32 @@ def test_version_1_files_still_open(tmp_path: Path) -> None:
     loaded = Session.load(path)
     assert loaded.step_count == 3 and loaded.snapshot_names == ["two"] and len(loaded.history) == 4
     assert loaded.restore("two") is loaded and loaded.step_count == 2
+
+
+def test_a_session_goes_to_a_record_and_back() -> None:
+    """The file format sees a SessionRecord: what to_record gives, from_record rebuilds, pack writes."""
+    from gradtui.lab import session_file
+    from gradtui.lab.session import Session
+
+    s = Session.build(LabConfig())
+    s.step(2)
+    s.snapshot("two")
+    s.step(1)
+    record = s.to_record()
+    assert record.config == s.config and record.current.step == 3 and list(record.snapshots) == ["two"]
+    assert record.notes == s.notes and record.notes is not s.notes
+    again = Session.from_record(record)
+    assert again is not s and again.step_count == 3 and again.snapshot_names == ["two"]
+    assert _same(_weights(again), _weights(s)) and len(again.history) == len(s.history) == 4
+    assert again.restore("two") is again and again.step_count == 2
+    assert sorted(session_file.pack(record)) == sorted(session_file.pack(s))  # a session gives its record
+
+
+def test_a_record_that_does_not_fit_names_its_source() -> None:
+    from gradtui.lab.results import LabError
+    from gradtui.lab.session import Session
+
+    record = Session.build(LabConfig()).to_record()
+    record.current.weights[0] = np.zeros((7, 7), np.float32)
+    with pytest.raises(LabError, match=r"^shared\.npz does not fit the model it names"):
+        Session.from_record(record, "shared.npz")

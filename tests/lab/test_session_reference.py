@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradtui.config import OPTIMIZERS, RULES, LabConfig
+from gradtui.catalog import OPTIMIZERS, RULES
+from gradtui.config import LabConfig
 
 STEPS = 3
 

@@ -1,0 +1,283 @@
+"""The field table: every setting's parser, help, group, choices and what a change of it does.
+
+One table serves the CLI flags, the TUI form, saved session files and the lab: the CLI builds its
+flags from it, the form its rows, and the session reads from `effect` which settings rebuild the
+experiment, re-make the optimizer, recompile the step or apply to the running graph.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gradtui.catalog import BUILTIN_MODELS, LOSSES, MODES, OPTIMIZERS, PROBE_WORDS, RULES, SIGNS, WEIGHTS
+from gradtui.config.field_parsers import (
+    parse_data,
+    parse_eval_max,
+    parse_holdout,
+    parse_model,
+    parse_optional_float,
+    parse_optional_label,
+    parse_probe,
+    parse_shape,
+    parse_target,
+)
+from gradtui.devices import DEVICE_WORDS, parse_device
+from gradtui.errors import ConfigError, flag_of
+from gradtui.text_values import choice, number, whole_number, yes_no
+
+# What changing a field does to a running session, costliest first:
+# - "rebuild":   a new session (a new model, probe or data set; the loss decides the labels' shape,
+#                holdout and eval_max the data split, the seed every draw)
+# - "optimizer": a fresh optimizer (its state starts over, undo is cleared) and a new compiled step
+# - "recompile": a new compiled step on the same variables (the step is traced again)
+# - "live":      the compiled step takes the new value as it is (lr: the optimizer's variable; sign: a
+#                variable of the graph; steps: not in the graph), so nothing is traced again
+Effect = Literal["rebuild", "optimizer", "recompile", "live"]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    parse: Callable[[str], Any]
+    help: str
+    group: str
+    choices: tuple[str, ...] = ()
+    metavar: str | None = None
+    effect: Effect = dataclasses.field(kw_only=True)
+
+    @property
+    def flag(self) -> str:
+        return flag_of(self.name)
+
+
+FIELDS: tuple[Field, ...] = (
+    Field(
+        "model",
+        parse_model,
+        "built-in model or a .keras/.h5 file",
+        "model",
+        BUILTIN_MODELS,
+        "NAME|PATH",
+        effect="rebuild",
+    ),
+    Field(
+        "new_head",
+        yes_no,
+        "replace the classifier with a fresh Dense(classes, softmax)",
+        "model",
+        ("no", "yes"),
+        effect="rebuild",
+    ),
+    Field(
+        "weights",
+        lambda t: choice(t, WEIGHTS),
+        "vgg16/mobilenetv2 weights: imagenet, none, or auto (imagenet if cached)",
+        "model",
+        WEIGHTS,
+        effect="rebuild",
+    ),
+    Field("input_shape", parse_shape, "vgg16/mobilenetv2 input shape", "model", (), "H,W,C", effect="rebuild"),
+    Field(
+        "classes", lambda t: whole_number(t, lo=2, hi=1000), "classes of a new head", "model", (), "K", effect="rebuild"
+    ),
+    Field(
+        "probe",
+        parse_probe,
+        "probe inputs: random (seeded normal), heldout, or a .npy file",
+        "data",
+        PROBE_WORDS,
+        "random|heldout|PATH",
+        effect="rebuild",
+    ),
+    Field(
+        "n_probe",
+        lambda t: whole_number(t, lo=1, hi=256),
+        "how many probe rows (random/heldout)",
+        "data",
+        (),
+        "N",
+        effect="rebuild",
+    ),
+    Field(
+        "data",
+        parse_data,
+        "a .npz with x_train, y_train [, x_test, y_test]; auto = built-in",
+        "data",
+        (),
+        "PATH",
+        effect="rebuild",
+    ),
+    Field(
+        "holdout",
+        parse_holdout,
+        "fraction of x_train held out for evaluation when the .npz has no x_test (0 = train on every row)",
+        "data",
+        (),
+        "FRACTION",
+        effect="rebuild",
+    ),
+    Field(
+        "eval_max",
+        parse_eval_max,
+        "evaluate on at most N held-out rows (none = all of them)",
+        "data",
+        (),
+        "N",
+        effect="rebuild",
+    ),
+    Field("rule", lambda t: choice(t, RULES), "what the tape differentiates", "rule", RULES, effect="recompile"),
+    Field(
+        "target",
+        parse_target,
+        "prediction rule: sum, argmax or class:K",
+        "rule",
+        ("sum", "argmax", "class:0"),
+        "sum|argmax|class:K",
+        effect="recompile",
+    ),
+    Field("sign", lambda t: choice(t, SIGNS), "descend (apply_gradients) or ascend", "rule", SIGNS, effect="live"),
+    Field(
+        "label",
+        parse_optional_label,
+        "example-loss label for the probe rows",
+        "rule",
+        (),
+        "K",
+        effect="recompile",
+    ),
+    Field(
+        "loss",
+        lambda t: choice(t, LOSSES),
+        "loss; auto follows the output activation",
+        "rule",
+        LOSSES,
+        effect="rebuild",
+    ),
+    Field(
+        "mode",
+        lambda t: choice(t, MODES),
+        "training=True for the gradient (train), False (infer), or auto: train for loss rules, as fit does",
+        "rule",
+        MODES,
+        effect="recompile",
+    ),
+    Field(
+        "optimizer",
+        lambda t: choice(t, OPTIMIZERS),
+        "update rule's optimizer",
+        "optimizer",
+        OPTIMIZERS,
+        effect="optimizer",
+    ),
+    Field(
+        "lr",
+        lambda t: number(t, lo=0.0, hi=1e6, open_lo=True),
+        "learning rate",
+        "optimizer",
+        (),
+        "LR",
+        effect="live",
+    ),
+    Field(
+        "momentum",
+        lambda t: number(t, lo=0.0, hi=0.999),
+        "momentum of the momentum/nesterov optimizers",
+        "optimizer",
+        (),
+        "M",
+        effect="optimizer",
+    ),
+    Field(
+        "clipnorm",
+        parse_optional_float,
+        "clip each gradient's norm (none = off)",
+        "optimizer",
+        (),
+        "C",
+        effect="optimizer",
+    ),
+    Field(
+        "weight_decay",
+        lambda t: number(t, lo=0.0, hi=1.0),
+        "decoupled weight decay",
+        "optimizer",
+        (),
+        "WD",
+        effect="optimizer",
+    ),
+    Field(
+        "batch_size",
+        lambda t: whole_number(t, lo=1, hi=65536),
+        "batch-loss minibatch size",
+        "run",
+        (),
+        "B",
+        effect="recompile",
+    ),
+    Field(
+        "steps",
+        lambda t: whole_number(t, lo=1, hi=10_000_000),
+        "steps for `run` and Run N",
+        "run",
+        (),
+        "N",
+        effect="live",
+    ),
+    Field(
+        "eval_every",
+        lambda t: whole_number(t, lo=1, hi=1_000_000),
+        "held-out evaluation every K steps",
+        "run",
+        (),
+        "K",
+        effect="recompile",
+    ),
+    Field(
+        "seed",
+        lambda t: whole_number(t, lo=0, hi=2**31 - 1),
+        "seed for weights, probes, data, batches",
+        "run",
+        (),
+        "S",
+        effect="rebuild",
+    ),
+    Field(
+        "device",
+        parse_device,
+        "auto, cpu, gpu, all, gpu:N, or a list such as gpu:0,gpu:1 (one replica each)",
+        "run",
+        DEVICE_WORDS,
+        "DEV",
+        effect="rebuild",
+    ),
+)
+FIELD_BY_NAME = {f.name: f for f in FIELDS}
+
+
+def fields_with(*effects: Effect) -> tuple[str, ...]:
+    """The names of the fields whose change has one of `effects`, in table order."""
+    return tuple(f.name for f in FIELDS if f.effect in effects)
+
+
+def value_text(value: Any) -> str:
+    """A value as the text a user would type for it: none, yes/no, 32,32,3, 0.1."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def parse_field(name: str, raw: Any) -> Any:
+    """One field's value from text (or an already-typed value); ConfigError naming the field."""
+    spec = FIELD_BY_NAME[name]
+    text = raw if isinstance(raw, str) else value_text(raw)
+    try:
+        return spec.parse(text)
+    except ValueError as err:
+        raise ConfigError(name, str(err)) from err
