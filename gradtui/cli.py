@@ -375,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_USAGE
             from gradtui.follow.app import run_follow
 
-            return run_follow(info)
+            return run_follow(info, args.address)
         from gradtui.tui.app import run_app
 
         return run_app(

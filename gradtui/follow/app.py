@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,7 +22,7 @@ from textual.widgets import Footer, Static, TabbedContent
 
 from gradtui.follow.mirror import Mirror
 from gradtui.lab.pins import Pin
-from gradtui.stream.address import StreamInfo
+from gradtui.stream.address import StreamInfo, find_stream
 from gradtui.stream.client import StreamClient
 from gradtui.tui.screens.help import HelpScreen, NotesScreen
 from gradtui.tui.widgets.plots_panel import PlotsPanel
@@ -113,12 +114,13 @@ class FollowApp(App[int]):
     VERTICAL_BREAKPOINTS = [(0, "-tiny"), (22, "-short"), (34, "-tall")]  # noqa: RUF012
     ENABLE_COMMAND_PALETTE = False  # the palette would list the app's own commands: nothing to run here
 
-    def __init__(self, info: StreamInfo, connect: bool = True) -> None:
+    def __init__(self, info: StreamInfo, connect: bool = True, address: str | None = None) -> None:
         super().__init__()
         self.info = info
         self.mirror = Mirror()
         self.connection = ("waiting", f"connecting to {info.address}")
-        self._client = StreamClient(info, self._from_stream, self._from_client) if connect else None
+        locate = partial(find_stream, address)  # the same lab again after it restarts (on its new stream port)
+        self._client = StreamClient(info, self._from_stream, self._from_client, locate) if connect else None
         self._drawn_resets = -1
         self._last_draw = 0.0
         self._draw_pending = False
@@ -210,9 +212,8 @@ class FollowApp(App[int]):
 
     def _update_bar(self) -> None:
         mirror = self.mirror
-        parts = [
-            f"following the lab at {self.info.address}" if self.connection[0] == "connected" else self.connection[1]
-        ]
+        info = self._client.info if self._client is not None else self.info  # a restarted lab: its new port
+        parts = [f"following the lab at {info.address}" if self.connection[0] == "connected" else self.connection[1]]
         if mirror.preset:
             parts.append(f"preset {mirror.preset}")
         if mirror.followers:
@@ -274,9 +275,9 @@ class FollowApp(App[int]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
 
-def run_follow(info: StreamInfo) -> int:
-    """Follow the lab at `info` until the user quits (0)."""
-    app = FollowApp(info)
+def run_follow(info: StreamInfo, address: str | None = None) -> int:
+    """Follow the lab at `info` (found from `address`, or the newest on this machine) until the user quits."""
+    app = FollowApp(info, address=address)
     code = app.run()
     return code if isinstance(code, int) else 0
 

@@ -12,6 +12,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from gradtui import logs
 
@@ -125,9 +126,10 @@ def find_stream(address: str | None) -> StreamInfo:
             )
         return running[0]
     host, port = parse_host_port(address, "ADDRESS")
-    for info in running:
-        if info.port == port and (info.host == host or host in ("localhost", DEFAULT_HOST)):
-            return StreamInfo(host, port, token or info.token, info.pid, info.url)
+    for info in running:  # the stream's port, or the page's (the one in the URL the lab printed)
+        ports = (info.port, urlsplit(info.url).port if info.url else None)
+        if port in ports and (info.host == host or host in ("localhost", DEFAULT_HOST)):
+            return StreamInfo(info.host, info.port, token or info.token, info.pid, info.url)
     if not token:
         raise ValueError(f"no token for {address}: set {TOKEN_ENV} to the token the lab's stream file holds")
     return StreamInfo(host, port, token, 0)

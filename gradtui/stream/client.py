@@ -24,8 +24,15 @@ OnStatus = Callable[[str, str], None]  # (state, what happened): "connected", "w
 
 
 class StreamClient:
-    def __init__(self, info: StreamInfo, on_message: OnMessage, on_status: OnStatus) -> None:
+    def __init__(
+        self,
+        info: StreamInfo,
+        on_message: OnMessage,
+        on_status: OnStatus,
+        locate: Callable[[], StreamInfo] | None = None,
+    ) -> None:
         self.info = info
+        self._locate = locate  # asked again after a loss: a restarted lab streams on another port
         self._on_message = on_message
         self._on_status = on_status
         self._stop = threading.Event()
@@ -52,6 +59,9 @@ class StreamClient:
                 break
             self._on_status("waiting", why)
             self._stop.wait(RETRY_S)
+            if self._locate is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    self.info = self._locate()
 
     def _follow_once(self) -> str:
         """One connection, read to its end; what ended it, for the status line."""

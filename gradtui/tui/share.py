@@ -47,7 +47,8 @@ class Share:
         except OSError as err:
             where = f"{address.url_host(spec.host)}:{spec.port}"
             raise OSError(f"--share: cannot listen on {where}: {err.strerror or err}") from None
-        self.port = int(self._page.getsockname()[1])
+        self.bound: tuple[str, int] = self._page.getsockname()[:2]  # the address the page listens on
+        self.port = int(self.bound[1])
         self.publisher = Publisher(max_followers=spec.max_followers)
         self.url = f"http://{address.url_host(self._shown_host())}:{self.port}/?token={self.page_token}"
         self._server: subprocess.Popen[bytes] | None = None
