@@ -7,7 +7,7 @@ import socket
 import threading
 
 from rich.text import Text
-from textual.widgets import TabbedContent
+from textual.widgets import Markdown, TabbedContent
 
 from gradtui.follow.app import ACTIONS, FollowApp
 from gradtui.stream import protocol
@@ -84,7 +84,7 @@ async def test_the_follower_draws_the_lab_and_its_keys_change_only_its_view() ->
             for key in LAB_KEYS:
                 await pilot.press(key)
             await pilot.press("question_mark")
-            assert "Following a lab" in str(app.screen.query("Markdown").first().source)
+            assert "Following a lab" in str(app.screen.query_one(Markdown).source)
             await pilot.press("escape")
             await pilot.pause(0.3)
             assert app.mirror.step == 39  # nothing stepped

@@ -82,7 +82,8 @@ def test_late_joiner_gets_the_bounded_history_then_increments(publisher: Publish
     wait_for(lambda: late.mirror.history is not None and len(late.mirror.history) == 80, what="the late joiner")
     lab.append(rows(80, 5))
     for follower in (early, late):
-        wait_for(lambda f=follower: f.mirror.history is not None and len(f.mirror.history) == 85)
+        mirror = follower.mirror
+        wait_for(lambda: mirror.history is not None and len(mirror.history) == 85)  # noqa: B023 - waited for here
         assert follower.mirror.history is not None and same_rows(lab, follower.mirror.history)
         assert follower.mirror.preset == "example1" and follower.mirror.stories[-1].plain == "1. a story"
     assert early.count("reset") == 1 and late.count("reset") == 1  # increments, never a resend
