@@ -27,11 +27,9 @@ import re
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -110,7 +108,7 @@ def key_to_follower_figures(sizes: Sizes, results: Results, followers: int = FOL
 
 def _start_stream_followers(address: str, token: str, count: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gradtui.bench.classroom_figures", "followers", address, str(count)],
+        [sys.executable, "-m", "gradtui.bench.classroom_load", "followers", address, str(count)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env={**os.environ, "GRADTUI_STREAM_TOKEN": token},
@@ -134,6 +132,7 @@ async def lab_latency_run(sizes: Sizes, results: Results, followers: int = FOLLO
     app = GradApp(LabConfig.parse(EXAMPLE3), frozen=True, share=share)
     windows: dict[int, list[float]] = {0: [], followers: []}
     counts: dict[int, list[int]] = {0: [], followers: []}
+    cpu: dict[int, list[float]] = {0: [], followers: []}  # the publisher thread's CPU seconds per second
     try:
         async with app.run_test(size=TERMINAL) as pilot:
             view = app.view
@@ -148,8 +147,10 @@ async def lab_latency_run(sizes: Sizes, results: Results, followers: int = FOLLO
                     try:
                         if proc is not None:
                             await _wait_for(lambda: share.followers >= followers, 60, "the followers to join")
+                        cpu0, t0 = share.publisher.cpu_s, time.perf_counter()
                         with _LatencyProbe(app) as probe:
                             await asyncio.sleep(sizes.tui_seconds)
+                        cpu[count].append((share.publisher.cpu_s - cpu0) / (time.perf_counter() - t0))
                         windows[count] += probe.delays
                         counts[count].append(share.followers)
                     finally:
@@ -171,44 +172,5 @@ async def lab_latency_run(sizes: Sizes, results: Results, followers: int = FOLLO
     results.extra["classroom_ui_latency_p50_ms_0"] = round(_percentile_ms(windows[0], 50), 3)
     results.extra["classroom_ui_latency_p50_ms_30"] = round(_percentile_ms(windows[followers], 50), 3)
     results.extra["classroom_followers_during_window"] = counts[followers]
-
-
-def _run_stream_followers(address: str, count: int) -> int:
-    """`followers ADDRESS N`: N stream followers in this process until stdin closes (the bench's load)."""
-    from gradtui.follow.mirror import Mirror
-    from gradtui.stream.address import StreamInfo
-    from gradtui.stream.client import StreamClient
-
-    host, _, port = address.rpartition(":")
-    info = StreamInfo(host, int(port), os.environ["GRADTUI_STREAM_TOKEN"], 0)
-    joined = threading.Semaphore(0)
-    clients = []
-    for _ in range(count):
-        mirror = Mirror()
-
-        def apply(message: dict[str, Any], mirror: Mirror = mirror) -> None:
-            mirror.apply(message)
-
-        def status(state: str, _text: str) -> None:
-            if state == "connected":
-                joined.release()
-
-        clients.append(StreamClient(info, apply, status).start())
-    for _ in range(count):
-        joined.acquire(timeout=30)
-    print(f"connected {count}", flush=True)
-    sys.stdin.read()
-    for client in clients:
-        client.close()
-    return 0
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "followers":
-        raise SystemExit(_run_stream_followers(sys.argv[2], int(sys.argv[3])))
-    from gradtui.bench.report import QUICK
-
-    found = Results()
-    asyncio.run(lab_latency_run(QUICK, found))
-    key_to_follower_figures(QUICK, found)
-    print(json.dumps({**found.figures, **found.extra}, indent=2))
+    results.figures["classroom_publisher_cpu_ms_per_s_30"] = statistics.mean(cpu[followers]) * 1e3
+    results.extra["classroom_publisher_cpu_ms_per_s_0"] = round(statistics.mean(cpu[0]) * 1e3, 3)

@@ -85,6 +85,7 @@ FIGURE_KEYS = (
     "classroom_key_to_follower_ms_p50",
     "classroom_key_to_follower_ms_p99",
     "classroom_follower_rss_mb",
+    "classroom_publisher_cpu_ms_per_s_30",
 )
 # measured only where there are several devices of one kind
 REPLICA_KEYS = ("replicas", "replicas_max_abs_diff", "replicas_steps_per_s", "one_device_steps_per_s")
@@ -275,6 +276,7 @@ def format_table(report: dict[str, Any]) -> str:
         ("classroom: lab UI latency p99, no follower", "classroom_ui_latency_p99_ms_0", "ms"),
         ("  with 30 stream followers", "classroom_ui_latency_p99_ms_30", "ms"),
         ("  difference", "classroom_ui_latency_p99_delta_ms", "ms"),
+        ("  the stream's own CPU, 30 followers (ms per s)", "classroom_publisher_cpu_ms_per_s_30", "ms"),
         ("classroom: teacher's key to 10 followers' screens p50", "classroom_key_to_follower_ms_p50", "ms"),
         ("  p99", "classroom_key_to_follower_ms_p99", "ms"),
         ("classroom: a follower's memory (largest RSS of 10)", "classroom_follower_rss_mb", "MB"),

@@ -176,11 +176,13 @@ class FollowApp(App[int]):
             self._schedule_draw()
 
     def _schedule_draw(self) -> None:
+        if self._draw_pending:
+            return
+        self._draw_pending = True
         wait = REDRAW_S - (time.monotonic() - self._last_draw)
-        if wait <= 0:
-            self._draw()
-        elif not self._draw_pending:
-            self._draw_pending = True
+        if wait <= 0:  # after the next paint: the status line's new step is on screen before the plots build
+            self.call_after_refresh(self._draw)
+        else:
             self.set_timer(wait, self._draw)
 
     def _draw(self) -> None:

@@ -95,6 +95,7 @@ class Publisher:
         self._snapshot: tuple[tuple[int, int, bytes], bytes] | None = None  # (key, reset + rows) for joiners
         self._resets = 0
         self.sends = 0  # increments sent (tests and the bench read these)
+        self.cpu_s = 0.0  # this thread's CPU time: what the followers cost the lab (the bench reads it)
 
     # -- the UI's side ----------------------------------------------------------------------------
 
@@ -125,7 +126,9 @@ class Publisher:
 
     def _main(self) -> None:
         next_send = time.monotonic()
+        started = time.thread_time()
         while not self._stop.is_set():
+            self.cpu_s = time.thread_time() - started
             timeout = max(0.0, next_send - time.monotonic())
             for key, events in self._selector.select(timeout):
                 if key.data is None:
