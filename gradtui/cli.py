@@ -19,6 +19,7 @@ from gradtui.config import FIELDS, LabConfig, implied_defaults
 from gradtui.devices import logical_cpus
 from gradtui.errors import ConfigError, UsageError, first_line, one_line
 from gradtui.presets import PRESET_BY_NAME
+from gradtui.stream import address
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
 
@@ -71,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--resume", action="store_true", help="reopen the newest autosave (written on quit, on a signal and every 30 s)"
     )
+    parser.add_argument(
+        "--share",
+        metavar="[HOST:]PORT",
+        help="serve this lab to followers: browsers at the printed URL (with its token) and `gradtui follow` "
+        "on this machine; binds 127.0.0.1 unless HOST is given (docs/classroom.md)",
+    )
+    parser.add_argument(
+        "--share-max", type=int, default=40, metavar="N", help="followers at most, with --share [default: 40]"
+    )
     _add_lab_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     run = sub.add_parser(
@@ -109,6 +119,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("devices", help="list the devices TensorFlow can use")
+    follow = sub.add_parser(
+        "follow",
+        help="follow a lab shared with --share, read-only (no TensorFlow)",
+        description="Show a running lab's status, story, plots, pins and log as it goes. Your keys change "
+        "only your view. Without ADDRESS, follows the newest lab sharing on this machine.",
+    )
+    follow.add_argument(
+        "address",
+        nargs="?",
+        metavar="ADDRESS",
+        help=f"the lab's stream, [HOST:]PORT (its token from the state directory or ${address.TOKEN_ENV})",
+    )
     return parser
 
 
@@ -137,7 +159,9 @@ def _check_command_flags(args: argparse.Namespace, config: LabConfig) -> None:
         if value is not None and command is not None:
             raise UsageError(f"{flag}: does not apply to gradtui {command}: it opens the lab (gradtui {flag} FILE)")
     trusted = bool(getattr(args, "trust_model", False))
-    if command in ("bench", "devices"):
+    if args.share is not None and command is not None:
+        raise UsageError(f"--share: does not apply to gradtui {command}: it shares the lab (gradtui --share PORT)")
+    if command in ("bench", "devices", "follow"):
         typed = [flag for flag, name in _experiment_flags() if getattr(args, name, None) not in (None, False)]
         if typed:
             raise UsageError(f"{typed[0]}: does not apply to gradtui {command}: it takes no experiment settings")
@@ -289,6 +313,15 @@ def main(argv: list[str] | None = None) -> int:
             _check_in(args.run_session, "--session")
             _check_session(args.run_session)
         resume: str | None = None
+        share: address.ShareSpec | None = None
+        if args.share is not None:
+            try:
+                host, port = address.parse_host_port(args.share)
+            except ValueError as err:
+                raise UsageError(str(err)) from None
+            if args.share_max < 1:
+                raise UsageError(f"--share-max: must be at least 1, got {args.share_max}")
+            share = address.ShareSpec(host, port, args.share_max)
         if args.command is None:
             if args.demo is not None:
                 _check_in(args.demo, "--demo")
@@ -331,9 +364,20 @@ def main(argv: list[str] | None = None) -> int:
             from gradtui.headless import print_devices
 
             return print_devices()
+        if args.command == "follow":
+            try:
+                info = address.find_stream(args.address)
+            except ValueError as err:
+                print(f"gradtui follow: {first_line(str(err))}", file=sys.stderr)
+                return EXIT_USAGE
+            from gradtui.follow.app import run_follow
+
+            return run_follow(info, args.address)
         from gradtui.tui.app import run_app
 
-        return run_app(config, preset=args.preset, demo=args.demo, session_file=args.session, resume=resume)
+        return run_app(
+            config, preset=args.preset, demo=args.demo, session_file=args.session, resume=resume, share_spec=share
+        )
     except KeyboardInterrupt:
         print("gradtui: interrupted", file=sys.stderr)
         return 130

@@ -42,6 +42,9 @@ TARGETS: tuple[tuple[str, str, str, float], ...] = (
     ("plot_draw_ms_100k", "plot redraw at 100k steps", "<=", 20.0),
     ("export_1m_s", "writing 1M steps (.npz)", "<=", 3.0),
     ("engine_cnn_vs_in_graph", "engine / bare in-graph loop, cnn", ">=", 0.8),
+    ("classroom_ui_latency_p99_delta_ms", "lab UI latency p99, 30 followers minus none", "<=", 10.0),
+    ("classroom_follower_rss_mb", "a follower's memory (RSS)", "<=", 150.0),
+    ("classroom_key_to_follower_ms_p50", "teacher's key to a follower's screen p50 (10)", "<=", 250.0),
 )
 
 FIGURE_KEYS = (
@@ -76,6 +79,13 @@ FIGURE_KEYS = (
     "replicas_max_abs_diff",
     "replicas_steps_per_s",
     "one_device_steps_per_s",
+    "classroom_ui_latency_p99_ms_0",
+    "classroom_ui_latency_p99_ms_30",
+    "classroom_ui_latency_p99_delta_ms",
+    "classroom_key_to_follower_ms_p50",
+    "classroom_key_to_follower_ms_p99",
+    "classroom_follower_rss_mb",
+    "classroom_publisher_cpu_ms_per_s_30",
 )
 # measured only where there are several devices of one kind
 REPLICA_KEYS = ("replicas", "replicas_max_abs_diff", "replicas_steps_per_s", "one_device_steps_per_s")
@@ -263,6 +273,13 @@ def format_table(report: dict[str, Any]) -> str:
         ("  max |one device - replicas|, every column", "replicas_max_abs_diff", ""),
         ("  steps/s on the replicas", "replicas_steps_per_s", "/s"),
         ("  steps/s on one device, same run", "one_device_steps_per_s", "/s"),
+        ("classroom: lab UI latency p99, no follower", "classroom_ui_latency_p99_ms_0", "ms"),
+        ("  with 30 stream followers", "classroom_ui_latency_p99_ms_30", "ms"),
+        ("  difference", "classroom_ui_latency_p99_delta_ms", "ms"),
+        ("  the stream's own CPU, 30 followers (ms per s)", "classroom_publisher_cpu_ms_per_s_30", "ms"),
+        ("classroom: teacher's key to 10 followers' screens p50", "classroom_key_to_follower_ms_p50", "ms"),
+        ("  p99", "classroom_key_to_follower_ms_p99", "ms"),
+        ("classroom: a follower's memory (largest RSS of 10)", "classroom_follower_rss_mb", "MB"),
     ]
     head = (
         f"gradtui bench ({report['mode']}) - {m['cpu_count']} CPUs, TensorFlow {m['tensorflow']}, "

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gradtui import __version__
-from gradtui.bench import engine_figures, export_figure, terminal_figures, tui_figures
+from gradtui.bench import classroom_figures, engine_figures, export_figure, terminal_figures, tui_figures
 from gradtui.bench.report import (
     CNN,
     FORMAT,
@@ -70,6 +70,9 @@ def run_bench(quick: bool = False, json_path: str | None = None, tiny: bool = Fa
     with section(results, "plot redraw"):
         size = results.extra.get("tui_plot_size") or [56, 14]
         asyncio.run(tui_figures.plot_run(sizes, results, (max(20, int(size[0])), max(8, int(size[1])))))
+    with section(results, "the classroom: the lab's UI with 30 followers, key to 10 followers' screens"):
+        asyncio.run(classroom_figures.lab_latency_run(sizes, results))
+        classroom_figures.key_to_follower_figures(sizes, results)
     with section(results, "writing a 1M-step history"):
         export_figure.export_figure(sizes, results)
     figures = {k: finite_or_none(v) for k, v in results.figures.items()}

@@ -65,8 +65,10 @@ def launch_in_pty(
 class Terminal:
     """`python -m gradtui` in a pseudo-terminal of the given size: read its output, type keys."""
 
-    def __init__(self, size: tuple[int, int]) -> None:
+    def __init__(self, size: tuple[int, int], args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         self.size = size
+        self.args = args  # gradtui's arguments (`--share 0`, `follow ADDRESS`): the lab with none
+        self.extra_env = env or {}
         self.started = 0.0
         self.seen = b""  # output not yet consumed by `wait_for`
         self._state = tempfile.TemporaryDirectory(prefix="gradtui-bench-")
@@ -83,7 +85,7 @@ class Terminal:
             "LINES": str(rows),
         }
         self.started = time.perf_counter()
-        self.proc, self._master = launch_in_pty([], self.size, env)
+        self.proc, self._master = launch_in_pty(list(self.args), self.size, {**env, **self.extra_env})
         return self
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
@@ -135,6 +137,11 @@ class Terminal:
         now = time.perf_counter()
         os.write(self._master, key)
         return now
+
+    @property
+    def state_dir(self) -> Path:
+        """This terminal's XDG_STATE_HOME (a shared lab's stream file is in it)."""
+        return Path(self.extra_env.get("XDG_STATE_HOME", self._state.name))
 
     def rss_mb(self) -> float:
         assert self.proc is not None

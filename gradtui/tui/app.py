@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on
@@ -64,6 +64,9 @@ from gradtui.tui.widgets.status import (
     format_rate,
     memory_label,
 )
+
+if TYPE_CHECKING:
+    from gradtui.tui.share import Share
 
 __all__ = ["GradApp", "find_preset", "main", "run_app", "short_device"]
 
@@ -114,8 +117,10 @@ class GradApp(App[int]):
         frozen: bool | None = None,
         driver_class: type[Driver] | None = None,
         resume: str | None = None,
+        share: Share | None = None,
     ) -> None:
         super().__init__(driver_class=driver_class)
+        self.share = share  # --share: followers get what the status line shows, from `_update_status`
         self.preset: Preset | None = find_preset(preset) if preset else None
         base = config or LabConfig()
         self.initial_config = self.preset.config(base) if self.preset else base
@@ -254,7 +259,10 @@ class GradApp(App[int]):
             format_prediction(view.last_prediction(), regression=summary is not None and summary.regression),
             view.state,
             view.detail,
+            self.share.followers if self.share else None,
         )
+        if self.share:
+            self.share.offer(view, self.stories, self.preset, device, rate)
 
     def _update_controls(self) -> None:
         ready = self.view.loaded and self.view.state != "loading"

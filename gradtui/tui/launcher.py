@@ -17,8 +17,10 @@ from textual.driver import Driver
 
 from gradtui import logs
 from gradtui.config import LabConfig
+from gradtui.stream.address import ShareSpec
 from gradtui.tui import demo as demo_script
 from gradtui.tui.demo import DemoError
+from gradtui.tui.share import Share
 
 
 def _screen_driver(screen: IO[str]) -> type[Driver] | None:
@@ -40,7 +42,12 @@ def _screen_driver(screen: IO[str]) -> type[Driver] | None:
 
 
 def run_app(
-    config: LabConfig, preset: str | None, demo: str | None, session_file: str | None, resume: str | None = None
+    config: LabConfig,
+    preset: str | None,
+    demo: str | None,
+    session_file: str | None,
+    resume: str | None = None,
+    share_spec: ShareSpec | None = None,
 ) -> int:
     """The TUI, as `gradtui` runs it: exit code 0 on a normal quit, 2 for bad arguments, 1 on a crash,
     128 + the signal's number after SIGHUP, SIGTERM or SIGINT (the session autosaved first)."""
@@ -53,6 +60,14 @@ def run_app(
     except (DemoError, ValueError) as err:
         print(f"gradtui: {err}", file=sys.stderr)
         return 2
+    share: Share | None = None
+    if share_spec is not None:
+        try:
+            share = Share(share_spec).start()
+        except OSError as err:
+            print(f"gradtui: {err}", file=sys.stderr)
+            return 2
+        print(f"gradtui: sharing this lab: followers open {share.url}", file=sys.stderr)
     screen: IO[str] | None = None
     try:
         if sys.platform != "win32" and sys.__stderr__ is not None:
@@ -64,7 +79,10 @@ def run_app(
             session_file=session_file,
             driver_class=_screen_driver(screen) if screen else None,
             resume=resume,
+            share=share,
         )
+        if share is not None:  # the URL stays in the log tab; a toast says where
+            app.call_later(app.notify, f"Sharing: {share.url} (also in the Log tab)", timeout=20)
         with logs.fd2_to_log():
             code = app.run()
         if app.watchdog is not None:
@@ -74,6 +92,8 @@ def run_app(
         print(f"gradtui: the app stopped: {type(err).__name__}: {err} (details in {logs.log_file()})", file=sys.stderr)
         return 1
     finally:
+        if share is not None:
+            share.close()
         if screen is not None:
             with contextlib.suppress(OSError):
                 screen.close()

@@ -25,6 +25,7 @@ class Inputs:
     pins: tuple[Pin, ...] = ()
     log: bool = False  # weight and gradient norms on a log axis
     from_zero: bool = False  # data-driven axes reach zero
+    probe: int = 0  # the probe whose prediction and forecast are drawn (a follower picks its own)
 
 
 Builder = Callable[[Inputs], series.Chart]
@@ -51,7 +52,9 @@ PLOTS: tuple[Plot, ...] = (
         "predictions",
         None,
         "probe prediction",
-        lambda i: series.predictions(i.history, activation=i.activation, from_zero=i.from_zero, pins=i.pins),
+        lambda i: series.predictions(
+            i.history, activation=i.activation, from_zero=i.from_zero, pins=i.pins, probe=i.probe
+        ),
     ),
     Plot(
         "weights",
@@ -76,7 +79,7 @@ PLOTS: tuple[Plot, ...] = (
         ),
     ),
     Plot("heldout", "Held-out", "held-out", lambda i: series.heldout(i.history, pins=i.pins)),
-    Plot("forecast", "Forecast", "forecast vs actual", lambda i: series.forecast(i.history, pins=i.pins)),
+    Plot("forecast", "Forecast", "forecast vs actual", lambda i: series.forecast(i.history, i.probe, pins=i.pins)),
 )
 PLOT_BY_KEY = {plot.key: plot for plot in PLOTS}
 LOG_TAB = "Log"  # the tab after the plots' tabs: the log view

@@ -39,6 +39,7 @@ class PlotsPanel(Vertical):
         self._log: LogView | None = None
         self.log_scale = False  # weight and gradient norms on a log axis (`l`)
         self.from_zero = False  # data-driven axes reach zero (`z`)
+        self.probe = 0  # the probe drawn in the prediction and forecast plots
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top-plots"):
@@ -72,7 +73,7 @@ class PlotsPanel(Vertical):
             return
         self._drawn_len = rows
         self._dirty = False
-        inputs = Inputs(history, summary.layers, summary.activation, pins, self.log_scale, self.from_zero)
+        inputs = Inputs(history, summary.layers, summary.activation, pins, self.log_scale, self.from_zero, self.probe)
         self._redraw(inputs, running)
 
     def switch_tab(self, step: int) -> str:

@@ -116,12 +116,23 @@ class StatusLine(Static):
 
     _shown: Text | None = None
 
-    def show(self, device: str, step: int | None, rate: str, prediction: str, state: str, detail: str) -> None:
+    def show(
+        self,
+        device: str,
+        step: int | None,
+        rate: str,
+        prediction: str,
+        state: str,
+        detail: str,
+        followers: int | None = None,
+    ) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {state} ", style=f"reverse {STATE_STYLE.get(state, 'bold')}")
         if detail:
             text.append(f" {detail}", style="italic")
         text.append(f"  {device or '—'} · step {step if step is not None else '—'} · {rate} · {prediction}")
+        if followers is not None:  # a shared lab (--share): how many follow it
+            text.append(f" · {followers} following")
         if text == self._shown:
             return  # the timer calls this 4 times a second: an unchanged line costs no repaint
         self._shown = text

@@ -1,0 +1,1 @@
+"""The classroom stream: what a lab publishes and its followers read (stdlib and NumPy only)."""

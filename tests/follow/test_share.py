@@ -1,0 +1,148 @@
+"""`--share`'s page server as a browser meets it: the token, the Origin check, the follower limit,
+the default bind, and a page that loads nothing from outside the machine (real processes, aiohttp as
+the client; no TensorFlow: the lab side here is the Share object the lab's launcher starts)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+
+from gradtui.stream.address import ShareSpec, parse_host_port, running_streams
+from gradtui.stream.publisher import LabFrame
+from gradtui.tui.share import Share
+
+from .helpers import SUMMARY, history, wait_for
+
+
+@pytest.fixture
+def share() -> Iterator[Share]:
+    shared = Share(ShareSpec("127.0.0.1", 0, max_followers=2)).start()
+    shared.publisher.offer(LabFrame(history=history(5), summary=SUMMARY, state="ready"))
+    yield shared
+    shared.close()
+
+
+def base(share: Share) -> str:
+    return f"http://127.0.0.1:{share.port}"
+
+
+async def _get(url: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, (await response.read()).decode("utf-8", "replace")
+
+
+async def _ws_status(url: str, origin: str | None) -> int:
+    headers = {"Origin": origin} if origin is not None else {}
+    async with aiohttp.ClientSession() as session:
+        try:
+            ws = await session.ws_connect(url, headers=headers)
+        except aiohttp.WSServerHandshakeError as err:
+            return err.status
+        await ws.close()
+        return 101
+
+
+async def _page_up(share: Share) -> None:
+    for _ in range(100):
+        try:
+            await _get(base(share) + "/")
+            return
+        except aiohttp.ClientConnectionError:
+            await asyncio.sleep(0.05)
+
+
+def test_the_page_needs_the_token_and_loads_nothing_from_outside(share: Share) -> None:
+    asyncio.run(_page_up(share))
+    assert asyncio.run(_get(base(share) + "/"))[0] == 403
+    assert asyncio.run(_get(base(share) + "/?token=guess"))[0] == 403
+    status, page = asyncio.run(_get(share.url))
+    assert status == 200
+    external = re.findall(r"""(?:src|href)\s*=\s*["']((?:https?:)?//[^"']+)""", page) + re.findall(
+        r"url\(\s*['\"]?(?:https?:)?//", page
+    )
+    assert external == [], external
+    for path in ("/static/js/textual.js", "/static/css/xterm.css", "/static/fonts/RobotoMono-VariableFont_wght.ttf"):
+        assert asyncio.run(_get(base(share) + path))[0] == 200, path  # served here, not fetched from the internet
+    # the follower processes get the stream's token through their environment, never on a command line
+    assert share.publisher.token not in " ".join(sys.argv) and share.page_token in share.url
+
+
+def test_the_websocket_needs_the_token_and_the_pages_own_origin(share: Share) -> None:
+    asyncio.run(_page_up(share))
+    ws = f"ws://127.0.0.1:{share.port}/ws/"
+    own = base(share)
+    assert asyncio.run(_ws_status(ws + "guess", own)) == 403
+    assert asyncio.run(_ws_status(f"ws://127.0.0.1:{share.port}/ws", own)) == 404  # no token: no such page
+    assert asyncio.run(_ws_status(ws + share.page_token, "http://evil.example")) == 403
+    assert asyncio.run(_ws_status(ws + share.page_token, None)) == 403
+    assert asyncio.run(_ws_status(ws + share.page_token, f"http://localhost:{share.port}")) == 403  # not this Host
+    assert asyncio.run(_ws_status(ws + share.page_token, own)) == 101
+
+
+async def _hold(url: str, origin: str, count: int) -> list[int]:
+    """Open `count` followers at once (kept open), then one more; the statuses."""
+    async with aiohttp.ClientSession() as session:
+        held = [await session.ws_connect(url, headers={"Origin": origin}) for _ in range(count)]
+        try:
+            await session.ws_connect(url, headers={"Origin": origin})
+            extra = 101
+        except aiohttp.WSServerHandshakeError as err:
+            extra = err.status
+        for ws in held:
+            await ws.close()
+        return [101] * len(held) + [extra]
+
+
+def test_at_most_share_max_followers(share: Share) -> None:
+    asyncio.run(_page_up(share))
+    statuses = asyncio.run(_hold(f"ws://127.0.0.1:{share.port}/ws/{share.page_token}", base(share), 2))
+    assert statuses == [101, 101, 503]
+
+
+def test_binds_loopback_unless_a_host_is_given() -> None:
+    assert parse_host_port("8000") == ("127.0.0.1", 8000)
+    assert parse_host_port("0.0.0.0:8000") == ("0.0.0.0", 8000)
+    for bad in ("eight", ":80", "70000"):
+        with pytest.raises(ValueError, match="--share"):
+            parse_host_port(bad)
+    shared = Share(ShareSpec(*parse_host_port("0"))).start()
+    try:
+        assert shared.bound[0] == "127.0.0.1" and shared.url.startswith("http://127.0.0.1:")
+        assert shared.publisher.host == "127.0.0.1"
+        found = running_streams()[0]
+        assert (found.host, found.port, found.url) == ("127.0.0.1", shared.publisher.port, shared.url)
+    finally:
+        shared.close()
+    assert running_streams() == []  # the lab's stream file goes with it
+
+
+def test_a_busy_port_is_refused_before_the_lab_opens() -> None:
+    holder = Share(ShareSpec("127.0.0.1", 0))
+    try:
+        with pytest.raises(OSError, match=f"--share: cannot listen on 127.0.0.1:{holder.port}"):
+            Share(ShareSpec("127.0.0.1", holder.port))
+    finally:
+        holder.close()
+
+
+def test_the_page_server_stops_with_the_lab(share: Share) -> None:
+    server = share._server
+    assert server is not None and server.poll() is None
+    share.close()
+    wait_for(lambda: server.poll() is not None, what="the page server to stop")
+
+
+def test_gradtui_follow_never_imports_tensorflow_or_the_engine() -> None:
+    code = (
+        "import sys; import gradtui.cli, gradtui.follow.app, gradtui.follow.share; "
+        "bad = [m for m in ('tensorflow', 'keras', 'gradtui.tui.engine', 'gradtui.tui.app', 'gradtui.lab.session') "
+        "if m in sys.modules]; print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
