@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,9 +73,19 @@ def pack(session: Session) -> dict[str, np.ndarray]:
 
 
 def write(path: str | Path, arrays: dict[str, np.ndarray], compress: bool = True) -> None:
+    atomic_write_bytes(Path(path), to_bytes(arrays, compress))
+
+
+def to_bytes(arrays: dict[str, np.ndarray], compress: bool = True) -> bytes:
+    """The file's bytes (what saving.save_bytes writes under the file's lock, and hashes)."""
     buffer = io.BytesIO()
     (np.savez_compressed if compress else np.savez)(buffer, **arrays)  # type: ignore[arg-type]
-    atomic_write_bytes(Path(path), buffer.getvalue())
+    return buffer.getvalue()
+
+
+class UnreadableSession(LabError):
+    """The file is not a session gradtui can read (damaged, cut off, or made to look like one): bad
+    input (exit 2), unlike a failure to build the experiment it names (exit 1)."""
 
 
 def _state_arrays(key: str, state: State) -> dict[str, np.ndarray]:
@@ -95,7 +107,7 @@ def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
             for entry in meta.get("snapshots", [])
         ]
     except (KeyError, TypeError, ValueError) as err:
-        raise LabError(f"{path} is not a readable gradtui session file ({first_line(err)})") from None
+        raise UnreadableSession(f"{path} is not a readable gradtui session file ({first_line(err)})") from None
     session = build(config)
     live = session.live
     try:
@@ -106,13 +118,19 @@ def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
                 timeline.check(live, state)  # another experiment's snapshot is checked when restored
         session.pins = pins.from_arrays(arrays, meta.get("pins"))
     except (KeyError, ValueError) as err:
-        raise LabError(f"{path} does not fit the model it names ({first_line(err)})") from None
+        raise UnreadableSession(f"{path} does not fit the model it names ({first_line(err)})") from None
     session.timeline.snapshots.update(snapshots)
     session.restore_state(current)
     session.notes = list(meta.get("notes", session.notes))
     if meta.get("semantics") != SEMANTICS and OLD_SEMANTICS_NOTE not in session.notes:
         session.notes.append(OLD_SEMANTICS_NOTE)
     return session
+
+
+def read_checked(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Every array and the meta of a session file, all checked, without building its model (no
+    TensorFlow): UnreadableSession with one line if any of it is damaged (`--resume` skips those)."""
+    return _read(path)
 
 
 def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -127,9 +145,9 @@ def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         if not isinstance(meta, dict) or meta.get("format") not in FORMATS:
             raise ValueError("not a gradtui session file")
     except session_check.SessionFileError as err:
-        raise LabError(str(err)) from None
+        raise UnreadableSession(str(err)) from None
     except Exception as err:
-        raise LabError(f"{path} is not a readable gradtui session file ({first_line(err)})") from None
+        raise UnreadableSession(f"{path} is not a readable gradtui session file ({first_line(err)})") from None
     try:
         session_check.check_meta(path, meta)
         session_check.check_snapshot_keys(path, headers, len(meta.get("snapshots", [])))
@@ -139,7 +157,9 @@ def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             if f"{key}/step" in arrays:
                 session_check.check_steps(path, key, arrays[f"{key}/step"], history)
     except session_check.SessionFileError as err:
-        raise LabError(str(err)) from None
+        raise UnreadableSession(str(err)) from None
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError) as err:  # a bad CRC, a cut-off member
+        raise UnreadableSession(f"{path} is damaged: {first_line(err)}") from None
     return arrays, meta
 
 
