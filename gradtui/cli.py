@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,6 +19,7 @@ from gradtui import __version__, relevance, trust
 from gradtui.config import FIELDS, ConfigError, LabConfig, implied_defaults, logical_cpus, one_line
 from gradtui.errors import first_line
 from gradtui.presets import PRESET_BY_NAME
+from gradtui.safe_text import visible, visible_output
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
 
@@ -72,7 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", metavar="FILE", help="replay a demo script (one key per beat)")
     parser.add_argument("--session", metavar="FILE", help="open a saved session (created on save if missing)")
     parser.add_argument(
-        "--resume", action="store_true", help="reopen the newest autosave (written on quit, on a signal and every 30 s)"
+        "--resume",
+        nargs="?",
+        type=int,
+        const=0,
+        metavar="N",
+        help="reopen the newest readable autosave (written on quit, on a signal and every 30 s), or the N-th "
+        "that `gradtui sessions` lists",
     )
     _add_lab_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -97,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--session",
         dest="run_session",
         metavar="FILE",
-        help="continue a saved session for --steps more steps, then save it back to FILE",
+        help="continue a saved session for --steps more steps, then save it back to FILE (refused if FILE "
+        "changed on disk meanwhile); a FILE that does not exist is created from the flags",
     )
     run.add_argument("--rows", type=int, default=12, metavar="N", help="table rows to print [default: 12]")
     run.add_argument("--quiet", action="store_true", help="print no table")
@@ -112,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("devices", help="list the devices TensorFlow can use")
+    sub.add_parser(
+        "sessions",
+        help="list the autosaves `--resume N` can reopen",
+        description="List the autosaves, newest first: when, the preset or model, the step, the snapshots, "
+        "and whether each reads back whole.",
+    )
     return parser
 
 
@@ -140,7 +155,7 @@ def _check_command_flags(args: argparse.Namespace, config: LabConfig) -> None:
         if value is not None and command is not None:
             raise UsageError(f"{flag}: does not apply to gradtui {command}: it opens the lab (gradtui {flag} FILE)")
     trusted = bool(getattr(args, "trust_model", False))
-    if command in ("bench", "devices"):
+    if command in ("bench", "devices", "sessions"):
         typed = [flag for flag, name in _experiment_flags() if getattr(args, name, None) not in (None, False)]
         if typed:
             raise UsageError(f"{typed[0]}: does not apply to gradtui {command}: it takes no experiment settings")
@@ -209,7 +224,8 @@ def _check_in(path: str, flag: str) -> None:
 
 
 def _check_session(path: str) -> None:
-    """--session: an existing file must be a gradtui session (.npz); a new one must be writable on save."""
+    """--session (the lab's, or run's): an existing file must be a gradtui session (.npz); a new one must be
+    writable on save."""
     target = Path(path).expanduser()
     if not target.exists():
         _check_out(path, (), "--session")
@@ -219,6 +235,41 @@ def _check_session(path: str) -> None:
         head = handle.read(4)
     if head[:2] != b"PK":
         raise UsageError(f"--session: {path} is not a gradtui session file (expected the .npz the lab saves)")
+
+
+def _resume(number: int) -> str:
+    """The autosave `--resume` (0: the newest readable, damaged newer ones moved aside and named on
+    stderr) or `--resume N` (the N-th that `gradtui sessions` lists) opens."""
+    from gradtui import autosave
+
+    if number == 0:
+        choice = autosave.newest_readable()
+        if choice.notice:
+            print(f"gradtui: {choice.notice}", file=sys.stderr)
+        if choice.path is None:
+            raise UsageError(f"--resume: no readable autosave to resume in {autosave.directory()}")
+        return str(choice.path)
+    listed = autosave.listing()
+    if not 1 <= number <= len(listed):
+        raise UsageError(f"--resume: {number} is not an autosave's number (gradtui sessions lists {len(listed)})")
+    info = listed[number - 1]
+    if not info.readable:
+        raise UsageError(f"--resume: {info.path.name} is damaged ({info.problem})")
+    return str(info.path)
+
+
+def print_sessions() -> int:
+    """`gradtui sessions`: the autosaves, newest first, numbered for `--resume N`, damaged ones said."""
+    from gradtui import autosave
+
+    listed = autosave.listing()
+    if not listed:
+        print(f"no autosaves in {autosave.directory()}")
+        return EXIT_OK
+    print(f"autosaves in {autosave.directory()}, newest first (gradtui --resume N reopens one):")
+    for number, info in enumerate(listed, 1):
+        print(info.row(number, running=autosave.is_running(info.path)))
+    return EXIT_OK
 
 
 def _tensorboard_installed() -> bool:
@@ -266,6 +317,29 @@ def _bind_dash_values(argv: list[str], parser: argparse.ArgumentParser) -> list[
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every line a command prints goes through safe_text (control characters shown as escapes); the
+    lab's own terminal output does not (Textual paints with escape codes), its text is made safe where
+    it is shown."""
+    with visible_output():
+        prepared = _prepare(argv)
+    if isinstance(prepared, int):
+        return prepared
+    args, config, resume = prepared
+    if getattr(args, "trust_model", False):
+        trust.grant(config.model)  # the person at the keyboard named this path and this flag
+    if args.command is None:
+        from gradtui.tui.app import run_app
+
+        return _reported(
+            lambda: run_app(config, preset=args.preset, demo=args.demo, session_file=args.session, resume=resume)
+        )
+    with visible_output():
+        return _reported(lambda: _command(args, config))
+
+
+def _prepare(argv: list[str] | None) -> tuple[argparse.Namespace, LabConfig, str | None] | int:
+    """Parse and check every flag and file before any work (and before TensorFlow): the arguments, the
+    config, the autosave to resume; or the exit code of a refusal already printed."""
     try:
         parser = build_parser()
         args = parser.parse_args(_bind_dash_values(list(sys.argv[1:] if argv is None else argv), parser))
@@ -289,54 +363,60 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench" and args.json is not None:
             _check_out(args.json, (".json",), "--json")
         if args.command == "run" and args.run_session is not None:
-            _check_in(args.run_session, "--session")
             _check_session(args.run_session)
+            if getattr(args, "preset", None) and Path(args.run_session).expanduser().exists():
+                raise UsageError(
+                    f"--preset: {args.run_session} is continued as saved; a preset would start a new experiment "
+                    "(give a new --session file to start one)"
+                )
+        if args.resume is not None and args.command is not None:
+            raise UsageError(f"--resume: does not apply to gradtui {args.command}: it opens the lab")
         resume: str | None = None
         if args.command is None:
             if args.demo is not None:
                 _check_in(args.demo, "--demo")
             if args.session is not None:
                 _check_session(args.session)
-            if args.resume:
+            if args.resume is not None:
                 if args.session is not None:
-                    raise UsageError("--resume: reopens the newest autosave; give it or --session FILE, not both")
-                from gradtui import autosave
-
-                newest = autosave.newest()
-                if newest is None:
-                    raise UsageError(f"--resume: no autosave to resume in {autosave.directory()}")
-                resume = str(newest)
+                    raise UsageError("--resume: reopens an autosave; give it or --session FILE, not both")
+                resume = _resume(args.resume)
     except (UsageError, ConfigError) as err:
-        print(f"gradtui: {one_line(str(err).strip())}", file=sys.stderr)
+        print(f"gradtui: {visible(one_line(str(err).strip()))}", file=sys.stderr)
         return EXIT_USAGE
-    if getattr(args, "trust_model", False):
-        trust.grant(config.model)  # the person at the keyboard named this path and this flag
+    return args, config, resume
+
+
+def _command(args: argparse.Namespace, config: LabConfig) -> int:
+    if args.command == "run":
+        from gradtui.headless import run_headless
+
+        given = {spec.name for spec in FIELDS if getattr(args, spec.name, None) is not None}
+        return run_headless(
+            config,
+            out=args.out,
+            tensorboard=args.tensorboard,
+            rows=args.rows,
+            quiet=args.quiet,
+            session_path=args.run_session,
+            given=given,
+            bounded=args.history == "bounded",
+        )
+    if args.command == "bench":
+        from gradtui.bench import run_bench
+
+        return run_bench(quick=args.quick, json_path=args.json, tiny=args.tiny)
+    if args.command == "sessions":
+        return print_sessions()
+    from gradtui.headless import print_devices
+
+    return print_devices()
+
+
+def _reported(work: Callable[[], int]) -> int:
+    """Run `work`; what escapes it is one printable line and an exit code, never a traceback."""
     try:
-        if args.command == "run":
-            from gradtui.headless import run_headless
-
-            given = {spec.name for spec in FIELDS if getattr(args, spec.name, None) is not None}
-            return run_headless(
-                config,
-                out=args.out,
-                tensorboard=args.tensorboard,
-                rows=args.rows,
-                quiet=args.quiet,
-                session_path=args.run_session,
-                given=given,
-                bounded=args.history == "bounded",
-            )
-        if args.command == "bench":
-            from gradtui.bench import run_bench
-
-            return run_bench(quick=args.quick, json_path=args.json, tiny=args.tiny)
-        if args.command == "devices":
-            from gradtui.headless import print_devices
-
-            return print_devices()
-        from gradtui.tui.app import run_app
-
-        return run_app(config, preset=args.preset, demo=args.demo, session_file=args.session, resume=resume)
+        return work()
     except KeyboardInterrupt:
         print("gradtui: interrupted", file=sys.stderr)
         return 130
@@ -345,11 +425,12 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except ConfigError as err:
-        print(f"gradtui: {one_line(str(err).strip())}", file=sys.stderr)
+        print(f"gradtui: {visible(one_line(str(err).strip()))}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as err:
         from gradtui.logs import log_file, logger
 
         logger().exception("unhandled error")
-        print(f"gradtui: {type(err).__name__}: {first_line(str(err))} (details in {log_file()})", file=sys.stderr)
+        line = f"gradtui: {type(err).__name__}: {first_line(str(err))} (details in {log_file()})"
+        print(visible(line), file=sys.stderr)
         return EXIT_FAILED

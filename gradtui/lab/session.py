@@ -23,26 +23,11 @@ from gradtui.lab.history import History
 from gradtui.lab.models import check_drivable, device_of, devices_of, layer_groups, load_model
 from gradtui.lab.optimizers import make_optimizer
 from gradtui.lab.pins import Pin
+from gradtui.lab.rebuild import REBUILD_FIELDS
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
 from gradtui.lab.runtime import memory_in_use, resolve_devices, strategy_for, tf
 from gradtui.lab.step_graph import TUNABLE, Parts, StepGraph, eval_batch, measure_baseline
 
-# Fields whose change needs a new model, probe or data set; the others are applied in place.
-REBUILD_FIELDS = (
-    "model",
-    "new_head",
-    "weights",
-    "input_shape",
-    "classes",
-    "probe",
-    "n_probe",
-    "data",
-    "seed",
-    "device",
-    "loss",
-    "holdout",
-    "eval_max",
-)  # the loss decides the labels' shape, so a new loss reloads the data; holdout and eval_max the data split
 OPTIMIZER_FIELDS = ("optimizer", "momentum", "clipnorm", "weight_decay")
 CHUNK_SECONDS = 0.1  # target wall time of one compiled call when the caller leaves chunk=0
 MAX_CHUNK = 4096

@@ -35,7 +35,11 @@ def session_bytes(step: int, notes: tuple[str, ...] = (), snapshots: tuple[str, 
         "notes": list(notes),
         "semantics": session_file.SEMANTICS,
     }
-    arrays = {"meta": np.asarray(json.dumps(meta)), "current/w0": np.ones(3, np.float32), "current/step": np.asarray(step)}
+    arrays = {
+        "meta": np.asarray(json.dumps(meta)),
+        "current/w0": np.ones(3, np.float32),
+        "current/step": np.asarray(step),
+    }
     for i in range(len(snapshots)):
         arrays[f"snap{i}/w0"] = np.ones(3, np.float32)
         arrays[f"snap{i}/step"] = np.asarray(0)
@@ -131,7 +135,9 @@ def test_a_second_writer_refuses_in_one_line_while_another_process_writes(tmp_pa
     assert saving.save_bytes(path, session_bytes(3), wait=0.3).where_asked
 
 
-def test_a_second_writer_waits_for_the_first_and_never_interleaves(tmp_path: Path) -> None:
+def test_a_second_writer_waits_for_the_first_and_never_interleaves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two threads save the same file many times with different bytes, each checking what it last wrote:
     every write lands whole, and no write lands over another's without the identity check seeing it."""
     path = tmp_path / "s.npz"
@@ -152,22 +158,18 @@ def test_a_second_writer_waits_for_the_first_and_never_interleaves(tmp_path: Pat
         finally:
             inside.release()
 
-    saving_write = saving.atomic_write_bytes
-    saving.atomic_write_bytes = watched  # type: ignore[assignment]
+    monkeypatch.setattr(saving, "atomic_write_bytes", watched)
     results: dict[str, list[bool]] = {"a": [], "b": []}
 
     def writer(name: str) -> None:
         for _ in range(30):
             results[name].append(saving.save_bytes(path, payloads[name], wait=5).where_asked)
 
-    try:
-        threads = [threading.Thread(target=writer, args=(n,)) for n in payloads]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        saving.atomic_write_bytes = saving_write  # type: ignore[assignment]
+    threads = [threading.Thread(target=writer, args=(n,)) for n in payloads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     assert overlaps == []
     assert all(results["a"]) and all(results["b"])
     assert path.read_bytes() in payloads.values()
@@ -191,7 +193,7 @@ def test_a_full_disk_falls_back_to_tmpdir_and_says_where(tmp_path: Path, monkeyp
     spare.mkdir()
     monkeypatch.setattr(saving, "atomic_write_bytes", _enospc_under(full))
     monkeypatch.setenv("TMPDIR", str(spare))
-    monkeypatch.setattr(saving.tempfile, "tempdir", None)  # re-read $TMPDIR
+    monkeypatch.setattr("tempfile.tempdir", None)  # re-read $TMPDIR
     outcome = saving.save_bytes(full / "s.npz", session_bytes(5))
     assert outcome.saved and not outcome.where_asked
     assert outcome.written == spare / "s.npz" and session_peek.step_of(spare / "s.npz") == 5
