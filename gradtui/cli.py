@@ -237,6 +237,26 @@ def _check_session(path: str) -> None:
         raise UsageError(f"--session: {path} is not a gradtui session file (expected the .npz the lab saves)")
 
 
+def _continues(args: argparse.Namespace) -> bool:
+    """`gradtui run --session FILE` on a FILE that exists: its own data and probe, not the flags'."""
+    return args.run_session is not None and Path(args.run_session).expanduser().exists()
+
+
+def _precheck_files(config: LabConfig, read: bool) -> None:
+    """What a --data or --probe file's content can be refused for without a model, before TensorFlow is
+    imported: its headers (keys, dtypes, rows, memory, compression ratio) and, with `read` (headless,
+    where no first frame waits), its values (NaN, infinities), read once for the build."""
+    from gradtui.lab import array_files, data_files
+
+    if config.data is not None:
+        data_files.precheck(config.data, read=read)
+    if config.probe not in ("random", "heldout"):
+        try:
+            array_files.npy_header(config.probe)
+        except array_files.ArrayFileError as err:
+            raise ConfigError("probe", str(err)) from None
+
+
 def _resume(number: int) -> str:
     """The autosave `--resume` (0: the newest readable, damaged newer ones moved aside and named on
     stderr) or `--resume N` (the N-th that `gradtui sessions` lists) opens."""
@@ -369,6 +389,8 @@ def _prepare(argv: list[str] | None) -> tuple[argparse.Namespace, LabConfig, str
                     f"--preset: {args.run_session} is continued as saved; a preset would start a new experiment "
                     "(give a new --session file to start one)"
                 )
+        if args.command in ("run", None) and not (args.command == "run" and _continues(args)):
+            _precheck_files(config, read=args.command == "run")
         if args.resume is not None and args.command is not None:
             raise UsageError(f"--resume: does not apply to gradtui {args.command}: it opens the lab")
         resume: str | None = None
