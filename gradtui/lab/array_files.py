@@ -41,6 +41,8 @@ class Header:
     key: str
     shape: tuple[int, ...]
     dtype: np.dtype
+    stored: int = 0  # an archive member's compressed size (0: not from an archive)
+    expanded: int = 0  # and its size once inflated
 
     @property
     def nbytes(self) -> int:
@@ -78,10 +80,9 @@ def npz_headers(path: str | Path, text_keys: Collection[str] = ()) -> dict[str, 
                 where = f"{_shown(path)}: {one_line(key)!r}"
                 if not info.filename.endswith(".npy"):
                     raise ArrayFileError(f"{where} is not a NumPy array (an .npz holds only .npy members)")
-                _check_ratio(where, info)
                 with archive.open(info) as handle:
                     shape, dtype = _read_header(handle, where, text=key in text_keys)
-                header = Header(key, shape, dtype)
+                header = Header(key, shape, dtype, info.compress_size, info.file_size)
                 if header.nbytes > info.file_size:  # np.load would allocate it, then fail to fill it
                     raise ArrayFileError(
                         f"{where}: its header claims {gb(header.nbytes)} but the archive holds {gb(info.file_size)}"
@@ -96,14 +97,15 @@ def npz_headers(path: str | Path, text_keys: Collection[str] = ()) -> dict[str, 
     return headers
 
 
-def _check_ratio(where: str, info: zipfile.ZipInfo) -> None:
+def _check_ratio(path: str | Path, header: Header) -> None:
     """Refuse a member that would inflate more than MAX_RATIO times (past RATIO_FLOOR), from the
     archive's directory alone: nothing is decompressed."""
-    if info.file_size <= RATIO_FLOOR or info.file_size <= MAX_RATIO * max(info.compress_size, 1):
+    if header.expanded <= RATIO_FLOOR or header.expanded <= MAX_RATIO * max(header.stored, 1):
         return
-    ratio = info.file_size / max(info.compress_size, 1)
+    ratio = header.expanded / max(header.stored, 1)
+    where = f"{_shown(path)}: {one_line(header.key)!r}"
     raise ArrayFileError(
-        f"{where} expands {ratio:,.0f} times ({gb(info.compress_size)} to {gb(info.file_size)}); members over "
+        f"{where} expands {ratio:,.0f} times ({gb(header.stored)} to {gb(header.expanded)}); members over "
         f"{gb(RATIO_FLOOR)} that expand more than {MAX_RATIO} times are refused unread (real data compresses "
         "2-35 times; one-hot labels can be given as class numbers)"
     )
@@ -141,12 +143,15 @@ def check_headers(
     limit: int | None,
     cost: Callable[[Header], int] = lambda h: h.nbytes,
 ) -> None:
-    """Refuse unknown keys and arrays past `limit` (together), from the headers alone."""
+    """Refuse unknown keys, members that expand past the ratio limit, and arrays past `limit` (together),
+    from the headers alone."""
     allowed = known if callable(known) else known.__contains__
     for key in headers:
         if not allowed(key):
             listed = "" if callable(known) else f" (it may hold {', '.join(known)})"
             raise ArrayFileError(f"{_shown(path)}: {one_line(key)!r} is not an array of {kind}{listed}")
+    for header in headers.values():
+        _check_ratio(path, header)
     if limit is None:
         return
     total = 0

@@ -101,9 +101,10 @@ def test_real_data_passes_the_ratio_check(tmp_path: Path) -> None:
     path = tmp_path / "images.npz"
     np.savez_compressed(path, x_train=images, y_train=np.tile(y, 80))
     headers = array_files.npz_headers(path)
-    assert headers["x_train"].shape == images.shape
+    assert headers["x_train"].shape == images.shape and headers["x_train"].expanded > array_files.RATIO_FLOOR
+    array_files.check_headers(path, headers, lambda key: True, "a data file", None)  # the ratio is judged here
     for name in ("shapes.npz", "cnn.weights.npz"):
-        array_files.npz_headers(asset(name))
+        array_files.check_headers(name, array_files.npz_headers(asset(name)), lambda key: True, "an asset", None)
 
 
 def test_the_load_charge_is_the_measured_peak() -> None:
