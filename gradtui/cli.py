@@ -19,13 +19,13 @@ from gradtui import __version__, relevance, trust
 from gradtui.config import FIELDS, ConfigError, LabConfig, implied_defaults, logical_cpus, one_line
 from gradtui.errors import first_line
 from gradtui.presets import PRESET_BY_NAME
+from gradtui.resume import Refused, choose_autosave, print_sessions
 from gradtui.safe_text import visible, visible_output
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
 
 
-class UsageError(Exception):
-    """A bad flag or file: printed as one line, exit 2."""
+UsageError = Refused  # a bad flag or file: printed as one line, exit 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -257,41 +257,6 @@ def _precheck_files(config: LabConfig, read: bool) -> None:
             raise ConfigError("probe", str(err)) from None
 
 
-def _resume(number: int) -> str:
-    """The autosave `--resume` (0: the newest readable, damaged newer ones moved aside and named on
-    stderr) or `--resume N` (the N-th that `gradtui sessions` lists) opens."""
-    from gradtui import autosave
-
-    if number == 0:
-        choice = autosave.newest_readable()
-        if choice.notice:
-            print(f"gradtui: {choice.notice}", file=sys.stderr)
-        if choice.path is None:
-            raise UsageError(f"--resume: no readable autosave to resume in {autosave.directory()}")
-        return str(choice.path)
-    listed = autosave.listing()
-    if not 1 <= number <= len(listed):
-        raise UsageError(f"--resume: {number} is not an autosave's number (gradtui sessions lists {len(listed)})")
-    info = listed[number - 1]
-    if not info.readable:
-        raise UsageError(f"--resume: {info.path.name} is damaged ({info.problem})")
-    return str(info.path)
-
-
-def print_sessions() -> int:
-    """`gradtui sessions`: the autosaves, newest first, numbered for `--resume N`, damaged ones said."""
-    from gradtui import autosave
-
-    listed = autosave.listing()
-    if not listed:
-        print(f"no autosaves in {autosave.directory()}")
-        return EXIT_OK
-    print(f"autosaves in {autosave.directory()}, newest first (gradtui --resume N reopens one):")
-    for number, info in enumerate(listed, 1):
-        print(info.row(number, running=autosave.is_running(info.path)))
-    return EXIT_OK
-
-
 def _tensorboard_installed() -> bool:
     import importlib.util
 
@@ -402,7 +367,7 @@ def _prepare(argv: list[str] | None) -> tuple[argparse.Namespace, LabConfig, str
             if args.resume is not None:
                 if args.session is not None:
                     raise UsageError("--resume: reopens an autosave; give it or --session FILE, not both")
-                resume = _resume(args.resume)
+                resume = choose_autosave(args.resume)
     except (UsageError, ConfigError) as err:
         print(f"gradtui: {visible(one_line(str(err).strip()))}", file=sys.stderr)
         return EXIT_USAGE
