@@ -11,14 +11,17 @@ import argparse
 import contextlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 from gradtui import __version__, relevance, trust
 from gradtui.config import FIELDS, LabConfig, implied_defaults
 from gradtui.devices import logical_cpus
-from gradtui.errors import ConfigError, UsageError, first_line, one_line
+from gradtui.errors import ArrayFileError, ConfigError, UsageError, first_line, one_line
 from gradtui.presets import PRESET_BY_NAME
+from gradtui.resume import choose_autosave, print_sessions
+from gradtui.safe_text import visible, visible_output
 from gradtui.stream import address
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
@@ -70,7 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", metavar="FILE", help="replay a demo script (one key per beat)")
     parser.add_argument("--session", metavar="FILE", help="open a saved session (created on save if missing)")
     parser.add_argument(
-        "--resume", action="store_true", help="reopen the newest autosave (written on quit, on a signal and every 30 s)"
+        "--resume",
+        nargs="?",
+        type=int,
+        const=0,
+        metavar="N",
+        help="reopen the newest readable autosave (written on quit, on a signal and every 30 s), or the N-th "
+        "that `gradtui sessions` lists",
     )
     parser.add_argument(
         "--share",
@@ -104,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--session",
         dest="run_session",
         metavar="FILE",
-        help="continue a saved session for --steps more steps, then save it back to FILE",
+        help="continue a saved session for --steps more steps, then save it back to FILE (refused if FILE "
+        "changed on disk meanwhile); a FILE that does not exist is created from the flags",
     )
     run.add_argument("--rows", type=int, default=12, metavar="N", help="table rows to print [default: 12]")
     run.add_argument("--quiet", action="store_true", help="print no table")
@@ -130,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         metavar="ADDRESS",
         help=f"the lab's stream, [HOST:]PORT (its token from the state directory or ${address.TOKEN_ENV})",
+    )
+    sub.add_parser(
+        "sessions",
+        help="list the autosaves `--resume N` can reopen",
+        description="List the autosaves, newest first: when, the preset or model, the step, the snapshots, "
+        "and whether each reads back whole.",
     )
     return parser
 
@@ -161,7 +177,7 @@ def _check_command_flags(args: argparse.Namespace, config: LabConfig) -> None:
     trusted = bool(getattr(args, "trust_model", False))
     if args.share is not None and command is not None:
         raise UsageError(f"--share: does not apply to gradtui {command}: it shares the lab (gradtui --share PORT)")
-    if command in ("bench", "devices", "follow"):
+    if command in ("bench", "devices", "follow", "sessions"):
         typed = [flag for flag, name in _experiment_flags() if getattr(args, name, None) not in (None, False)]
         if typed:
             raise UsageError(f"{typed[0]}: does not apply to gradtui {command}: it takes no experiment settings")
@@ -230,7 +246,8 @@ def _check_in(path: str, flag: str) -> None:
 
 
 def _check_session(path: str) -> None:
-    """--session: an existing file must be a gradtui session (.npz); a new one must be writable on save."""
+    """--session (the lab's, or run's): an existing file must be a gradtui session (.npz); a new one must be
+    writable on save."""
     target = Path(path).expanduser()
     if not target.exists():
         _check_out(path, (), "--session")
@@ -240,6 +257,26 @@ def _check_session(path: str) -> None:
         head = handle.read(4)
     if head[:2] != b"PK":
         raise UsageError(f"--session: {path} is not a gradtui session file (expected the .npz the lab saves)")
+
+
+def _continues(args: argparse.Namespace) -> bool:
+    """`gradtui run --session FILE` on a FILE that exists: its own data and probe, not the flags'."""
+    return args.run_session is not None and Path(args.run_session).expanduser().exists()
+
+
+def _precheck_files(config: LabConfig, read: bool) -> None:
+    """What a --data or --probe file's content can be refused for without a model, before TensorFlow is
+    imported: its headers (keys, dtypes, rows, memory, compression ratio) and, with `read` (headless,
+    where no first frame waits), its values (NaN, infinities), read once for the build."""
+    from gradtui.lab import array_files, data_files
+
+    if config.data is not None:
+        data_files.precheck(config.data, read=read)
+    if config.probe not in ("random", "heldout"):
+        try:
+            array_files.npy_header(config.probe)
+        except ArrayFileError as err:
+            raise ConfigError("probe", str(err)) from err
 
 
 def _tensorboard_installed() -> bool:
@@ -287,6 +324,35 @@ def _bind_dash_values(argv: list[str], parser: argparse.ArgumentParser) -> list[
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every line a command prints goes through safe_text (control characters shown as escapes); the
+    lab's own terminal output does not (Textual paints with escape codes), its text is made safe where
+    it is shown."""
+    with visible_output():
+        prepared = _prepare(argv)
+    if isinstance(prepared, int):
+        return prepared
+    args, config, resume, share = prepared
+    if getattr(args, "trust_model", False):
+        trust.grant(config.model)  # the person at the keyboard named this path and this flag
+    if args.command is None:
+        from gradtui.tui.app import run_app
+
+        return _reported(
+            lambda: run_app(
+                config, preset=args.preset, demo=args.demo, session_file=args.session, resume=resume, share_spec=share
+            )
+        )
+    if args.command == "follow":
+        return _reported(lambda: _follow(args.address))
+    with visible_output():
+        return _reported(lambda: _command(args, config))
+
+
+def _prepare(
+    argv: list[str] | None,
+) -> tuple[argparse.Namespace, LabConfig, str | None, address.ShareSpec | None] | int:
+    """Parse and check every flag and file before any work (and before TensorFlow): the arguments, the
+    config, the autosave to resume; or the exit code of a refusal already printed."""
     try:
         parser = build_parser()
         args = parser.parse_args(_bind_dash_values(list(sys.argv[1:] if argv is None else argv), parser))
@@ -310,15 +376,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench" and args.json is not None:
             _check_out(args.json, (".json",), "--json")
         if args.command == "run" and args.run_session is not None:
-            _check_in(args.run_session, "--session")
             _check_session(args.run_session)
+            if getattr(args, "preset", None) and Path(args.run_session).expanduser().exists():
+                raise UsageError(
+                    f"--preset: {args.run_session} is continued as saved; a preset would start a new experiment "
+                    "(give a new --session file to start one)"
+                )
+        if args.command in ("run", None) and not (args.command == "run" and _continues(args)):
+            _precheck_files(config, read=args.command == "run")
+        if args.resume is not None and args.command is not None:
+            raise UsageError(f"--resume: does not apply to gradtui {args.command}: it opens the lab")
         resume: str | None = None
         share: address.ShareSpec | None = None
         if args.share is not None:
             try:
                 host, port = address.parse_host_port(args.share)
             except ValueError as err:
-                raise UsageError(str(err)) from None
+                raise UsageError(str(err)) from err
             if args.share_max < 1:
                 raise UsageError(f"--share-max: must be at least 1, got {args.share_max}")
             share = address.ShareSpec(host, port, args.share_max)
@@ -327,57 +401,58 @@ def main(argv: list[str] | None = None) -> int:
                 _check_in(args.demo, "--demo")
             if args.session is not None:
                 _check_session(args.session)
-            if args.resume:
+            if args.resume is not None:
                 if args.session is not None:
-                    raise UsageError("--resume: reopens the newest autosave; give it or --session FILE, not both")
-                from gradtui import autosave
-
-                newest = autosave.newest()
-                if newest is None:
-                    raise UsageError(f"--resume: no autosave to resume in {autosave.directory()}")
-                resume = str(newest)
+                    raise UsageError("--resume: reopens an autosave; give it or --session FILE, not both")
+                resume = choose_autosave(args.resume)
     except (UsageError, ConfigError) as err:
-        print(f"gradtui: {one_line(str(err).strip())}", file=sys.stderr)
+        print(f"gradtui: {visible(one_line(str(err).strip()))}", file=sys.stderr)
         return EXIT_USAGE
-    if getattr(args, "trust_model", False):
-        trust.grant(config.model)  # the person at the keyboard named this path and this flag
+    return args, config, resume, share
+
+
+def _follow(where: str | None) -> int:
+    """`gradtui follow`: a Textual app of its own (outside visible_output: it paints with escape codes)."""
     try:
-        if args.command == "run":
-            from gradtui.headless import run_headless
+        info = address.find_stream(where)
+    except ValueError as err:
+        print(f"gradtui follow: {visible(first_line(str(err)))}", file=sys.stderr)
+        return EXIT_USAGE
+    from gradtui.follow.app import run_follow
 
-            given = {spec.name for spec in FIELDS if getattr(args, spec.name, None) is not None}
-            return run_headless(
-                config,
-                out=args.out,
-                tensorboard=args.tensorboard,
-                rows=args.rows,
-                quiet=args.quiet,
-                session_path=args.run_session,
-                given=given,
-                bounded=args.history == "bounded",
-            )
-        if args.command == "bench":
-            from gradtui.bench import run_bench
+    return run_follow(info, where)
 
-            return run_bench(quick=args.quick, json_path=args.json, tiny=args.tiny)
-        if args.command == "devices":
-            from gradtui.headless import print_devices
 
-            return print_devices()
-        if args.command == "follow":
-            try:
-                info = address.find_stream(args.address)
-            except ValueError as err:
-                print(f"gradtui follow: {first_line(str(err))}", file=sys.stderr)
-                return EXIT_USAGE
-            from gradtui.follow.app import run_follow
+def _command(args: argparse.Namespace, config: LabConfig) -> int:
+    if args.command == "run":
+        from gradtui.headless import run_headless
 
-            return run_follow(info, args.address)
-        from gradtui.tui.app import run_app
-
-        return run_app(
-            config, preset=args.preset, demo=args.demo, session_file=args.session, resume=resume, share_spec=share
+        given = {spec.name for spec in FIELDS if getattr(args, spec.name, None) is not None}
+        return run_headless(
+            config,
+            out=args.out,
+            tensorboard=args.tensorboard,
+            rows=args.rows,
+            quiet=args.quiet,
+            session_path=args.run_session,
+            given=given,
+            bounded=args.history == "bounded",
         )
+    if args.command == "bench":
+        from gradtui.bench import run_bench
+
+        return run_bench(quick=args.quick, json_path=args.json, tiny=args.tiny)
+    if args.command == "sessions":
+        return print_sessions()
+    from gradtui.headless import print_devices
+
+    return print_devices()
+
+
+def _reported(work: Callable[[], int]) -> int:
+    """Run `work`; what escapes it is one printable line and an exit code, never a traceback."""
+    try:
+        return work()
     except KeyboardInterrupt:
         print("gradtui: interrupted", file=sys.stderr)
         return 130
@@ -386,11 +461,12 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except ConfigError as err:
-        print(f"gradtui: {one_line(str(err).strip())}", file=sys.stderr)
+        print(f"gradtui: {visible(one_line(str(err).strip()))}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as err:
         from gradtui.logs import log_file, logger
 
         logger().exception("unhandled error")
-        print(f"gradtui: {type(err).__name__}: {first_line(str(err))} (details in {log_file()})", file=sys.stderr)
+        line = f"gradtui: {type(err).__name__}: {first_line(str(err))} (details in {log_file()})"
+        print(visible(line), file=sys.stderr)
         return EXIT_FAILED

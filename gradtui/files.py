@@ -6,6 +6,7 @@ answered before TensorFlow or NumPy opens it."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -26,6 +27,13 @@ def _nearest_existing(directory: Path) -> Path:
     return directory
 
 
+def _refused(text: str, code: int = errno.EACCES) -> OSError:
+    """An OSError whose text is `text` and whose errno says why (a caller may try another directory)."""
+    err = OSError(text)
+    err.errno = code
+    return err
+
+
 def check_writable(path: Path, create_parents: bool = False) -> None:
     """Raise OSError with a short reason if `path` cannot be written (before any work is done).
 
@@ -42,11 +50,12 @@ def check_writable(path: Path, create_parents: bool = False) -> None:
     if path.is_dir():
         raise OSError(f"{path} is a directory")
     if not os.access(parent, os.W_OK):
-        raise OSError(f"directory {parent} is not writable")
+        raise _refused(f"directory {parent} is not writable")
     try:
         fd, probe = tempfile.mkstemp(prefix=".gradtui-probe.", suffix=".tmp", dir=parent)
     except OSError as err:
-        raise OSError(f"directory {parent} is not writable ({err.strerror or type(err).__name__})") from err
+        why = err.strerror or type(err).__name__
+        raise _refused(f"directory {parent} is not writable ({why})", err.errno or errno.EACCES) from err
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)

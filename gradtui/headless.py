@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gradtui import logs
 from gradtui.config import LabConfig
 from gradtui.errors import ConfigError, LabError, first_line
+from gradtui.file_identity import FileIdentity, identify
 from gradtui.lab.history import BUCKET_LAST, EXACT, SUMMARY, History
+from gradtui.saving import save_bytes
+
+if TYPE_CHECKING:
+    from gradtui.lab.session import Session
 
 
 def _fmt(value: float, width: int = 9) -> str:
@@ -64,23 +74,11 @@ def run_headless(
     Every step is kept exactly (the file is the experiment), after checking that it fits in memory;
     `bounded` keeps the lab's bounded history instead (older steps summarised)."""
     from gradtui.lab.export import write_history
-    from gradtui.lab.session import Session
 
-    try:
-        if session_path is None:
-            session = Session.build(config)
-        else:
-            session = Session.load(session_path)
-            changes = {name: getattr(config, name) for name in sorted(given or ()) if name != "steps"}
-            if changes:
-                session = session.with_config(session.config.replace(**changes))
-    except ConfigError as err:
-        print(f"gradtui: {err}", file=sys.stderr)
-        return 2
-    except LabError as err:
-        logs.logger().warning("%s", first_line(err), exc_info=err)  # the log file keeps the cause
-        print(f"gradtui: {first_line(err)}", file=sys.stderr)
-        return 1
+    opened = _open(config, session_path, given or set())
+    if isinstance(opened, int):
+        return opened
+    session, identity = opened
     if not bounded:
         too_big = exact_misfit(session.history, config.steps, out is not None, session_path is not None)
         if too_big:
@@ -92,6 +90,10 @@ def run_headless(
     say(session.summary.line())
     summary = session.summary
     say(f"{_devices_line(summary.devices or (summary.device,))}; probe: {summary.probe}; data: {summary.data}")
+    if identity is not None and identity.exists:
+        names = session.snapshot_names
+        kept = f"; snapshots: {', '.join(names)}" if names else ""
+        say(f"continuing {session_path} at step {session.step_count}{kept}")
     for note in session.notes:
         say(f"note: {note}")
     # Whatever stops the run (an engine error, TensorBoard, Ctrl-C), the history so far is written.
@@ -135,12 +137,9 @@ def run_headless(
     for line in _table(session, rows):
         say(line)
     if session_path is not None:
-        try:
-            session.save(session_path)
-            say(f"saved the session (step {session.step_count}) to {session_path}")
-        except OSError as err:
-            print(f"gradtui: --session: cannot write {session_path}: {first_line(err)}", file=sys.stderr)
-            return 1
+        code = _save(session, session_path, identity, say)
+        if code:
+            return code
     if out:
         try:
             path = write_history(out, session)
@@ -167,6 +166,97 @@ def run_headless(
         )
         return 3
     return 0
+
+
+def _open(config: LabConfig, path: str | None, given: set[str]) -> tuple[Session, FileIdentity | None] | int:
+    """The session to run and the identity of the file it came from (to save over it only if unchanged):
+    built from `config`; or continued from `path` with the typed flags that change nothing but settings
+    applied in place (a flag that would rebuild it is refused, exit 2); or new, to be created at `path`."""
+    from gradtui.lab import rebuild, session_file, session_peek
+    from gradtui.lab.session import Session
+
+    typed = {name: getattr(config, name) for name in sorted(given) if name != "steps"}
+    try:
+        if path is None:
+            return Session.build(config), None
+        identity = identify(path)
+        if not identity.exists:
+            return Session.build(config), identity
+        saved = session_peek.saved_config(path)  # before TensorFlow: a refusal costs nothing
+        changed = rebuild.rebuilding(saved, typed, skip=rebuild.EFFECTIVE_LATER)
+        if changed:
+            raise ConfigError("session", rebuild.refusal(path, changed, config))
+        session = Session.load(path)
+        identity = dataclasses.replace(identity, step=session.step_count)
+        changed = [name for name in rebuild.rebuilding(saved, typed) if not _same_effect(session, name, typed[name])]
+        if changed:
+            raise ConfigError("session", rebuild.refusal(path, changed, config))
+        in_place = {k: v for k, v in typed.items() if k not in rebuild.REBUILD_FIELDS}
+        if in_place:
+            session = session.with_config(session.config.replace(**in_place))
+        return session, identity
+    except ConfigError as err:
+        print(f"gradtui: {err}", file=sys.stderr)
+        return 2
+    except session_file.UnreadableSession as err:
+        print(f"gradtui: --session: {first_line(err)}", file=sys.stderr)
+        return 2
+    except LabError as err:
+        print(f"gradtui: {first_line(err)}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"gradtui: --session: cannot read {path}: {err.strerror or first_line(err)}", file=sys.stderr)
+        return 2
+
+
+def _same_effect(session: Session, name: str, value: object) -> bool:
+    """A typed device or --eval-max that the running session already has, spelled another way."""
+    if name == "device":
+        from gradtui.lab.runtime import resolve_devices
+
+        try:
+            return tuple(resolve_devices(str(value))) == tuple(session.devices)
+        except ValueError:
+            return False
+    if name == "eval_max" and session.data is not None:
+        heldout = len(session.data.x_test)
+        evaluated = heldout if value is None else min(int(value), heldout)  # type: ignore[call-overload]
+        return evaluated == session.data.eval_rows
+    return False
+
+
+def _save(session: Session, path: str, identity: FileIdentity | None, say: Callable[..., None]) -> int:
+    """Save the session back to `path` under its lock, unless the file changed since it was loaded: then
+    this run goes to a new file beside it and the line says both (exit 2). A disk that cannot take it
+    sends it to $TMPDIR or the working directory (exit 1, saying where)."""
+    from gradtui.lab import session_file, session_peek
+
+    data = session_file.to_bytes(session_file.pack(session))
+    step = session.step_count
+    outcome = save_bytes(path, data, since=identity, step_of=session_peek.step_of, step=step)
+    if outcome.conflict is not None:
+        beside = _beside(Path(path))
+        kept = save_bytes(beside, data, since=FileIdentity.absent(), step=step)
+        where = f"this run (step {step}) saved to {beside} instead" if kept.saved else kept.line("and saving this run")
+        print(f"gradtui: --session: {outcome.conflict}; not written over: {where}", file=sys.stderr)
+        return 2
+    if not outcome.where_asked:
+        print(f"gradtui: --session: {outcome.line()}", file=sys.stderr)
+        return 1
+    made = "created" if identity is not None and not identity.exists else "saved"
+    say(f"{made} the session (step {step}) {'at' if made == 'created' else 'to'} {path}")
+    return 0
+
+
+def _beside(path: Path) -> Path:
+    """`s.run-20250101-120000.npz`: a new file next to `path` for a run that may not overwrite it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.stem}.run-{stamp}{path.suffix}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.stem}.run-{stamp}-{n}{path.suffix}")
+    return target
 
 
 def exact_misfit(history: History, steps: int, export: bool, save: bool) -> str | None:

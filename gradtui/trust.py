@@ -10,8 +10,11 @@ this process only, outside LabConfig, so no setting, `set` line or saved config 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from gradtui.errors import TRUST_FLAG, UntrustedModel
@@ -37,6 +40,31 @@ def grant(path: str | Path) -> None:
 def is_trusted(path: str | Path) -> bool:
     with _lock:
         return _key(path) in _trusted
+
+
+@contextlib.contextmanager
+def pinned(path: str | Path) -> Iterator[tuple[Path, bool]]:
+    """(a path to load from, whether the person trusted it): the file is resolved once, opened once, and
+    judged as that one file; what the caller loads through the yielded path is the very file opened
+    (on Linux, a link to /proc/self/fd/N in a private directory, keeping the file's name and suffix),
+    so a symlink swapped in between the check and the load is not followed."""
+    real = os.path.realpath(Path(path).expanduser())
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    if os.path.isdir(real):
+        flags |= getattr(os, "O_DIRECTORY", 0)
+    fd = os.open(real, flags)
+    try:
+        trusted = is_trusted(real)  # judged after the open: the grant names the file that was opened
+        handle = f"/proc/self/fd/{fd}"
+        if not os.path.exists(handle):  # no /proc (macOS): the resolved path, checked once
+            yield Path(real), trusted
+            return
+        with tempfile.TemporaryDirectory(prefix="gradtui-model-") as private:
+            link = Path(private) / Path(real).name
+            os.symlink(handle, link)
+            yield link, trusted
+    finally:
+        os.close(fd)
 
 
 def revoke_all() -> None:

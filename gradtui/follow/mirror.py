@@ -74,7 +74,7 @@ class Mirror:
         except (KeyError, TypeError, ValueError) as err:
             if isinstance(err, protocol.ProtocolError):
                 raise
-            raise protocol.ProtocolError(f"malformed {kind or 'message'} ({type(err).__name__}: {err})") from None
+            raise protocol.ProtocolError(f"malformed {kind or 'message'} ({type(err).__name__}: {err})") from err
         return kind
 
     def take_log(self) -> list[str]:

@@ -6,7 +6,6 @@ a misfit is a one-line error naming the flag, not a shape error inside a compile
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,10 +13,10 @@ import numpy as np
 
 from gradtui.config import LabConfig
 from gradtui.errors import ArrayFileError, ConfigError, first_line
-from gradtui.lab import array_files, shapes
+from gradtui.lab import array_files, data_files, shapes
 from gradtui.resources import asset
 
-DATA_KEYS = ("x_train", "y_train", "x_test", "y_test")
+DATA_KEYS = data_files.DATA_KEYS
 MAX_PROBES = 256
 
 
@@ -67,7 +66,7 @@ def _labels_for(y: np.ndarray, outputs: int, loss: str, flag: str, what: str) ->
     if y.ndim == 0 or len(y) == 0:
         raise ConfigError(flag, f"{what} is empty" if y.ndim else f"{what} is a single number, not one label per row")
     values = y.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(values)):
+    if not data_files.all_finite(values):
         raise ConfigError(flag, f"{what} has NaN or infinite labels")
     one_per_row = y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)
     numbers = one_per_row and bool(np.all(values == np.round(values)))
@@ -116,36 +115,21 @@ def _fit_inputs(x: np.ndarray, input_shape: tuple[int, ...], flag: str, what: st
     if tuple(x.shape[1:]) != tuple(input_shape):
         raise ConfigError(flag, f"{what} rows have shape {tuple(x.shape[1:])}, the model takes {tuple(input_shape)}")
     out = x.astype(np.float32)
-    if not np.all(np.isfinite(out)):
+    if not data_files.all_finite(out):
         raise ConfigError(flag, f"{what} has NaN or infinite values")
     return out
 
 
-def _in_memory(header: array_files.Header) -> int:
-    """What an array costs once read: itself, its float32 copy and the tensor the step reads."""
-    return header.nbytes + 2 * 4 * math.prod(header.shape)
-
-
 def _checked_headers(path: str, input_shape: tuple[int, ...]) -> dict[str, array_files.Header]:
-    """The data file's headers, judged before any array is read: only its own keys, inputs of the
-    model's shape, labels with one row per input, everything within half the memory available."""
-    try:
-        headers = array_files.npz_headers(path)
-        for key in ("x_train", "y_train"):
-            if key not in headers:
-                have = ", ".join(sorted(headers))[:200] or "nothing"
-                raise ConfigError("data", f"{path} has no {key} array (it has: {have})")
-        array_files.check_headers(path, headers, DATA_KEYS, "a data file", array_files.memory_limit(), cost=_in_memory)
-    except ArrayFileError as err:
-        raise ConfigError("data", str(err)) from err
-    for x_key, y_key in (("x_train", "y_train"), ("x_test", "y_test")):
-        x, y = headers.get(x_key), headers.get(y_key)
+    """The data file's headers, judged before any array is read (data_files.checked_headers), and its
+    inputs against the model's shape."""
+    headers = data_files.checked_headers(path)
+    for x_key in ("x_train", "x_test"):
+        x = headers.get(x_key)
         if x is not None and len(x.shape) >= 1 and tuple(x.shape[1:]) != tuple(input_shape):
             raise ConfigError(
                 "data", f"{x_key} rows have shape {tuple(x.shape[1:])}, the model takes {tuple(input_shape)}"
             )
-        if x is not None and y is not None and x.shape[:1] != y.shape[:1] and len(x.shape) and len(y.shape):
-            raise ConfigError("data", f"{x_key} has {x.shape[0]} rows but {y_key} has {y.shape[0]}")
     return headers
 
 
@@ -161,10 +145,7 @@ def _describe(source: str, train: int, heldout: int, split: float, eval_max: int
 
 def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, loss: str, config: LabConfig) -> DataSet:
     headers = _checked_headers(path, input_shape)
-    try:
-        arrays = array_files.load_npz(path, headers)
-    except Exception as err:
-        raise ConfigError("data", f"{path} is not a readable .npz file: {first_line(err, 200)}") from err
+    arrays = data_files.take_preloaded(path) or data_files.read_arrays(path, headers)
     for key in ("x_train", "y_train"):
         if key not in arrays:
             have = ", ".join(sorted(arrays))[:200] or "nothing"

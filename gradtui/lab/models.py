@@ -97,16 +97,26 @@ def _quietly(notes: list[str] | None = None) -> Iterator[None]:
 
 
 def _load_file(path: Path, user: bool = True) -> keras.Model:
-    """A model from a .keras/.h5 file. The user's file failing is bad input (ConfigError on --model);
-    a shipped asset failing is the engine's failure (LabError)."""
+    """A model from a .keras/.h5 file or a SavedModel directory, opened once through the path whose trust
+    was checked (trust.pinned). The user's file failing is bad input (ConfigError on --model); a shipped
+    asset failing is the engine's failure (LabError)."""
+    try:
+        with trust.pinned(path) as (opened, trusted):
+            return _load_opened(path, opened, user, user and trusted)
+    except OSError as err:
+        reason = f"cannot open {path}: {err.strerror or err}"
+        raise ConfigError("model", reason) if user else LabError(reason) from err
 
+
+def _load_opened(path: Path, opened: Path, user: bool, trusted: bool) -> keras.Model:
     def refuse(reason: str) -> Exception:
+        reason = reason.replace(str(opened), str(path))  # name the file as the person gave it
         return ConfigError("model", reason) if user else LabError(reason)
 
-    if path.is_dir():
+    if opened.is_dir():
         from gradtui.lab.savedmodel import load_saved_model
 
-        if user and not trust.is_trusted(path):
+        if user and not trusted:
             raise trust.UntrustedModel(
                 path,
                 "is a SavedModel directory: its TensorFlow graph runs whatever operations it holds when "
@@ -114,17 +124,16 @@ def _load_file(path: Path, user: bool = True) -> keras.Model:
             )
 
         try:
-            model = load_saved_model(path)[0]
+            model = load_saved_model(opened)[0]
         except LabError as err:
             raise refuse(str(err)) from err
         problem = _shape_problem(model)
         if problem:
             raise refuse(f"{path}: {problem}")
         return model
-    trusted = user and trust.is_trusted(path)
     try:
         with _quietly():
-            model = keras.models.load_model(path, compile=False, safe_mode=not trusted)
+            model = keras.models.load_model(opened, compile=False, safe_mode=not trusted)
     except Exception as err:
         if user and _safe_mode_refused(err):
             raise trust.UntrustedModel(

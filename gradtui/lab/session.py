@@ -23,12 +23,12 @@ from gradtui.lab.history import History
 from gradtui.lab.models import check_drivable, device_of, devices_of, layer_groups, load_model
 from gradtui.lab.optimizers import make_optimizer
 from gradtui.lab.pins import Pin
+from gradtui.lab.rebuild import REBUILD_FIELDS  # a new model, probe or data set: a new session
 from gradtui.lab.record import SessionRecord
 from gradtui.lab.results import Divergence, ModelSummary, StepReport
 from gradtui.lab.runtime import memory_in_use, resolve_devices, strategy_for, tf
 from gradtui.lab.step_graph import Parts, StepGraph
 
-REBUILD_FIELDS = fields_with("rebuild")  # a new model, probe or data set: a new session (see config/fields.py)
 OPTIMIZER_FIELDS = fields_with("optimizer")  # a fresh optimizer, its state and undo history gone
 CHUNK_SECONDS = 0.1  # target wall time of one compiled call when the caller leaves chunk=0
 MAX_CHUNK = 4096

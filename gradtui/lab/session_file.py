@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +68,19 @@ def pack(source: SessionRecord | Recorded) -> dict[str, np.ndarray]:
 
 
 def write(path: str | Path, arrays: dict[str, np.ndarray], compress: bool = True) -> None:
+    atomic_write_bytes(Path(path), to_bytes(arrays, compress))
+
+
+def to_bytes(arrays: dict[str, np.ndarray], compress: bool = True) -> bytes:
+    """The file's bytes (what saving.save_bytes writes under the file's lock, and hashes)."""
     buffer = io.BytesIO()
     (np.savez_compressed if compress else np.savez)(buffer, **arrays)  # type: ignore[arg-type]
-    atomic_write_bytes(Path(path), buffer.getvalue())
+    return buffer.getvalue()
+
+
+class UnreadableSession(LabError):
+    """The file is not a session gradtui can read (damaged, cut off, or made to look like one): bad
+    input (exit 2), unlike a failure to build the experiment it names (exit 1)."""
 
 
 def _state_arrays(key: str, state: State) -> dict[str, np.ndarray]:
@@ -94,16 +106,22 @@ def read(path: str | Path) -> SessionRecord:
             for entry in meta.get("snapshots", [])
         ]
     except (KeyError, TypeError, ValueError) as err:
-        raise LabError(f"{path} is not a readable gradtui session file ({first_line(err)})") from err
+        raise UnreadableSession(f"{path} is not a readable gradtui session file ({first_line(err)})") from err
     try:
         snapshots = {name: _state(arrays, f"snap{i}", snap) for i, (name, snap) in enumerate(listed)}
         current = _state(arrays, "current", None)
         pinned = pins.from_arrays(arrays, meta.get("pins"))
     except (KeyError, ValueError) as err:
-        raise LabError(f"{path} does not fit the model it names ({first_line(err)})") from err
+        raise UnreadableSession(f"{path} does not fit the model it names ({first_line(err)})") from err
     notes = list(meta["notes"]) if "notes" in meta else None
     about_file = (OLD_SEMANTICS_NOTE,) if meta.get("semantics") != SEMANTICS else ()
     return SessionRecord(config, current, snapshots, notes, pinned, about_file)
+
+
+def read_checked(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Every array and the meta of a session file, all checked, without building its model (no
+    TensorFlow): UnreadableSession with one line if any of it is damaged (`--resume` skips those)."""
+    return _read(path)
 
 
 def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -118,9 +136,9 @@ def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         if not isinstance(meta, dict) or meta.get("format") not in FORMATS:
             raise ValueError("not a gradtui session file")
     except SessionFileError as err:
-        raise LabError(str(err)) from err
+        raise UnreadableSession(str(err)) from err
     except Exception as err:
-        raise LabError(f"{path} is not a readable gradtui session file ({first_line(err)})") from err
+        raise UnreadableSession(f"{path} is not a readable gradtui session file ({first_line(err)})") from err
     try:
         session_check.check_meta(path, meta)
         session_check.check_snapshot_keys(path, headers, len(meta.get("snapshots", [])))
@@ -130,7 +148,9 @@ def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             if f"{key}/step" in arrays:
                 session_check.check_steps(path, key, arrays[f"{key}/step"], history)
     except SessionFileError as err:
-        raise LabError(str(err)) from err
+        raise UnreadableSession(str(err)) from err
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError) as err:  # a bad CRC, a cut-off member
+        raise UnreadableSession(f"{path} is damaged: {first_line(err)}") from err
     return arrays, meta
 
 

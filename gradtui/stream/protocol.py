@@ -48,7 +48,7 @@ def decode(line: bytes) -> dict[str, Any]:
     try:
         message = json.loads(line)
     except (ValueError, UnicodeDecodeError) as err:
-        raise ProtocolError(f"not a JSON line ({err})") from None
+        raise ProtocolError(f"not a JSON line ({err})") from err
     if not isinstance(message, dict):
         raise ProtocolError("a message must be a JSON object")
     return message
@@ -70,7 +70,7 @@ def unpack_array(packed: Any) -> np.ndarray:
     except (KeyError, TypeError, ValueError) as err:
         if isinstance(err, ProtocolError):
             raise
-        raise ProtocolError(f"malformed array ({type(err).__name__}: {err})") from None
+        raise ProtocolError(f"malformed array ({type(err).__name__}: {err})") from err
 
 
 def pack_columns(columns: Mapping[str, np.ndarray]) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def unpack_summary(packed: Any) -> ModelSummary:
             values[name] = tuple(values.get(name, ()))
         return ModelSummary(**values)
     except (KeyError, TypeError) as err:
-        raise ProtocolError(f"malformed model summary ({err})") from None
+        raise ProtocolError(f"malformed model summary ({err})") from err
 
 
 def pack_dims(dims: Dims) -> list[int]:
@@ -109,7 +109,7 @@ def unpack_dims(packed: Any) -> Dims:
     try:
         probes, outputs, layers = (int(d) for d in packed)
     except (TypeError, ValueError) as err:
-        raise ProtocolError(f"malformed dims ({err})") from None
+        raise ProtocolError(f"malformed dims ({err})") from err
     if min(probes, outputs, layers) < 0:
         raise ProtocolError("dims must not be negative")
     return Dims(probes, outputs, layers)
@@ -140,7 +140,7 @@ def unpack_pins(packed: Any) -> tuple[Pin, ...]:
             layers = tuple(str(name) for name in item["layers"])
             out.append(Pin(str(item["label"]), str(item["model"]), layers, int(item["outputs"]), columns))
     except (KeyError, TypeError) as err:
-        raise ProtocolError(f"malformed pin ({err})") from None
+        raise ProtocolError(f"malformed pin ({err})") from err
     return tuple(out)
 
 
@@ -154,5 +154,5 @@ def unpack_text(packed: Any) -> Text:
         plain = str(packed["plain"])
         spans = [Span(int(a), int(b), Style.parse(str(style))) for a, b, style in packed["spans"]]
     except (KeyError, TypeError, ValueError, StyleSyntaxError) as err:
-        raise ProtocolError(f"malformed text ({err})") from None
+        raise ProtocolError(f"malformed text ({err})") from err
     return Text(plain, spans=spans)
