@@ -224,7 +224,7 @@ class ChartPlot(PlotextPlot):
         width, height = size
         colours = palette(look.dark)
         shown = [series for series in chart.series if len(series.x)]
-        title = title_text(chart, look)
+        title = title_text(chart, look, width)
         rows = 1 if height < 14 else 2
         shown, entries = fit_legend(chart, shown, colours, look, width - title.cell_len, width, rows)
         on_title = len(entries) == 1 and title.cell_len + entries[0].cell_len <= width
@@ -244,17 +244,13 @@ class ChartPlot(PlotextPlot):
         canvas_rows = height - 3  # plotext's frame takes two rows, the x tick labels one
         plt = self.plt
         plt.clear_figure()
-        left = [s for s in shown if s.yside == "left"]
-        right = [s for s in shown if s.yside == "right"]
-        log = chart.log and any(bool(np.any(s.y > 0)) for s in left)
-        left_axis = value_axis(chart, left, canvas_rows, log)  # a scatter's x shares it, so y = x is the diagonal
-        right_axis = value_axis(Chart("", ""), right, canvas_rows, False) if right else None
+        log = chart.log and any(bool(np.any(s.y > 0)) for s in shown)
+        left_axis = value_axis(chart, shown, canvas_rows, log)  # a scatter's x shares it, so y = x is the diagonal
         label_width = max(map(len, left_axis.labels), default=1) + 1
-        label_width += max(map(len, right_axis.labels), default=0) + 1 if right_axis else 0
         canvas_width = max(8, width - label_width - 2)
-        for series in sorted(shown, key=lambda s: -s.pin):  # pins first: the live run is drawn over them
+        for series in sorted(shown, key=drawing_order):  # pins last: a line drawn later wins a shared cell
             x, y = (series.x, series.y) if chart.scatter else downsample(series.x, series.y, max(8, canvas_width))
-            if log and series.yside == "left":
+            if log:
                 keep = y > 0
                 x, y = x[keep], y[keep]
             if not len(x):
@@ -264,16 +260,13 @@ class ChartPlot(PlotextPlot):
             if series.pin >= 0:
                 colour, marker = dimmed(colour, look), PIN_MARKERS[series.pin % len(PIN_MARKERS)]
             draw = plt.scatter if chart.scatter else plt.plot
-            draw(x.tolist(), y.tolist(), marker=marker, color=colour, yside=series.yside)
+            draw(x.tolist(), y.tolist(), marker=marker, color=colour)
         for mark in chart.marks:
             plt.hline(mark.y, color=colours[OTHERS_HUE])
         if log:
             plt.yscale("log")
         plt.ylim(left_axis.lo, left_axis.hi)
         plt.yticks(list(left_axis.ticks), list(left_axis.labels))
-        if right_axis is not None:
-            plt.ylim(right_axis.lo, right_axis.hi, yside="right")
-            plt.yticks(list(right_axis.ticks), list(right_axis.labels), yside="right")
         if chart.scatter:
             lo, hi = left_axis.lo, left_axis.hi
             plt.plot([lo, hi], [lo, hi], marker="·", color=colours[OTHERS_HUE])  # y = x: the forecast was exact
@@ -331,6 +324,14 @@ PIN_MARKERS = ("hd", "•", "x")
 PIN_GLYPHS = {"hd": "▀▄", "•": "••", "x": "xx"}  # how each looks in a legend
 
 
+def drawing_order(series: Series) -> tuple[int, int]:
+    """The live run first, then the pins oldest to newest. In a terminal a cell shows one series: drawn
+    under the live line, a reference in the same rows vanished (example 1's 0.378 -> 0.240 against the
+    random control's flat 0.39 at 80x24); drawn over it, in its own glyph, it stays visible and the live
+    line shows everywhere the reference is not."""
+    return (series.pin >= 0, series.pin)
+
+
 def dimmed(colour: RGB, look: Look) -> RGB:
     """A pinned run's colour: its hue halfway to the plot's background."""
     surface = Color.parse(look.surface).get_truecolor()
@@ -342,7 +343,9 @@ def dimmed(colour: RGB, look: Look) -> RGB:
 
 
 def hue(series: Series, chart: Chart) -> int:
-    return series.hue if series.hue >= 0 else chart.series.index(series)
+    if series.hue >= 0:
+        return series.hue
+    return next(i for i, other in enumerate(chart.series) if other is series)  # (== compares the arrays)
 
 
 def value_axis(chart: Chart, shown: list[Series], rows: int, log: bool) -> ticks.Axis:
@@ -363,10 +366,12 @@ def value_axis(chart: Chart, shown: list[Series], rows: int, log: bool) -> ticks
     return ticks.y_axis(min(points), max(points), rows)
 
 
-def title_text(chart: Chart, look: Look) -> Text:
+def title_text(chart: Chart, look: Look, width: int = 0) -> Text:
+    """The title and its note; a small multiple's note only when it fits whole in `width` (its title is
+    the panel's axis label, and the glossary in `?` and `i` says the rest)."""
     base = Style(color=look.foreground, bgcolor=look.surface)
     text = Text(chart.title, style=base + Style(bold=True))
-    if chart.note:
+    if chart.note and not (chart.titled and width and len(chart.title) + len(chart.note) + 3 > width):
         text.append(f" ({chart.note})", style=base + Style(italic=True))
     if chart.log:
         text.append(" (log scale)", style=base)
@@ -381,10 +386,6 @@ def _padded(line: Text, width: int, look: Look) -> Text:
     return line
 
 
-def side_label(series: Series) -> str:
-    return series.label + (" (right axis)" if series.yside == "right" else "")
-
-
 def legend_entry(label: str, glyph: str, colour: RGB, look: Look) -> Text:
     base = Style(color=look.foreground, bgcolor=look.surface)
     entry = Text(f" {glyph} ", style=base + Style(color=Color.from_rgb(*colour), bold=True))
@@ -394,7 +395,8 @@ def legend_entry(label: str, glyph: str, colour: RGB, look: Look) -> Text:
 
 def _entries(chart: Chart, shown: list[Series], colours: tuple[RGB, ...], look: Look) -> list[Text]:
     live = [s for s in shown if s.pin < 0]
-    items = [legend_entry(side_label(s), "━", colours[hue(s, chart) % len(colours)], look) for s in live]
+    named = [] if chart.titled and len(live) == 1 else live  # (the title names a panel's one line)
+    items = [legend_entry(s.label, "━", colours[hue(s, chart) % len(colours)], look) for s in named]
     items += [legend_entry(mark.label, "─", colours[OTHERS_HUE], look) for mark in chart.marks]
     for i, ref in enumerate(chart.refs):
         glyph = PIN_GLYPHS[PIN_MARKERS[i % len(PIN_MARKERS)]]
