@@ -123,6 +123,7 @@ class Session:
             data=self.data.description if self.data else "none",
             probe=probe_desc,
             mode=config.effective_mode,
+            classes=lab_data.class_names(self.data, self.outputs, config.new_head),
         )
         self.history = History(self.parts.dims)
         self.history.keep_exact(self.timeline.marks)

@@ -26,6 +26,7 @@ class Inputs:
     pins: tuple[Pin, ...] = ()
     log: bool = False  # weight and gradient norms on a log axis
     from_zero: bool = False  # data-driven axes reach zero
+    classes: tuple[str, ...] = ()  # the data's class names, for the legends
 
 
 Builder = Callable[[Inputs], series.Chart]
@@ -70,7 +71,9 @@ PLOTS: tuple[Plot, ...] = (
         "predictions",
         None,
         "probe prediction",
-        lambda i: series.predictions(i.history, activation=i.activation, from_zero=i.from_zero, pins=i.pins),
+        lambda i: series.predictions(
+            i.history, class_names=i.classes, activation=i.activation, from_zero=i.from_zero, pins=i.pins
+        ),
     ),
     Plot(
         "weights",
@@ -95,7 +98,12 @@ PLOTS: tuple[Plot, ...] = (
         ),
     ),
     *(_heldout(quantity.column) for quantity in series.HELDOUT),
-    Plot("forecast", "Forecast", "forecast vs actual", lambda i: series.forecast(i.history, pins=i.pins)),
+    Plot(
+        "forecast",
+        "Forecast",
+        "forecast vs actual",
+        lambda i: series.forecast(i.history, pins=i.pins, class_names=i.classes),
+    ),
 )
 PLOT_BY_KEY = {plot.key: plot for plot in PLOTS}
 LOG_TAB = "Log"  # the tab after the plots' tabs: the log view

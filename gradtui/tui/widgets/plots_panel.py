@@ -79,7 +79,9 @@ class PlotsPanel(Vertical):
             return
         self._drawn_len = rows
         self._dirty = False
-        inputs = Inputs(history, summary.layers, summary.activation, pins, self.log_scale, self.from_zero)
+        inputs = Inputs(
+            history, summary.layers, summary.activation, pins, self.log_scale, self.from_zero, summary.classes
+        )
         self._redraw(inputs, running)
 
     def switch_tab(self, step: int) -> str:

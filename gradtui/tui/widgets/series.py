@@ -274,7 +274,7 @@ def _scatter(
     return forecast_[picked].astype(np.float64), actual[picked].astype(np.float64), int(steps[keep[-1]]), count
 
 
-def forecast(history: History, probe: int = 0, pins: Sequence[Pin] = ()) -> Chart:
+def forecast(history: History, probe: int = 0, pins: Sequence[Pin] = (), class_names: tuple[str, ...] = ()) -> Chart:
     """The actual change of the probe's watched output against its first-order forecast, one point per
     step: on the diagonal y = x the forecast was exact. Unlike the two series over steps, this stays
     readable at 100k steps (points pile up where the forecast holds)."""
@@ -284,7 +284,8 @@ def forecast(history: History, probe: int = 0, pins: Sequence[Pin] = ()) -> Char
         return chart
     first = pred[0, probe, :]
     k = int(np.nanargmax(first)) if first.size > 1 and np.isfinite(first).any() else 0
-    chart.title += f", probe {probe}" + (f" class {k}" if first.size > 1 else "")
+    name = class_names[k] if k < len(class_names) else f"class {k}"
+    chart.title += f", probe {probe}" + (f" {name}" if first.size > 1 else "")
     for i, pin in enumerate(pins):
         theirs = pin.columns["forecast"]
         if theirs.ndim != 3 or theirs.shape[1] <= probe or theirs.shape[2] != pred.shape[2]:
