@@ -114,3 +114,14 @@ PRESETS: tuple[Preset, ...] = (
 )
 PRESET_BY_NAME = {p.name: p for p in PRESETS}
 PRESET_BY_KEY = {p.key: p for p in PRESETS}
+
+
+def matching(config: LabConfig) -> Preset | None:
+    """The preset whose settings `config` runs exactly (its device aside), or None."""
+    return next((preset for preset in PRESETS if preset.config(config) == config), None)
+
+
+def preset_name(config: LabConfig) -> str:
+    """The name of the preset `config` runs exactly, or ""."""
+    preset = matching(config)
+    return preset.name if preset else ""

@@ -26,22 +26,12 @@ from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
 from gradtui.lab.runtime import memory_in_use, resolve_devices, strategy_for, tf
 from gradtui.lab.step_graph import TUNABLE, Parts, StepGraph, eval_batch, measure_baseline
+from gradtui.presets import preset_name
 
 # Fields whose change needs a new model, probe or data set; the others are applied in place.
 REBUILD_FIELDS = (
-    "model",
-    "new_head",
-    "weights",
-    "input_shape",
-    "classes",
-    "probe",
-    "n_probe",
-    "data",
-    "seed",
-    "device",
-    "loss",
-    "holdout",
-    "eval_max",
+    *("model", "new_head", "weights", "input_shape", "classes", "probe", "n_probe", "data", "seed", "device"),
+    *("loss", "holdout", "eval_max"),
 )  # the loss decides the labels' shape, so a new loss reloads the data; holdout and eval_max the data split
 OPTIMIZER_FIELDS = ("optimizer", "momentum", "clipnorm", "weight_decay")
 CHUNK_SECONDS = 0.1  # target wall time of one compiled call when the caller leaves chunk=0
@@ -86,6 +76,7 @@ class Session:
         loaded = load_model(config)
         self.model = loaded.model
         self.notes: list[str] = list(loaded.notes)
+        self.preset = preset_name(config)  # the preset it runs as ("": none); session files keep it
         self.activation = loaded.activation
         if self.replicas > 1 and not loaded.stateless:
             raise ConfigError("device", f"a SavedModel runs on one device here; {config.device} names {self.replicas}")
@@ -339,10 +330,8 @@ class Session:
             self.timeline.push(entry)
             self.restore_state(state)
             return self
-        fresh = Session.build(config)
+        fresh = Session.build(config).carry_over(self)
         _fits(fresh.live, state, name)
-        fresh.timeline.snapshots.update(self.timeline.snapshots)
-        fresh.pins = self.pins
         fresh.restore_state(state)
         return fresh
 
@@ -389,7 +378,7 @@ class Session:
         """Apply new settings: in place when the model, probe and data stay, else a new session."""
         old = self.config
         if any(getattr(old, f) != getattr(config, f) for f in REBUILD_FIELDS):
-            return Session.build(config)
+            return Session.build(config).carry_over(self)
         config = self._effective(config)
         if config == old:
             return self
@@ -421,6 +410,13 @@ class Session:
         self.notes = [n for n in self.notes if n not in stale and not explain.is_about_steps(n)]
         self.notes.extend(self._static_notes(config))
         self.summary = dataclasses.replace(self.summary, mode=config.effective_mode)
+        self.preset = preset_name(config) or self.preset  # a tweak keeps the story it was started with
+        return self
+
+    def carry_over(self, old: Session) -> Session:
+        """This new session with `old`'s named snapshots (each restores its own experiment) and pins."""
+        self.timeline.snapshots = {**old.timeline.snapshots, **self.timeline.snapshots}
+        self.pins = self.pins or old.pins
         return self
 
     # ---- session files ---------------------------------------------------------------------------

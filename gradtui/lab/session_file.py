@@ -1,7 +1,8 @@
 """Session files: config, current state, snapshots, history and notes in one .npz, written atomically.
 
-Format "gradtui-session/2": a `meta` JSON string (format, config, notes, semantics, `snapshots`: a
-list of {name, config}, each snapshot's own experiment) and, per state key (`current`, `snap0`,
+Format "gradtui-session/2": a `meta` JSON string (format, config, notes, semantics, `preset`: the
+preset it runs as, so a resumed lab tells its story again; `snapshots`: a list of {name, config}, each
+snapshot's own experiment) and, per state key (`current`, `snap0`,
 `snap1`...), arrays KEY/wI (weights), KEY/oI (optimizer state), KEY/nI (non-trainable variables:
 moving statistics), KEY/step and KEY/h/COLUMN (history, with its `summary` column), and pinned
 reference runs (`pins` in meta, arrays `pins/I/COLUMN`, see pins.py). Version 1 (snapshot names
@@ -26,6 +27,7 @@ from gradtui.files import atomic_write_bytes
 from gradtui.lab import array_files, pins, session_check, timeline
 from gradtui.lab.results import LabError
 from gradtui.lab.timeline import State
+from gradtui.presets import PRESET_BY_NAME, preset_name
 
 if TYPE_CHECKING:
     from gradtui.lab.session import Session
@@ -55,6 +57,7 @@ def pack(session: Session) -> dict[str, np.ndarray]:
         ],
         "notes": session.notes,
         "semantics": SEMANTICS,
+        "preset": session.preset,
     }
     states = {
         "current": timeline.capture(session.live, True, session.divergence),
@@ -110,9 +113,19 @@ def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
     session.timeline.snapshots.update(snapshots)
     session.restore_state(current)
     session.notes = list(meta.get("notes", session.notes))
+    session.preset = recorded_preset(meta, config)
     if meta.get("semantics") != SEMANTICS and OLD_SEMANTICS_NOTE not in session.notes:
         session.notes.append(OLD_SEMANTICS_NOTE)
     return session
+
+
+def recorded_preset(meta: dict[str, Any], config: LabConfig) -> str:
+    """The preset a file says it ran as (a name this gradtui knows), else the one its config runs exactly
+    (files saved before the name was kept), else ""."""
+    name = meta.get("preset")
+    if isinstance(name, str) and name in PRESET_BY_NAME:
+        return name
+    return preset_name(config) if name is None else ""
 
 
 def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
