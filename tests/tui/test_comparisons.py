@@ -92,3 +92,11 @@ async def test_each_heldout_panel_draws_the_reference(plot: ChartPlot) -> None:
         assert REF_GLYPHS & set(canvas(plot, chart, (19, 9))), quantity.column
         assert PIN_GLYPHS["hd"] in text  # the legend names the reference by its glyph (no colour needed)
         assert "━" not in text.split("\n")[0]  # the title names the one live line: no legend entry for it
+
+
+def test_a_small_multiples_step_axis_keeps_both_round_ends() -> None:
+    """A Held-out panel at 80x24 has a 13-column canvas: `0` and `100`, not `100` alone."""
+    from gradtui.tui.widgets import ticks
+
+    assert ticks.x_axis(0, 100, 13).labels == ("0", "100")
+    assert ticks.x_axis(0, 100, 8).labels == ("100",)  # too narrow for both: the latest
