@@ -12,7 +12,8 @@ from textual.app import App, ComposeResult
 from gradtui.lab import pins
 from gradtui.lab.history import Dims, History
 from gradtui.tui.widgets import series
-from gradtui.tui.widgets.plots import PIN_GLYPHS, ChartPlot
+from gradtui.tui.widgets.legend import PIN_GLYPHS
+from gradtui.tui.widgets.plots import ChartPlot
 
 LAYERS = ("hidden", "output")
 REF_GLYPHS = set("▀▄▌▐▖▗▘▝▚▞▙▛▜▟█")  # the first pin's half blocks: no braille cell is one of these

@@ -12,7 +12,8 @@ from gradtui import autosave
 from gradtui.lab.history import Dims, History
 from gradtui.tui.screens.help import NotesScreen
 from gradtui.tui.widgets import series
-from gradtui.tui.widgets.plots import PALETTE_DARK, PALETTE_LIGHT, ChartPlot
+from gradtui.tui.widgets.legend import PALETTE_DARK, PALETTE_LIGHT
+from gradtui.tui.widgets.plots import ChartPlot
 from gradtui.tui.widgets.status import STORY_HINT, StoryLine, fit_text, wrapped_lines
 
 from .helpers import make_app, settle, wait_until
