@@ -75,13 +75,16 @@ def logger() -> logging.Logger:
 
 
 def adopt(name: str) -> None:
-    """Route a third-party Python logger (tensorflow, absl) into ours instead of stderr."""
+    """Route a third-party Python logger (tensorflow, absl) to our log file only, never stderr or the
+    in-memory tail the Log tab shows: its warnings (tf.function retracing, with a URL) speak of
+    TensorFlow's internals, not of the experiment, and read as gradtui's own problems there."""
     other = logging.getLogger(name)
     for handler in list(other.handlers):
         other.removeHandler(handler)
     other.propagate = False
     for handler in logger().handlers:
-        other.addHandler(handler)
+        if handler is not TAIL:
+            other.addHandler(handler)
     other.setLevel(logging.WARNING)
 
 

@@ -31,6 +31,7 @@ class DataSet:
     description: str
     kind: str = "class"  # labels: class (numbers, sce), binary (0/1, one output), hot (one-/multi-hot rows), values
     eval_rows: int = -1  # held-out rows each evaluation measures; -1 = all of them
+    classes: tuple[str, ...] = ()  # what each class number means, when the data says (the shapes' names)
 
     def __post_init__(self) -> None:
         if self.eval_rows < 0:
@@ -197,29 +198,37 @@ def load_data(
     raw = _builtin_data(config, input_shape, outputs, activation)
     if raw is None:
         return None
-    x, y, xt, yt, source = raw
+    x, y, xt, yt, source, classes = raw
     if config.holdout:
         raise ConfigError("holdout", "the built-in data set has its own held-out set: --holdout applies to --data")
     y, kind = _labels_for(y, outputs, loss, "loss", "the built-in data set's y_train")
     yt, _ = _labels_for(yt, outputs, loss, "loss", "the built-in data set's y_test")
     described, evaluated = _describe(source, len(x), len(xt), 0.0, config.eval_max)
-    return DataSet(x, y, xt, yt, described, kind, evaluated)
+    return DataSet(x, y, xt, yt, described, kind, evaluated, classes)
+
+
+def class_names(data: DataSet | None, outputs: int, new_head: bool) -> tuple[str, ...]:
+    """The data's class names for the model's outputs; none for a new head (untrained, its output k is no
+    shape yet) or when they do not match."""
+    if data is None or new_head or len(data.classes) != outputs:
+        return ()
+    return data.classes
 
 
 def _builtin_data(
     config: LabConfig, input_shape: tuple[int, ...], outputs: int, activation: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str] | None:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, tuple[str, ...]] | None:
     if config.model == "mlp":
         x, y = _teacher_task(config.seed + 1, 500)
         xt, yt = _teacher_task(config.seed + 2, 500)
-        return x, y, xt, yt, "generated teacher data"
+        return x, y, xt, yt, "generated teacher data", ()
     if config.model == "cnn" and tuple(input_shape) == (16, 16, 1):
         with np.load(asset("shapes.npz"), allow_pickle=False) as npz:
             x, y = npz["x_train"].astype(np.float32) / 255.0, npz["y_train"]
             xt, yt = npz["x_test"].astype(np.float32) / 255.0, npz["y_test"]
         if outputs != len(shapes.CLASS_NAMES) or activation != "softmax":
             return None
-        return x, y.astype(np.int32), xt, yt.astype(np.int32), "shipped shapes.npz"
+        return x, y.astype(np.int32), xt, yt.astype(np.int32), "shipped shapes.npz", shapes.CLASS_NAMES
     if (
         config.model in ("vgg16", "mobilenetv2")
         and len(input_shape) == 3
@@ -233,7 +242,7 @@ def _builtin_data(
         if (h, w) != (size, size):
             pad = ((0, 0), (0, h - size), (0, w - size), (0, 0))
             x, xt = np.pad(x, pad), np.pad(xt, pad)
-        return x, y.astype(np.int32), xt, yt.astype(np.int32), f"generated shapes at {h}x{w}x{c}"
+        return x, y.astype(np.int32), xt, yt.astype(np.int32), f"generated shapes at {h}x{w}x{c}", shapes.CLASS_NAMES
     return None
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from gradtui.config import LabConfig
 from gradtui.lab.history import COLUMNS, History
-from gradtui.presets import PRESETS
+from gradtui.presets import matching
 
 MAX_PINS = 3
 PIN_ROWS = 20_000  # a longer run is kept as this many rows, evenly spread (the first and last always)
@@ -46,9 +46,9 @@ class Pin:
 
 def label_for(config: LabConfig) -> str:
     """The preset's name when the settings are exactly a preset's, else `model rule optimizer lr=…`."""
-    for preset in PRESETS:
-        if preset.config(config) == config:
-            return preset.name
+    preset = matching(config)
+    if preset is not None:
+        return preset.name
     rule = config.rule if config.rule != "prediction" else f"prediction {config.target}"
     return f"{config.model.rsplit('/', 1)[-1]} {rule} {config.optimizer} lr={config.lr:g}"
 

@@ -25,6 +25,7 @@ class SessionRecord:
     notes: list[str] | None = None  # None: none recorded, the settings' own notes stand
     pins: tuple[Pin, ...] = ()
     file_notes: tuple[str, ...] = ()  # what the file itself calls for (an older format's semantics)
+    preset: str = ""  # the preset it ran as ("": none), for the story a reopened lab shows
 
 
 class Recorded(Protocol):

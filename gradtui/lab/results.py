@@ -23,6 +23,7 @@ class ModelSummary:
     probe: str  # where the probe inputs came from
     devices: tuple[str, ...] = ()  # every replica's device, the first being `device`
     mode: str = "infer"  # how the gradient's forward pass ran: train (training=True, as fit) or infer
+    classes: tuple[str, ...] = ()  # the data's name for each output class (legends say `vline`, not `class 0`)
 
     @property
     def regression(self) -> bool:

@@ -28,6 +28,7 @@ from gradtui.lab.record import SessionRecord
 from gradtui.lab.results import Divergence, ModelSummary, StepReport
 from gradtui.lab.runtime import memory_in_use, resolve_devices, strategy_for, tf
 from gradtui.lab.step_graph import Parts, StepGraph
+from gradtui.presets import preset_name
 
 OPTIMIZER_FIELDS = fields_with("optimizer")  # a fresh optimizer, its state and undo history gone
 CHUNK_SECONDS = 0.1  # target wall time of one compiled call when the caller leaves chunk=0
@@ -72,6 +73,7 @@ class Session:
         loaded = load_model(config)
         self.model = loaded.model
         self.notes: list[str] = list(loaded.notes)
+        self.preset = preset_name(config)  # the preset it runs as ("": none); session files keep it
         self.activation = loaded.activation
         if self.replicas > 1 and not loaded.stateless:
             raise ConfigError("device", f"a SavedModel runs on one device here; {config.device} names {self.replicas}")
@@ -109,6 +111,7 @@ class Session:
             data=self.data.description if self.data else "none",
             probe=probe_desc,
             mode=config.effective_mode,
+            classes=lab_data.class_names(self.data, self.outputs, config.new_head),
         )
         self.history = History(self.parts.dims)
         self.history.keep_exact(self.timeline.marks)
@@ -319,10 +322,8 @@ class Session:
             self.timeline.push(entry)
             self.restore_state(state)
             return self
-        fresh = Session.build(config)
+        fresh = Session.build(config).carry_over(self)
         _fits(fresh.live, state, name)
-        fresh.timeline.snapshots.update(self.timeline.snapshots)
-        fresh.pins = self.pins
         fresh.restore_state(state)
         return fresh
 
@@ -369,7 +370,7 @@ class Session:
         """Apply new settings: in place when the model, probe and data stay, else a new session."""
         old = self.config
         if any(getattr(old, f) != getattr(config, f) for f in REBUILD_FIELDS):
-            return Session.build(config)
+            return Session.build(config).carry_over(self)
         config = self._effective(config)
         if config == old:
             return self
@@ -401,6 +402,13 @@ class Session:
         self.notes = [n for n in self.notes if n not in stale and not explain.is_about_steps(n)]
         self.notes.extend(self._static_notes(config))
         self.summary = dataclasses.replace(self.summary, mode=config.effective_mode)
+        self.preset = preset_name(config) or self.preset  # a tweak keeps the story it was started with
+        return self
+
+    def carry_over(self, old: Session) -> Session:
+        """This new session with `old`'s named snapshots (each restores its own experiment) and pins."""
+        self.timeline.snapshots = {**old.timeline.snapshots, **self.timeline.snapshots}
+        self.pins = self.pins or old.pins
         return self
 
     # ---- session files ---------------------------------------------------------------------------
@@ -408,7 +416,8 @@ class Session:
     def to_record(self) -> SessionRecord:
         """Copies of what a session file holds (the history is bounded, so this is quick)."""
         current = timeline.capture(self.live, True, self.divergence)
-        return SessionRecord(self.config, current, dict(self.timeline.snapshots), list(self.notes), self.pins)
+        snapshots = dict(self.timeline.snapshots)
+        return SessionRecord(self.config, current, snapshots, list(self.notes), self.pins, preset=self.preset)
 
     @classmethod
     def from_record(cls, record: SessionRecord, source: str = "the session record") -> Session:
@@ -425,6 +434,7 @@ class Session:
         session.restore_state(record.current)
         notes = list(record.notes) if record.notes is not None else session.notes
         session.notes = notes + [note for note in record.file_notes if note not in notes]
+        session.preset = record.preset
         return session
 
     def save(self, path: str | Path) -> None:

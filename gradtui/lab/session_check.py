@@ -20,7 +20,7 @@ from gradtui.errors import ArrayFileError, SessionFileError, one_line
 from gradtui.lab import array_files, pins
 from gradtui.lab.history import COLUMNS, SUMMARY
 
-META_KEYS = ("format", "config", "snapshots", "notes", "pins", "semantics")
+META_KEYS = ("format", "config", "snapshots", "notes", "pins", "semantics", "preset")
 LEGACY_COLUMNS = ("drawdown",)  # files saved before acc_change: read as -acc_change
 MAX_META_CHARS = 16 << 20  # the meta JSON: config, names, notes
 _STATE = re.compile(r"(current|snap(0|[1-9][0-9]*))/(w\d+|o\d+|n\d+|step|h/(.+))")
@@ -73,6 +73,8 @@ def check_meta(path: str | Path, meta: Any, extra_keys: Collection[str] = ()) ->
     if not isinstance(notes, list) or not all(isinstance(v, str) for v in notes):
         kind = type(notes).__name__ if not isinstance(notes, list) else "a list holding something other than text"
         raise SessionFileError(f"{where}: notes is {kind}; expected a list of text")
+    if not isinstance(meta.get("preset", ""), str):
+        raise SessionFileError(f"{where}: preset is {type(meta.get('preset')).__name__}, not a name")
     if not isinstance(meta.get("semantics", 0), int) or isinstance(meta.get("semantics", 0), bool):
         raise SessionFileError(f"{where}: semantics is {type(meta.get('semantics')).__name__}, not a whole number")
     snapshots = meta.get("snapshots", [])

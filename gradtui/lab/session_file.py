@@ -1,7 +1,8 @@
 """Session files: config, current state, snapshots, history and notes in one .npz, written atomically.
 
-Format "gradtui-session/2": a `meta` JSON string (format, config, notes, semantics, `snapshots`: a
-list of {name, config}, each snapshot's own experiment) and, per state key (`current`, `snap0`,
+Format "gradtui-session/2": a `meta` JSON string (format, config, notes, semantics, `preset`: the
+preset it runs as, so a resumed lab tells its story again; `snapshots`: a list of {name, config}, each
+snapshot's own experiment) and, per state key (`current`, `snap0`,
 `snap1`...), arrays KEY/wI (weights), KEY/oI (optimizer state), KEY/nI (non-trainable variables:
 moving statistics), KEY/step and KEY/h/COLUMN (history, with its `summary` column), and pinned
 reference runs (`pins` in meta, arrays `pins/I/COLUMN`, see pins.py). Version 1 (snapshot names
@@ -28,6 +29,7 @@ from gradtui.files import ZIP_MAGIC, atomic_write_bytes
 from gradtui.lab import array_files, pins, session_check
 from gradtui.lab.record import Recorded, SessionRecord
 from gradtui.lab.timeline import State
+from gradtui.presets import PRESET_BY_NAME, preset_name
 
 FORMAT = "gradtui-session/2"
 FORMATS = ("gradtui-session/1", FORMAT)
@@ -55,6 +57,7 @@ def pack(source: SessionRecord | Recorded) -> dict[str, np.ndarray]:
         ],
         "notes": record.notes,
         "semantics": SEMANTICS,
+        "preset": record.preset,
     }
     states = {"current": record.current, **{f"snap{i}": s for i, s in enumerate(record.snapshots.values())}}
     arrays: dict[str, np.ndarray] = {}
@@ -115,13 +118,22 @@ def read(path: str | Path) -> SessionRecord:
         raise UnreadableSession(f"{path} does not fit the model it names ({first_line(err)})") from err
     notes = list(meta["notes"]) if "notes" in meta else None
     about_file = (OLD_SEMANTICS_NOTE,) if meta.get("semantics") != SEMANTICS else ()
-    return SessionRecord(config, current, snapshots, notes, pinned, about_file)
+    return SessionRecord(config, current, snapshots, notes, pinned, about_file, recorded_preset(meta, config))
 
 
 def read_checked(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Every array and the meta of a session file, all checked, without building its model (no
     TensorFlow): UnreadableSession with one line if any of it is damaged (`--resume` skips those)."""
     return _read(path)
+
+
+def recorded_preset(meta: dict[str, Any], config: LabConfig) -> str:
+    """The preset a file says it ran as (a name this gradtui knows), else the one its config runs exactly
+    (files saved before the name was kept), else ""."""
+    name = meta.get("preset")
+    if isinstance(name, str) and name in PRESET_BY_NAME:
+        return name
+    return preset_name(config) if name is None else ""
 
 
 def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

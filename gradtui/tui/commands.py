@@ -63,7 +63,8 @@ ACTIONS: tuple[Action, ...] = (
         "i",
         "story",
         "Notes",
-        "Show the whole preset story and engine notes (the story line shows their start)",
+        "Show the whole preset story and engine notes (the story line shows their start) and what the "
+        "current tab's quantities mean (all of them: below in this help)",
         footer=False,
     ),
     Action("f", "toggle_form", "Form", "Show or hide the settings form", footer=False),

@@ -182,6 +182,8 @@ async def test_a_small_fall_in_held_out_accuracy_does_not_stretch_the_axis_to_mi
         }
     )
     for size in ((78, 10), (78, 14), (120, 20)):
-        labels = y_labels(draw(plot, series.heldout(h), size))
+        labels = y_labels(draw(plot, series.heldout(h, "eval_acc"), size))
         assert not any(label.startswith("-") for label in labels), (size, labels)
         assert labels[-1] == "0"  # lowest tick (y_labels runs top to bottom)
+        change = [float(label) for label in y_labels(draw(plot, series.heldout(h, "acc_change"), size))]
+        assert -0.05 <= min(change) < -0.01 and max(change) == 0, (size, change)  # its own axis: the fall reads

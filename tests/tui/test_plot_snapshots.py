@@ -13,6 +13,7 @@ from gradtui.tui.app import GradApp
 
 from .helpers import make_app, settle
 
+pytestmark = pytest.mark.e2e  # the real engine: seeded TensorFlow runs
 SIZES = [(80, 24), (160, 48)]
 
 

@@ -30,6 +30,9 @@ def test_model_line_says_values_only_for_a_linear_output_under_mse() -> None:
 def test_regression_held_out_plot_is_the_loss_alone() -> None:
     history = History(Dims(1, 1, 1))
     history.append({"step": np.arange(3), "eval_loss": np.array([4.0, 3.0, 2.0])})
-    for chart in (series.heldout(history, regression=True), series.heldout(history)):  # told, or seen
-        assert [s.label for s in chart.series] == ["loss"]
-        assert chart.ylabel == "loss" and "no accuracy" in chart.title
+    for regression in (True, None):  # told, or seen
+        loss = series.heldout(history, "eval_loss", regression=regression)
+        assert [s.label for s in loss.series] == ["loss"] and "no accuracy" in loss.note
+        for column in ("eval_acc", "acc_change", "flipped"):  # empty panels that say why
+            chart = series.heldout(history, column, regression=regression)
+            assert not chart.series and "the outputs are values" in chart.note

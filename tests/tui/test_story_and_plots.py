@@ -12,7 +12,8 @@ from gradtui import autosave
 from gradtui.lab.history import Dims, History
 from gradtui.tui.screens.help import NotesScreen
 from gradtui.tui.widgets import series
-from gradtui.tui.widgets.plots import PALETTE_DARK, PALETTE_LIGHT, ChartPlot
+from gradtui.tui.widgets.legend import PALETTE_DARK, PALETTE_LIGHT
+from gradtui.tui.widgets.plots import ChartPlot
 from gradtui.tui.widgets.status import STORY_HINT, StoryLine, fit_text, wrapped_lines
 
 from .helpers import make_app, settle, wait_until
@@ -138,29 +139,30 @@ def heldout_history() -> History:
     return history
 
 
-def test_heldout_loss_gets_the_right_axis() -> None:
-    chart = series.heldout(heldout_history())
-    sides = {s.label: s.yside for s in chart.series}
-    assert sides == {"accuracy": "left", "loss": "right", "acc change": "left", "flipped": "left"}
+def test_each_heldout_quantity_is_a_panel_of_its_own() -> None:
+    charts = [series.heldout(heldout_history(), q.column) for q in series.HELDOUT]
+    assert [c.title for c in charts] == ["accuracy", "loss", "acc change", "flipped"]
+    assert all(len(c.series) == 1 for c in charts)  # one quantity per panel, on its own axis
 
 
-async def test_heldout_plot_draws_two_scales_and_a_legend_at_any_height() -> None:
+async def test_heldout_panels_each_read_off_their_own_labelled_axis_at_80x24() -> None:
     class Harness(App[None]):
         def compose(self) -> ComposeResult:
             yield ChartPlot("held-out", id="plot")
 
-    chart = series.heldout(heldout_history())
     async with Harness().run_test(size=(80, 30)) as pilot:
         plot = pilot.app.query_one(ChartPlot)
-        for height in (8, 16):  # 8: the tab at 80x24, too short for plotext's own legend
-            text = plot._draw(chart, (78, height), plot._get_plotext_theme_name(pilot.app.theme), plot._look())
-            lines = text.plain.splitlines()
-            assert len(lines) == height
-            assert "loss (right axis)" in text.plain and "accuracy" in text.plain
-            left = [float(line[: line.index("┤")]) for line in lines if "┤" in line[:8]]
-            right = [float(line[line.rindex("├") + 1 :]) for line in lines if "├" in line[-8:]]
-            assert left and max(left) <= 1.0  # the fractions keep the left axis to themselves
-            assert right and min(right) >= 9.9  # the loss reads off its own scale
+        theme = plot._get_plotext_theme_name(pilot.app.theme)
+        for height in (9, 16):  # 9: the Held-out tab at 80x24, four panels of 19-20 columns
+            axes = {}
+            for q in series.HELDOUT:
+                text = plot._draw(series.heldout(heldout_history(), q.column), (19, height), theme, plot._look())
+                lines = text.plain.splitlines()
+                assert len(lines) == height and lines[0].startswith(q.title)
+                axes[q.column] = [float(line[: line.index("┤")]) for line in lines if "┤" in line[:6]]
+            assert max(axes["eval_loss"]) >= 11.0 and min(axes["eval_loss"]) <= 10.0  # the loss on its own scale
+            assert max(axes["eval_acc"]) == 1.0 and min(axes["eval_acc"]) == 0.0  # a fraction on 0..1
+            assert max(axes["flipped"]) < 0.5 and min(axes["flipped"]) == 0.0  # 0..0.2 not squashed on 0..1
 
 
 async def test_the_resume_offer_names_the_command_first_so_80x24_shows_it() -> None:

@@ -1,5 +1,6 @@
-"""`?`: every key, generated from the action table so it cannot drift from the bindings; `i`: the
-whole preset story and engine notes, which the one-to-three-line story row can only start."""
+"""`?`: every key, generated from the action table so it cannot drift from the bindings, and the glossary
+of every measured quantity; `i`: the whole preset story and engine notes, which the one-to-three-line
+story row can only start, and what the current tab's quantities mean."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown, Static
+from textual.widgets import Markdown, Static, TabbedContent
 
 from gradtui.presets import PRESETS
+from gradtui.tui import glossary
 from gradtui.tui.commands import ACTIONS, key_display
 from gradtui.tui.demo import __doc__ as DEMO_DOC
 
@@ -26,6 +28,8 @@ def help_markdown() -> str:
         "# gradtui keys\n\n"
         + "\n".join(rows)
         + "\n\nKeys act when no text field has focus (`escape` leaves a field).\n\n"
+        + glossary.markdown()
+        + "\n"
         + "## Demo scripts (`gradtui --demo FILE`, `→` plays the next beat)\n\n"
         + demo_markdown(DEMO_DOC or "")
     )
@@ -66,7 +70,8 @@ class HelpScreen(ModalScreen[None]):
 
 
 class NotesScreen(ModalScreen[None]):
-    """The explanations the story row has shown, newest first, whole and word-wrapped."""
+    """The explanations the story row has shown, newest first, whole and word-wrapped, with what the current
+    tab's quantities mean after the latest one (`tab`: the active tab's id; None: read from the lab screen)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,i", "dismiss", "Close")]
     DEFAULT_CSS = """
@@ -77,9 +82,10 @@ class NotesScreen(ModalScreen[None]):
     NotesScreen .earlier { color: $text-muted; }
     """
 
-    def __init__(self, stories: list[Text]) -> None:
+    def __init__(self, stories: list[Text], tab: str | None = None) -> None:
         super().__init__()
         self.stories = stories
+        self.tab = tab
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
@@ -87,8 +93,21 @@ class NotesScreen(ModalScreen[None]):
             box.border_subtitle = "also in the Log tab"
             if not self.stories:
                 yield Static("No notes yet: pick a preset (1-6) or take a step.")
-            for i, story in enumerate(self.stories):
-                yield Static(story, classes="earlier" if i else "latest")
+            else:
+                yield Static(self.stories[0], classes="latest")
+            yield Static(glossary.for_tab(self.tab or active_tab(self)), classes="glossary")
+            for story in self.stories[1:]:
+                yield Static(story, classes="earlier")
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()  # up/down/page keys scroll a long list
+
+
+def active_tab(screen: ModalScreen[None]) -> str | None:
+    """The active plot tab's id on the screen under this one (the lab's), or None."""
+    for under in reversed(screen.app.screen_stack):
+        if under is not screen:
+            found = under.query("#tabs").results(TabbedContent)
+            for tabs in found:
+                return tabs.active or None
+    return None

@@ -32,6 +32,7 @@ PROMPT_CSS = """
 {name} .buttons {{ height: auto; align-horizontal: right; }}
 {name} .problem {{ color: $text-error; height: auto; }}
 {name} OptionList {{ height: auto; max-height: 12; }}
+{name} .select-row Label {{ padding-top: 1; }}
 """
 
 
@@ -48,9 +49,9 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Export"
-            with Horizontal(classes="row"):
-                yield Label("format")
-                yield Select(EXPORT_FORMATS, value="csv", allow_blank=False, compact=True, id="format")
+            with Horizontal(classes="row select-row"):  # a framed Select: its open list is framed too, so at
+                yield Label("format")  # 80x24 it reads as a list, not as the dialog's own border rows
+                yield Select(EXPORT_FORMATS, value="csv", allow_blank=False, id="format")
             with Horizontal(classes="row"):
                 yield Label("path")
                 yield FieldInput(f"{self.stem}.csv", compact=True, id="path")

@@ -1,7 +1,8 @@
 """Every plot the lab draws, in one table: the app lays them out from it and the bench times them.
 
 A new plot is one row here plus its builder in series.py. `tab` None puts the plot in the row above
-the tabs, always shown; otherwise it gets a tab of its own, drawn only while that tab is active.
+the tabs, always shown; otherwise it gets a tab of its own, drawn only while that tab is active. Rows
+with the same `group` share one tab as small multiples, side by side (the Held-out tab's quantities).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Inputs:
     log: bool = False  # weight and gradient norms on a log axis
     from_zero: bool = False  # data-driven axes reach zero
     probe: int = 0  # the probe whose prediction and forecast are drawn (a follower picks its own)
+    classes: tuple[str, ...] = ()  # the data's class names, for the legends
 
 
 Builder = Callable[[Inputs], series.Chart]
@@ -37,14 +39,32 @@ class Plot:
     tab: str | None  # the tab's label, None for an always-shown plot above the tabs
     title: str  # shown until the first chart arrives
     build: Builder
+    group: str = ""  # the tab's key when several plots share it (else the plot's own key)
 
     @property
     def widget_id(self) -> str:
         return f"plot-{self.key}"
 
     @property
+    def tab_key(self) -> str:
+        return self.group or self.key
+
+    @property
     def tab_id(self) -> str:
-        return f"tab-{self.key}"
+        return f"tab-{self.tab_key}"
+
+
+def _heldout(column: str) -> Plot:
+    """One panel of the Held-out tab."""
+    title = series.HELDOUT_BY_COLUMN[column].title
+    key = "heldout-" + column.removeprefix("eval_").replace("_", "-")
+    return Plot(
+        key,
+        "Held-out",
+        title,
+        lambda i: series.heldout(i.history, column, i.pins, from_zero=i.from_zero),
+        group="heldout",
+    )
 
 
 PLOTS: tuple[Plot, ...] = (
@@ -53,7 +73,12 @@ PLOTS: tuple[Plot, ...] = (
         None,
         "probe prediction",
         lambda i: series.predictions(
-            i.history, activation=i.activation, from_zero=i.from_zero, pins=i.pins, probe=i.probe
+            i.history,
+            class_names=i.classes,
+            activation=i.activation,
+            from_zero=i.from_zero,
+            pins=i.pins,
+            probe=i.probe,
         ),
     ),
     Plot(
@@ -78,22 +103,36 @@ PLOTS: tuple[Plot, ...] = (
             i.history, "update_ratio", i.layers, "update / weight ratio per layer", "ratio", True, pins=i.pins
         ),
     ),
-    Plot("heldout", "Held-out", "held-out", lambda i: series.heldout(i.history, pins=i.pins)),
-    Plot("forecast", "Forecast", "forecast vs actual", lambda i: series.forecast(i.history, i.probe, pins=i.pins)),
+    *(_heldout(quantity.column) for quantity in series.HELDOUT),
+    Plot(
+        "forecast",
+        "Forecast",
+        "forecast vs actual",
+        lambda i: series.forecast(i.history, i.probe, pins=i.pins, class_names=i.classes),
+    ),
 )
 PLOT_BY_KEY = {plot.key: plot for plot in PLOTS}
 LOG_TAB = "Log"  # the tab after the plots' tabs: the log view
 
 
+def tabs() -> dict[str, tuple[Plot, ...]]:
+    """Each tab's id and its plots (one, or a group's small multiples), in order."""
+    out: dict[str, tuple[Plot, ...]] = {}
+    for plot in PLOTS:
+        if plot.tab is not None:
+            out[plot.tab_id] = (*out.get(plot.tab_id, ()), plot)
+    return out
+
+
 def tab_names() -> tuple[str, ...]:
     """Every tab's label, in order (plots' tabs, then the log)."""
-    return (*(plot.tab for plot in PLOTS if plot.tab is not None), LOG_TAB)
+    return (*(plots[0].tab or "" for plots in tabs().values()), LOG_TAB)
 
 
 def find_tab(name: str) -> str | None:
     """A tab's id by its label or plot key, any case (`held-out`, `Held-out`, `heldout`); None if none."""
     wanted = name.strip().lower()
     for plot in PLOTS:
-        if plot.tab is not None and wanted in (plot.tab.lower(), plot.key):
+        if plot.tab is not None and wanted in (plot.tab.lower(), plot.key, plot.tab_key):
             return plot.tab_id
     return "tab-log" if wanted == LOG_TAB.lower() else None

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from plotext import _utility as plotext_utility
-from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
@@ -22,52 +21,16 @@ from textual_plotext import PlotextPlot
 from gradtui import logs
 from gradtui.lab.history import downsample
 from gradtui.tui.widgets import ticks
+from gradtui.tui.widgets.legend import (
+    DARK_LOOK,
+    PIN_MARKERS,
+    Look,
+    dimmed,
+    fit_legend,
+    hue,
+    palette,
+)
 from gradtui.tui.widgets.series import OTHERS_HUE, Chart, Series
-
-RGB = tuple[int, int, int]
-# Line colours per theme: series i keeps its hue (blue, red, green, orange, magenta, teal, yellow, gray, pink,
-# brown) in every plot and theme, shaded for the plot background ($surface: #1E1E1E dark, #D8D8D8 light) so
-# each line has a contrast of at least 4.5:1 (plotext's named colours gave 1.2-1.9:1 on the light background).
-PALETTE_DARK: tuple[RGB, ...] = (
-    (78, 168, 255),
-    (255, 107, 107),
-    (79, 209, 106),
-    (255, 169, 77),
-    (226, 123, 230),
-    (61, 217, 214),
-    (240, 224, 74),
-    (180, 180, 180),
-    (255, 133, 192),
-    (200, 170, 120),
-)
-PALETTE_LIGHT: tuple[RGB, ...] = (
-    (10, 79, 163),
-    (179, 0, 30),
-    (23, 107, 44),
-    (143, 69, 0),
-    (132, 25, 143),
-    (0, 95, 102),
-    (92, 82, 0),
-    (60, 60, 60),
-    (163, 0, 92),
-    (110, 70, 40),
-)
-
-
-def palette(dark: bool) -> tuple[RGB, ...]:
-    return PALETTE_DARK if dark else PALETTE_LIGHT
-
-
-@dataclass(frozen=True)
-class Look:
-    """The theme's colours a build needs, read on the UI thread (a build may run on another)."""
-
-    dark: bool = True
-    surface: str = "#1E1E1E"  # the plot's background (textual-plotext draws on $surface)
-    foreground: str = "#E0E0E0"
-
-
-DARK_LOOK = Look()
 
 
 class _Builder:
@@ -224,7 +187,7 @@ class ChartPlot(PlotextPlot):
         width, height = size
         colours = palette(look.dark)
         shown = [series for series in chart.series if len(series.x)]
-        title = title_text(chart, look)
+        title = title_text(chart, look, width)
         rows = 1 if height < 14 else 2
         shown, entries = fit_legend(chart, shown, colours, look, width - title.cell_len, width, rows)
         on_title = len(entries) == 1 and title.cell_len + entries[0].cell_len <= width
@@ -244,17 +207,13 @@ class ChartPlot(PlotextPlot):
         canvas_rows = height - 3  # plotext's frame takes two rows, the x tick labels one
         plt = self.plt
         plt.clear_figure()
-        left = [s for s in shown if s.yside == "left"]
-        right = [s for s in shown if s.yside == "right"]
-        log = chart.log and any(bool(np.any(s.y > 0)) for s in left)
-        left_axis = value_axis(chart, left, canvas_rows, log)  # a scatter's x shares it, so y = x is the diagonal
-        right_axis = value_axis(Chart("", ""), right, canvas_rows, False) if right else None
+        log = chart.log and any(bool(np.any(s.y > 0)) for s in shown)
+        left_axis = value_axis(chart, shown, canvas_rows, log)  # a scatter's x shares it, so y = x is the diagonal
         label_width = max(map(len, left_axis.labels), default=1) + 1
-        label_width += max(map(len, right_axis.labels), default=0) + 1 if right_axis else 0
         canvas_width = max(8, width - label_width - 2)
-        for series in sorted(shown, key=lambda s: -s.pin):  # pins first: the live run is drawn over them
+        for series in sorted(shown, key=drawing_order):  # pins last: a line drawn later wins a shared cell
             x, y = (series.x, series.y) if chart.scatter else downsample(series.x, series.y, max(8, canvas_width))
-            if log and series.yside == "left":
+            if log:
                 keep = y > 0
                 x, y = x[keep], y[keep]
             if not len(x):
@@ -264,16 +223,13 @@ class ChartPlot(PlotextPlot):
             if series.pin >= 0:
                 colour, marker = dimmed(colour, look), PIN_MARKERS[series.pin % len(PIN_MARKERS)]
             draw = plt.scatter if chart.scatter else plt.plot
-            draw(x.tolist(), y.tolist(), marker=marker, color=colour, yside=series.yside)
+            draw(x.tolist(), y.tolist(), marker=marker, color=colour)
         for mark in chart.marks:
             plt.hline(mark.y, color=colours[OTHERS_HUE])
         if log:
             plt.yscale("log")
         plt.ylim(left_axis.lo, left_axis.hi)
         plt.yticks(list(left_axis.ticks), list(left_axis.labels))
-        if right_axis is not None:
-            plt.ylim(right_axis.lo, right_axis.hi, yside="right")
-            plt.yticks(list(right_axis.ticks), list(right_axis.labels), yside="right")
         if chart.scatter:
             lo, hi = left_axis.lo, left_axis.hi
             plt.plot([lo, hi], [lo, hi], marker="·", color=colours[OTHERS_HUE])  # y = x: the forecast was exact
@@ -326,23 +282,12 @@ def figure_text(plt: Any) -> Text:
     return Text("\n").join(lines)
 
 
-# pinned runs: told apart from the live braille line without colour (half blocks, dots, crosses)
-PIN_MARKERS = ("hd", "•", "x")
-PIN_GLYPHS = {"hd": "▀▄", "•": "••", "x": "xx"}  # how each looks in a legend
-
-
-def dimmed(colour: RGB, look: Look) -> RGB:
-    """A pinned run's colour: its hue halfway to the plot's background."""
-    surface = Color.parse(look.surface).get_truecolor()
-    return (
-        (colour[0] + surface.red) // 2,
-        (colour[1] + surface.green) // 2,
-        (colour[2] + surface.blue) // 2,
-    )
-
-
-def hue(series: Series, chart: Chart) -> int:
-    return series.hue if series.hue >= 0 else chart.series.index(series)
+def drawing_order(series: Series) -> tuple[int, int]:
+    """The live run first, then the pins oldest to newest. In a terminal a cell shows one series: drawn
+    under the live line, a reference in the same rows vanished (example 1's 0.378 -> 0.240 against the
+    random control's flat 0.39 at 80x24); drawn over it, in its own glyph, it stays visible and the live
+    line shows everywhere the reference is not."""
+    return (series.pin >= 0, series.pin)
 
 
 def value_axis(chart: Chart, shown: list[Series], rows: int, log: bool) -> ticks.Axis:
@@ -363,10 +308,12 @@ def value_axis(chart: Chart, shown: list[Series], rows: int, log: bool) -> ticks
     return ticks.y_axis(min(points), max(points), rows)
 
 
-def title_text(chart: Chart, look: Look) -> Text:
+def title_text(chart: Chart, look: Look, width: int = 0) -> Text:
+    """The title and its note; a small multiple's note only when it fits whole in `width` (its title is
+    the panel's axis label, and the glossary in `?` and `i` says the rest)."""
     base = Style(color=look.foreground, bgcolor=look.surface)
     text = Text(chart.title, style=base + Style(bold=True))
-    if chart.note:
+    if chart.note and not (chart.titled and width and len(chart.title) + len(chart.note) + 3 > width):
         text.append(f" ({chart.note})", style=base + Style(italic=True))
     if chart.log:
         text.append(" (log scale)", style=base)
@@ -379,97 +326,3 @@ def _padded(line: Text, width: int, look: Look) -> Text:
     line.truncate(width, overflow="ellipsis")
     line.append(" " * (width - line.cell_len), style=Style(bgcolor=look.surface))
     return line
-
-
-def side_label(series: Series) -> str:
-    return series.label + (" (right axis)" if series.yside == "right" else "")
-
-
-def legend_entry(label: str, glyph: str, colour: RGB, look: Look) -> Text:
-    base = Style(color=look.foreground, bgcolor=look.surface)
-    entry = Text(f" {glyph} ", style=base + Style(color=Color.from_rgb(*colour), bold=True))
-    entry.append(label, style=base)
-    return entry
-
-
-def _entries(chart: Chart, shown: list[Series], colours: tuple[RGB, ...], look: Look) -> list[Text]:
-    live = [s for s in shown if s.pin < 0]
-    items = [legend_entry(side_label(s), "━", colours[hue(s, chart) % len(colours)], look) for s in live]
-    items += [legend_entry(mark.label, "─", colours[OTHERS_HUE], look) for mark in chart.marks]
-    for i, ref in enumerate(chart.refs):
-        glyph = PIN_GLYPHS[PIN_MARKERS[i % len(PIN_MARKERS)]]
-        items.append(legend_entry(ref, glyph, dimmed(colours[OTHERS_HUE], look), look))
-    if chart.scatter and live:
-        items.append(legend_entry("y = x: forecast exact", "·", colours[OTHERS_HUE], look))
-    return items
-
-
-def _pack(items: list[Text], first: int, width: int) -> list[Text]:
-    """Entries in rows: the first row `first` cells wide, the rest `width`."""
-    rows: list[Text] = [Text()]
-    room = first
-    for item in items:
-        if rows[-1].cell_len and rows[-1].cell_len + item.cell_len > room:
-            rows.append(Text())
-            room = width
-        rows[-1].append_text(item)
-    return rows
-
-
-def fit_legend(
-    chart: Chart,
-    shown: list[Series],
-    colours: tuple[RGB, ...],
-    look: Look,
-    first: int,
-    width: int,
-    rows: int,
-) -> tuple[list[Series], list[Text]]:
-    """The series to draw and the legend rows naming every one of them: all of them on the title line if
-    they fit, else on up to `rows` rows under the plot. When even that is too narrow, the least telling
-    series merge into one "others" line (for charts that allow it) or the legend says how many it left out."""
-    packed = _pack(_entries(chart, shown, colours, look), first, width)
-    if len(packed) == 1 and packed[0].cell_len <= first:
-        return shown, packed
-    packed = _pack(_entries(chart, shown, colours, look), width, width)
-    if len(packed) <= rows:
-        return shown, packed
-    if chart.others:
-        ranks = sorted({s.rank for s in shown if s.pin < 0})
-        for keep in range(len(ranks) - 2, 0, -1):
-            merged = merge_others(chart, shown, set(ranks[:keep]))
-            if merged is None:
-                break
-            packed = _pack(_entries(chart, merged, colours, look), width, width)
-            if len(packed) <= rows:
-                return merged, packed
-    items = _entries(chart, shown, colours, look)
-    for keep in range(len(items) - 1, 0, -1):
-        more = Text(f" +{len(items) - keep} more", style=Style(color=look.foreground, bgcolor=look.surface))
-        packed = _pack([*items[:keep], more], width, width)
-        if len(packed) <= rows:
-            return shown, packed
-    return shown, packed[:rows]
-
-
-def merge_others(chart: Chart, shown: list[Series], named: set[int]) -> list[Series] | None:
-    """The series whose rank is in `named`, and for the live run and each pin one "others" line combining
-    the rest (their sum or max, step by step); None if some of the rest are not measured at the same steps."""
-    out = [s for s in shown if s.rank in named]
-    for pin in sorted({s.pin for s in shown}):
-        rest = [s for s in shown if s.pin == pin and s.rank not in named]
-        if not rest:
-            continue
-        if any(not np.array_equal(s.x, rest[0].x) for s in rest):
-            return None
-        stacked = np.stack([s.y for s in rest])
-        y = np.sum(stacked, axis=0) if chart.others == "sum" else np.max(stacked, axis=0)
-        count = sum(_count(s) for s in rest)
-        out.append(Series(f"{count} others", rest[0].x, y, hue=OTHERS_HUE, rank=len(named), pin=pin))
-    return sorted(out, key=lambda s: (s.pin, s.hue))
-
-
-def _count(series: Series) -> int:
-    """How many classes a line stands for ("3 others" stands for three)."""
-    head = series.label.split(" ", 1)[0]
-    return int(head) if series.label.endswith(" others") and head.isdigit() else 1

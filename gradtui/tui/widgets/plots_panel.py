@@ -1,4 +1,4 @@
-"""The plots: the always-shown row, the tabs (one per tabbed plot, then the log), and when they redraw.
+"""The plots: the always-shown row, the tabs (one per tabbed plot or group, then the log), and when they redraw.
 
 Plots redraw a few times a second from the History, never once per step, and only the visible ones:
 the top row and the active tab. The layout and builders come from plot_table.PLOTS.
@@ -19,7 +19,7 @@ from gradtui.lab.pins import Pin
 from gradtui.lab.results import ModelSummary
 from gradtui.tui.widgets import series
 from gradtui.tui.widgets.log_view import LogView
-from gradtui.tui.widgets.plot_table import LOG_TAB, PLOTS, Inputs, Plot
+from gradtui.tui.widgets.plot_table import LOG_TAB, PLOTS, Inputs, Plot, tabs
 from gradtui.tui.widgets.plots import ChartPlot
 
 REFRESH_SECONDS = 0.25  # plots and status redraw a few times a second, never once per step
@@ -30,6 +30,12 @@ TAB_PLOTS = tuple(plot for plot in PLOTS if plot.tab is not None)
 
 class PlotsPanel(Vertical):
     """Owns the plot widgets and the tabs; `refresh_plots` repaints what is visible when the history moved."""
+
+    DEFAULT_CSS = """
+    PlotsPanel .panels { height: 1fr; }
+    PlotsPanel .panels > ChartPlot { margin-right: 1; }
+    PlotsPanel .panels > ChartPlot:last-child { margin-right: 0; }
+    """
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -46,9 +52,10 @@ class PlotsPanel(Vertical):
             for plot in TOP_PLOTS:
                 yield ChartPlot(plot.title, id=plot.widget_id)
         with TabbedContent(id="tabs"):
-            for plot in TAB_PLOTS:
-                with TabPane(plot.tab or plot.key, id=plot.tab_id):
-                    yield ChartPlot(plot.title, id=plot.widget_id)
+            for tab_id, plots in tabs().items():
+                with TabPane(plots[0].tab or tab_id, id=tab_id), Horizontal(classes="panels"):
+                    for plot in plots:  # one, or small multiples side by side
+                        yield ChartPlot(plot.title, id=plot.widget_id)
             with TabPane(LOG_TAB, id="tab-log"):
                 yield LogView(max_lines=2000, min_width=20, id="log")
 
@@ -73,7 +80,16 @@ class PlotsPanel(Vertical):
             return
         self._drawn_len = rows
         self._dirty = False
-        inputs = Inputs(history, summary.layers, summary.activation, pins, self.log_scale, self.from_zero, self.probe)
+        inputs = Inputs(
+            history,
+            summary.layers,
+            summary.activation,
+            pins,
+            self.log_scale,
+            self.from_zero,
+            self.probe,
+            summary.classes,
+        )
         self._redraw(inputs, running)
 
     def switch_tab(self, step: int) -> str:

@@ -24,7 +24,6 @@ class Series:
     label: str
     x: np.ndarray
     y: np.ndarray
-    yside: str = "left"  # "right": drawn against the chart's right y axis (a quantity on another scale)
     hue: int = -1  # palette index (-1: the series' position), so a class keeps its colour when others merge
     rank: int = 0  # lower = named first in a legend; the last ones merge into "others" when space is short
     pin: int = -1  # the pinned reference run it belongs to (-1: the live run)
@@ -44,7 +43,6 @@ class Chart:
     ylabel: str
     series: list[Series] = field(default_factory=list)
     xlabel: str = "step"
-    ylabel_right: str = ""  # the right axis's label, when any series uses it
     include: tuple[float, float] | None = None  # a range the left axis always shows (0..1 for probabilities)
     log: bool = False  # left axis on a log scale (values <= 0 have no place on it and are not drawn)
     from_zero: bool = False  # the left axis reaches zero (the difference against zero, not just the wiggle)
@@ -53,6 +51,7 @@ class Chart:
     others: str = ""  # "sum" or "max": how series the legend cannot name merge into one "others" line
     scatter: bool = False  # x is not the step: points, not lines (forecast against actual)
     refs: list[str] = field(default_factory=list)  # one legend text per pin: `ref:NAME`, and what it left out
+    titled: bool = False  # the title names its one live line: the legend lists only the pins
 
 
 def _finite(label: str, x: np.ndarray, y: np.ndarray) -> Series:
@@ -199,54 +198,57 @@ def rounding_level(history: History) -> float | None:
     return level if bool(np.all(total[measured] <= level)) else None
 
 
+@dataclass(frozen=True)
+class Quantity:
+    """One held-out figure, drawn in a panel of its own: its column, the panel's title and axis."""
+
+    column: str
+    title: str
+    include: tuple[float, float] | None  # a range its axis always shows
+    from_zero: bool  # its axis reaches zero (a change or a count is read against zero)
+
+
 HELDOUT = (
-    ("eval_acc", "accuracy", "left"),
-    ("eval_loss", "loss", "right"),
-    ("acc_change", "acc change", "left"),
-    ("flipped", "flipped", "left"),
+    Quantity("eval_acc", "accuracy", (0.0, 1.0), False),
+    Quantity("eval_loss", "loss", None, False),
+    Quantity("acc_change", "acc change", None, True),
+    Quantity("flipped", "flipped", None, True),
 )
+HELDOUT_BY_COLUMN = {q.column: q for q in HELDOUT}
 
 
-def heldout(history: History, pins: Sequence[Pin] = (), regression: bool | None = None) -> Chart:
-    """Accuracy, its change since step 0 and flipped share the left axis (fractions, always shown on at
-    least 0..1); the loss (often ~10) gets the right one, or it would squash the fractions onto the
-    bottom row. A regression has no classes: its held-out plot is the loss alone (`regression` None: a
-    held-out loss with no accuracy anywhere is one)."""
+def is_regression(history: History) -> bool:
+    """A held-out loss with no accuracy anywhere: the outputs are values, not classes."""
+    acc, loss = history.columns("eval_acc", "eval_loss")
+    return not np.isfinite(acc).any() and bool(np.isfinite(loss).any())
+
+
+def heldout(
+    history: History, column: str, pins: Sequence[Pin] = (), regression: bool | None = None, from_zero: bool = False
+) -> Chart:
+    """One held-out quantity on its own labelled axis (the Held-out tab shows them as small multiples:
+    four series on two y axes told apart by colour alone read as one tangle at 80x24). A regression has
+    no classes: its accuracy panels say so and stay empty (`regression` None: decided from the history)."""
+    quantity = HELDOUT_BY_COLUMN[column]
     if regression is None:
-        acc, loss = history.columns("eval_acc", "eval_loss")
-        regression = not np.isfinite(acc).any() and bool(np.isfinite(loss).any())
+        regression = is_regression(history)
+    chart = Chart(quantity.title, quantity.title, include=quantity.include, titled=True)
+    chart.from_zero = quantity.from_zero or from_zero
+    chart.note = "since step 0" if quantity.from_zero else ""
+    if regression and column != "eval_loss":
+        chart.note = "none: the outputs are values"
+        return chart
     if regression:
-        return _heldout_loss(history, pins)
-    steps, *values = history.columns("step", *(name for name, _, _ in HELDOUT))
-    chart = Chart("held-out", "fraction", ylabel_right="loss", include=(0.0, 1.0))
-
-    def lines(x: np.ndarray, columns: Sequence[np.ndarray], pin: int) -> list[Series]:
-        out = []
-        for hue, ((_, label, side), column) in enumerate(zip(HELDOUT, columns, strict=True)):
-            line = _finite(label, x.astype(np.float64), column)
-            line.yside, line.hue, line.pin = side, hue, pin
-            if len(line.x):
-                out.append(line)
-        return out
-
+        chart.note = "the outputs are values: no accuracy"
     for i, pin in enumerate(pins):
-        theirs = lines(pin.columns["step"], [pin.columns[name] for name, _, _ in HELDOUT], i)
-        chart.refs.append(ref_label(pin) if theirs else f"ref:{pin.label} (left out: no held-out data)")
-        chart.series += theirs
-    chart.series += lines(steps, values, -1)
-    return chart
-
-
-def _heldout_loss(history: History, pins: Sequence[Pin]) -> Chart:
-    """A regression's held-out plot: the loss over steps, its pins' beside it."""
-    chart = Chart("held-out loss (the outputs are values: no accuracy)", "loss")
-    for i, pin in enumerate(pins):
-        line = _finite("loss", pin.columns["step"].astype(np.float64), pin.columns["eval_loss"])
-        line.pin = i
-        chart.refs.append(ref_label(pin))
-        chart.series.append(line)
-    steps, loss = history.columns("step", "eval_loss")
-    line = _finite("loss", steps.astype(np.float64), loss)
+        line = _finite(quantity.title, pin.columns["step"].astype(np.float64), pin.columns[column])
+        line.hue, line.pin = 0, i
+        chart.refs.append(ref_label(pin) if len(line.x) else f"ref:{pin.label} (left out: no held-out data)")
+        if len(line.x):
+            chart.series.append(line)
+    steps, values = history.columns("step", column)
+    line = _finite(quantity.title, steps.astype(np.float64), values)
+    line.hue = 0
     if len(line.x):
         chart.series.append(line)
     return chart
@@ -272,7 +274,7 @@ def _scatter(
     return forecast_[picked].astype(np.float64), actual[picked].astype(np.float64), int(steps[keep[-1]]), count
 
 
-def forecast(history: History, probe: int = 0, pins: Sequence[Pin] = ()) -> Chart:
+def forecast(history: History, probe: int = 0, pins: Sequence[Pin] = (), class_names: tuple[str, ...] = ()) -> Chart:
     """The actual change of the probe's watched output against its first-order forecast, one point per
     step: on the diagonal y = x the forecast was exact. Unlike the two series over steps, this stays
     readable at 100k steps (points pile up where the forecast holds)."""
@@ -282,7 +284,8 @@ def forecast(history: History, probe: int = 0, pins: Sequence[Pin] = ()) -> Char
         return chart
     first = pred[0, probe, :]
     k = int(np.nanargmax(first)) if first.size > 1 and np.isfinite(first).any() else 0
-    chart.title += f", probe {probe}" + (f" class {k}" if first.size > 1 else "")
+    name = class_names[k] if k < len(class_names) else f"class {k}"
+    chart.title += f", probe {probe}" + (f" {name}" if first.size > 1 else "")
     for i, pin in enumerate(pins):
         theirs = pin.columns["forecast"]
         if theirs.ndim != 3 or theirs.shape[1] <= probe or theirs.shape[2] != pred.shape[2]:

@@ -125,8 +125,9 @@ def step_labels(ticks: list[Decimal]) -> list[str]:
 
 
 def x_axis(lo: float, hi: float, width: int, integer: bool = True) -> Axis:
-    """Ticks inside [lo, hi] spaced for `width` columns (each label gets its width plus three spaces);
-    the limits stay at the data's ends, so the latest step is at the right edge."""
+    """Ticks inside [lo, hi] spaced for `width` columns (each label gets its width plus three spaces, or
+    round ends three spaces apart: a small multiple's `0` and `100`); the limits stay at the data's
+    ends, so the latest step is at the right edge."""
     lo, hi = float(lo), float(hi)
     if hi <= lo:
         hi = lo + 1
@@ -139,7 +140,8 @@ def x_axis(lo: float, hi: float, width: int, integer: bool = True) -> Axis:
         latest = latest or ticks[-1:]
         text = step_labels(ticks) if integer else labels(ticks)
         room = (width - 2) / max(1, len(ticks))
-        if max(map(len, text)) + 3 <= room:
+        at_ends = len(ticks) == 2 and float(ticks[0]) == lo and float(ticks[1]) == hi
+        if max(map(len, text)) + 3 <= room or (at_ends and sum(map(len, text)) + 3 <= width - 2):
             return Axis(lo, hi, tuple(float(t) for t in ticks), tuple(text))
     text = step_labels(latest) if integer else labels(latest)
     if latest and len(text[0]) + 3 <= width - 2:  # one round tick reads better than two odd ends

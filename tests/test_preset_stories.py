@@ -1,0 +1,27 @@
+"""Each preset's story names the settings it runs with: a learning rate or a label it quotes is the one
+the preset sets (example 2's said "whatever the learning rate" while running at 0.001)."""
+
+from __future__ import annotations
+
+import re
+
+from gradtui.lab.shapes import CLASS_NAMES
+from gradtui.presets import PRESET_BY_NAME, PRESETS
+
+
+def test_a_quoted_learning_rate_or_label_is_the_presets_own() -> None:
+    quoted = 0
+    for preset in PRESETS:
+        config = preset.config()
+        for rate in re.findall(r"learning rate of ([0-9.]+)", preset.story):
+            assert float(rate) == config.lr, preset.name
+            quoted += 1
+        for label, name in re.findall(r"label (\d+) \((\w+)\)", preset.story):
+            assert int(label) == config.label and CLASS_NAMES[int(label)] == name, preset.name
+            quoted += 1
+    assert quoted >= 2  # example 2's rate and wrong-label's label are quoted
+
+
+def test_example2_no_longer_claims_any_rate_without_naming_its_own() -> None:
+    story = PRESET_BY_NAME["example2"].story
+    assert "whatever the learning rate" not in story and "0.001" in story
