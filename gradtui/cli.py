@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             from gradtui.headless import print_devices
 
             return print_devices()
-        from gradtui.tui.app import run_app
+        from gradtui.tui.launcher import run_app
 
         return run_app(config, preset=args.preset, demo=args.demo, session_file=args.session, resume=resume)
     except KeyboardInterrupt:

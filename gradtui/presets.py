@@ -113,3 +113,11 @@ PRESETS: tuple[Preset, ...] = (
 )
 PRESET_BY_NAME = {p.name: p for p in PRESETS}
 PRESET_BY_KEY = {p.key: p for p in PRESETS}
+
+
+def find_preset(name: str) -> Preset:
+    """A preset by name or key; ValueError naming the choices if there is none."""
+    preset = PRESET_BY_NAME.get(name) or PRESET_BY_KEY.get(name)
+    if preset is None:
+        raise ValueError(f"unknown preset {name!r} (choose from {', '.join(PRESET_BY_NAME)})")
+    return preset

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import queue
 import threading
 import time
@@ -579,6 +578,5 @@ class Engine:
         self._target.post_message(message)
 
 
-def default_path(stem: str, suffix: str) -> str:
-    """A timestamped file name in the current directory, e.g. gradtui-20260125-101500.csv."""
-    return os.path.join(os.getcwd(), f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}{suffix}")
+# what makes the lab's engine: the target its messages go to, the first config, a session file to open first
+EngineFactory = Callable[[MessagePump, LabConfig, str | None], Engine]

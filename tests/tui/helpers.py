@@ -33,7 +33,7 @@ async def settle(pilot: Pilot[Any], timeout: float = 30.0) -> None:
     assert isinstance(app, GradApp)
     await wait_until(pilot, lambda: app.engine.idle, timeout)
     await pilot.pause()
-    app._tick()
+    app.lab.tick()
     await pilot.pause()
 
 

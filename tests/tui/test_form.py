@@ -121,7 +121,7 @@ async def test_a_model_file_that_will_not_load_keeps_the_session(tmp_path: Path)
         form = app.query_one(ConfigForm)
         form.set_text("model", str(broken))
         await pilot.pause()
-        app._apply_pending()
+        app.lab.apply_pending()
         await settle(pilot)
         failed = of_type(messages, EngineFailed)
         assert failed and "broken.keras" in failed[-1].text and "\n" not in failed[-1].text
