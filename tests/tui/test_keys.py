@@ -18,7 +18,7 @@ from gradtui.tui.screens.prompts import ChoiceScreen
 from gradtui.tui.widgets.form import ConfigForm
 from gradtui.tui.widgets.status import StoryLine
 
-from .helpers import make_app, of_type, settle, wait_until
+from .helpers import make_app, of_type, real_session, settle, wait_until
 
 
 def rows(app: GradApp) -> int:
@@ -277,7 +277,7 @@ async def test_restoring_a_snapshot_taken_under_another_optimizer_from_the_keys(
     app = make_app(config=LabConfig(optimizer="adam"))
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
-        session = app.engine.session
+        session = real_session(app)
         assert session is not None
         await pilot.press("space", "space", "space")
         await settle(pilot)
@@ -297,7 +297,7 @@ async def test_restoring_a_snapshot_taken_under_another_optimizer_from_the_keys(
         assert app.view.snapshot_names == ["step-3", "step-5"]
         await pilot.press("o", "up", "enter")
         await settle(pilot)
-        session = app.engine.session
+        session = real_session(app)
         assert session is not None and session.step_count == 3
         assert app.view.config is not None and app.view.config.optimizer == "adam"
         assert form.texts()["optimizer"] == "adam"
