@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "trust_model", False):
         trust.grant(config.model)  # the person at the keyboard named this path and this flag
     if args.command is None:
-        from gradtui.tui.app import run_app
+        from gradtui.tui.launcher import run_app
 
         return _reported(
             lambda: run_app(

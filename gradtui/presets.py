@@ -125,3 +125,11 @@ def preset_name(config: LabConfig) -> str:
     """The name of the preset `config` runs exactly, or ""."""
     preset = matching(config)
     return preset.name if preset else ""
+
+
+def find_preset(name: str) -> Preset:
+    """A preset by name or key; ValueError naming the choices if there is none."""
+    preset = PRESET_BY_NAME.get(name) or PRESET_BY_KEY.get(name)
+    if preset is None:
+        raise ValueError(f"unknown preset {name!r} (choose from {', '.join(PRESET_BY_NAME)})")
+    return preset

@@ -1,17 +1,22 @@
-"""Every user action in one table: the app's key bindings, the footer, the `?` help screen and the
-command palette are all generated from it, so a key can never be documented but missing.
+"""Every user action in one table: the key bindings, the footer, the `?` help screen and the command
+palette are all generated from it, so a key can never be documented but missing. Beside it, the table
+of what each demo-script verb does, through the same actions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.notifications import SeverityLevel
 
 from gradtui.presets import PRESETS
+from gradtui.tui.demo import DemoCommand
+from gradtui.tui.messages import Origin
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,7 @@ class Action:
     footer: bool = True
     palette: bool = True
     group: str = ""  # a GROUPS key: shown together in the footer
+    app: bool = False  # the app's action (quit, help, notes, theme); the rest are the lab screen's
 
 
 # Order is footer order. The footer entries fit 80 columns whole (with ctrl+p on the right); the rest are in
@@ -41,8 +47,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("left_square_bracket", "previous_tab", "Tab", "Previous plot tab", group="tabs"),
     Action("right_square_bracket", "next_tab", "Tab", "Next plot tab", group="tabs"),
     Action("l", "toggle_log", "Log", "Weight and gradient norms on a log axis / a linear one", footer=False),
-    Action("question_mark", "help", "Help", "Show every key"),
-    Action("q", "quit", "Quit", "Quit gradtui"),
+    Action("question_mark", "help", "Help", "Show every key", app=True),
+    Action("q", "quit", "Quit", "Quit gradtui", app=True),
     Action("r", "reset", "Reset", "Back to the initial weights and optimizer state", footer=False),
     Action(
         "s", "snapshot", "Snapshot", "Snapshot the weights and optimizer state, named step-N (o restores)", footer=False
@@ -66,6 +72,7 @@ ACTIONS: tuple[Action, ...] = (
         "Show the whole preset story and engine notes (the story line shows their start) and what the "
         "current tab's quantities mean (all of them: below in this help)",
         footer=False,
+        app=True,
     ),
     Action("f", "toggle_form", "Form", "Show or hide the settings form", footer=False),
     Action("right,enter", "demo_next", "Next beat", "Demo: play the next beat of the script", footer=False),
@@ -77,27 +84,42 @@ ACTIONS: tuple[Action, ...] = (
         footer=False,
         palette=False,
     ),
-    Action("t", "toggle_theme", "Theme", "Switch between the light and dark themes", footer=False),
+    Action("t", "toggle_theme", "Theme", "Switch between the light and dark themes", footer=False, app=True),
 )
 GROUPS = {"tabs": Binding.Group("Tab")}  # keys shown as one footer entry: `[ ] Tab`
 
 
-def bindings() -> list[Binding]:
-    """Lab keys are non-priority: a focused Input gets printable keys (space, digits, letters) first.
+# lab actions on printable keys: they never fire while a form field or dropdown has focus (escape leaves it)
+TYPED_ACTIONS = frozenset(
+    {a.action for a in ACTIONS if any(len(k) == 1 or k in ("space", "question_mark") for k in a.key.split(","))}
+    | {"preset"}  # the digit keys
+)
 
-    Tab, shift+tab and escape-in-a-form-field are priority: Textual sends each key to the widget
-    focused when the key arrives, so a focus change that waited for its key to bubble up to the app
-    would hand the keys typed right after it to the field just left (e.g. `escape space` typed a space
-    instead of stepping). The app's check_action limits `leave_field` to a focused text field.
-    """
-    out = [
-        Binding(a.key, a.action, a.label, show=a.footer, id=a.action, tooltip=a.help, group=GROUPS.get(a.group))
-        for a in ACTIONS
-    ]
+
+def _binding(a: Action) -> Binding:
+    return Binding(a.key, a.action, a.label, show=a.footer, id=a.action, tooltip=a.help, group=GROUPS.get(a.group))
+
+
+def app_bindings() -> list[Binding]:
+    """The app's keys (quit, help, notes, theme), and Tab/shift+tab between form fields.
+
+    Tab and shift+tab are priority: Textual sends each key to the widget focused when the key arrives,
+    so a focus change that waited for its key to bubble up to the app would hand the keys typed right
+    after it to the field just left."""
+    out = [_binding(a) for a in ACTIONS if a.app]
     out.append(Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="focus-next"))
     out.append(
         Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True, id="focus-previous")
     )
+    return out
+
+
+def lab_bindings() -> list[Binding]:
+    """The lab screen's keys. They are non-priority: a focused Input gets printable keys (space, digits,
+    letters) first. Escape in a form field is priority, for the reason Tab is (see app_bindings: e.g.
+    `escape space` typed a space instead of stepping); the screen's check_action limits `leave_field`
+    to a focused field of the form."""
+    out = [_binding(a) for a in ACTIONS if not a.app]
     out.append(Binding("escape", "leave_field", "Leave field", show=False, priority=True, id="leave-field"))
     for preset in PRESETS:
         out.append(
@@ -111,6 +133,11 @@ def bindings() -> list[Binding]:
             )
         )
     return out
+
+
+def bindings() -> list[Binding]:
+    """Every key, the app's and the lab screen's (the help screen and the tests list them)."""
+    return [*lab_bindings(), *app_bindings()]
 
 
 def key_display(key: str) -> str:
@@ -128,12 +155,16 @@ class LabCommands(Provider):
     """Command palette entries: every action and every preset."""
 
     def _entries(self) -> list[tuple[str, str, str]]:
-        entries = [(f"{a.label} ({key_display(a.key)})", a.action, a.help) for a in ACTIONS if a.palette]
+        entries = [(f"{a.label} ({key_display(a.key)})", self._scoped(a), a.help) for a in ACTIONS if a.palette]
         entries += [(f"Preset {p.key}: {p.title}", f"preset('{p.name}')", p.story) for p in PRESETS]
         return entries
 
+    @staticmethod
+    def _scoped(action: Action) -> str:
+        return f"app.{action.action}" if action.app else action.action
+
     def _runner(self, action: str) -> partial[Any]:
-        return partial(self.app.run_action, action)
+        return partial(self.app.run_action, action, self.screen)  # the screen the palette was opened on
 
     async def discover(self) -> Hits:
         for text, action, help_text in self._entries():
@@ -145,3 +176,45 @@ class LabCommands(Provider):
             score = matcher.match(text)
             if score > 0:
                 yield Hit(score, matcher.highlight(text), self._runner(action), help=help_text)
+
+
+class DemoLab(Protocol):
+    """What a demo script drives: the lab screen's own actions, as its keys run them."""
+
+    def action_preset(self, name: str, origin: Origin = "preset") -> None: ...
+    def action_step(self, count: int = 1) -> None: ...
+    def action_run_n(self, count: int | None = None) -> None: ...
+    def action_play(self) -> None: ...
+    def action_pause(self) -> None: ...
+    def action_undo(self) -> None: ...
+    def action_reset(self) -> None: ...
+    def action_snapshot(self, name: str | None = None) -> None: ...
+    def action_restore(self, name: str | None = None) -> None: ...
+    def action_pin(self, name: str | None = None) -> None: ...
+    def action_unpin(self) -> None: ...
+    def set_fields(self, settings: tuple[tuple[str, str], ...]) -> None: ...
+    def show_tab(self, name: str) -> None: ...
+    def say(self, text: str) -> None: ...
+    def notify(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information", timeout: float | None = None
+    ) -> None: ...
+
+
+# What each demo-script verb (demo.VERBS) does: the action its key runs. A script's presets start afresh,
+# unannounced (origin "demo").
+DEMO_ACTIONS: dict[str, Callable[[DemoLab, DemoCommand], None]] = {
+    "preset": lambda lab, c: lab.action_preset(c.arg, origin="demo"),
+    "step": lambda lab, c: lab.action_step(c.count or 1),
+    "run": lambda lab, c: lab.action_run_n(c.count),
+    "play": lambda lab, c: lab.action_play(),
+    "pause": lambda lab, c: lab.action_pause(),
+    "undo": lambda lab, c: lab.action_undo(),
+    "reset": lambda lab, c: lab.action_reset(),
+    "snapshot": lambda lab, c: lab.action_snapshot(c.arg or None),
+    "restore": lambda lab, c: lab.action_restore(c.arg),
+    "set": lambda lab, c: lab.set_fields(c.settings),
+    "pin": lambda lab, c: lab.action_pin(c.arg or None),
+    "unpin": lambda lab, c: lab.action_unpin(),
+    "tab": lambda lab, c: lab.show_tab(c.arg),
+    "note": lambda lab, c: lab.say(f"note: {c.arg}"),
+}

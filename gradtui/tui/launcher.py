@@ -17,8 +17,10 @@ from textual.driver import Driver
 
 from gradtui import logs
 from gradtui.config import LabConfig
+from gradtui.presets import find_preset
 from gradtui.stream.address import ShareSpec
 from gradtui.tui import demo as demo_script
+from gradtui.tui.app import GradApp
 from gradtui.tui.demo import DemoError
 from gradtui.tui.share import Share
 
@@ -51,8 +53,6 @@ def run_app(
 ) -> int:
     """The TUI, as `gradtui` runs it: exit code 0 on a normal quit, 2 for bad arguments, 1 on a crash,
     128 + the signal's number after SIGHUP, SIGTERM or SIGINT (the session autosaved first)."""
-    from gradtui.tui.app import GradApp, find_preset  # the app imports this module for `run_app`
-
     try:
         beats = demo_script.load_script(demo) if demo else None
         if preset:
@@ -106,10 +106,15 @@ def run_app(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m gradtui.tui.app [--preset NAME] [--demo FILE] [--session FILE]` (the CLI has the full flags)."""
-    parser = argparse.ArgumentParser(prog="python -m gradtui.tui.app")
+    """`python -m gradtui.tui.launcher [--preset NAME] [--demo FILE] [--session FILE]` (the CLI has the full
+    flags)."""
+    parser = argparse.ArgumentParser(prog="python -m gradtui.tui.launcher")
     parser.add_argument("--preset")
     parser.add_argument("--demo")
     parser.add_argument("--session")
     args = parser.parse_args(argv)
     return run_app(LabConfig(), args.preset, args.demo, args.session)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

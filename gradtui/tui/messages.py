@@ -1,7 +1,8 @@
 """Typed messages from the engine thread to the UI: the only way results flow back.
 
-The engine posts these from its own thread (post_message is thread-safe); the app handles them on
-the event loop. Tests capture them with `run_test(message_hook=...)`.
+The engine posts these from its own thread (post_message is thread-safe) to the lab screen, which
+handles them on the event loop. They do not bubble on to the app: each is handled once, and
+`run_test(message_hook=...)` (how tests capture them) sees each once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ Replaced = tuple[int, int]
 
 
 @dataclass
-class EngineState(Message):
+class EngineState(Message, bubble=False):
     """The engine's coarse state changed (drives the status line and which controls are enabled)."""
 
     state: State
@@ -33,7 +34,7 @@ class EngineState(Message):
 
 
 @dataclass
-class SessionReady(Message):
+class SessionReady(Message, bubble=False):
     """A (new) session is live: after the first build, a model/data change, or opening a file."""
 
     summary: ModelSummary
@@ -44,7 +45,7 @@ class SessionReady(Message):
 
 
 @dataclass
-class ConfigApplied(Message):
+class ConfigApplied(Message, bubble=False):
     """A config change took effect in place (weights kept); a preset also reset the history."""
 
     config: LabConfig
@@ -53,7 +54,7 @@ class ConfigApplied(Message):
 
 
 @dataclass
-class StepsDone(Message):
+class StepsDone(Message, bubble=False):
     """One step/run/play command finished (possibly stopped early)."""
 
     report: StepReport
@@ -61,7 +62,7 @@ class StepsDone(Message):
 
 
 @dataclass
-class HistoryChanged(Message):
+class HistoryChanged(Message, bubble=False):
     """Undo, reset or restore moved the session back: plots must redraw even if the length matches."""
 
     action: HistoryAction
@@ -70,14 +71,14 @@ class HistoryChanged(Message):
 
 
 @dataclass
-class PinsChanged(Message):
+class PinsChanged(Message, bubble=False):
     """A run was pinned as a reference, or the pins were cleared: every plot redraws."""
 
     text: str  # what changed, for a notice
 
 
 @dataclass
-class EngineFailed(Message):
+class EngineFailed(Message, bubble=False):
     """A command failed; the previous session is intact. `field` names a form field when one is to blame."""
 
     action: str
@@ -87,7 +88,7 @@ class EngineFailed(Message):
 
 
 @dataclass
-class FileWritten(Message):
+class FileWritten(Message, bubble=False):
     """An export, session save or screenshot finished."""
 
     what: Literal["session", "history", "screen"]

@@ -4,19 +4,40 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 from textual.pilot import Pilot
 
 from gradtui.config import LabConfig
 from gradtui.tui.app import GradApp
+from gradtui.tui.engine import Engine
+from gradtui.tui.engine.fake import FakeEngine
+
+if TYPE_CHECKING:
+    from gradtui.lab.session import Session
 
 
 def make_app(**kwargs: Any) -> GradApp:
+    """The app on the real engine (TensorFlow)."""
     kwargs.setdefault("config", LabConfig())
     kwargs.setdefault("frozen", True)
+    kwargs.setdefault("engine", Engine)
     return GradApp(**kwargs)
+
+
+def make_fake_app(**kwargs: Any) -> GradApp:
+    """The app on the fake engine (NumPy, no TensorFlow)."""
+    return make_app(engine=FakeEngine, **kwargs)
+
+
+def real_session(app: GradApp) -> Session:
+    """The real engine's Keras session (e2e tests read its weights and optimizer state)."""
+    from gradtui.lab.session import Session
+
+    session = app.engine.session
+    assert isinstance(session, Session)
+    return session
 
 
 async def wait_until(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -33,7 +54,7 @@ async def settle(pilot: Pilot[Any], timeout: float = 30.0) -> None:
     assert isinstance(app, GradApp)
     await wait_until(pilot, lambda: app.engine.idle, timeout)
     await pilot.pause()
-    app._tick()
+    app.lab.tick()
     await pilot.pause()
 
 

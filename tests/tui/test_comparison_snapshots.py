@@ -19,14 +19,14 @@ async def _example1_pinned_then_the_control(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, GradApp)
     await settle(pilot)
-    app.action_run_n(10)
+    app.lab.action_run_n(10)
     await settle(pilot)
     await pilot.press("c")  # pin example 1
     await settle(pilot)
     await pilot.press("6")  # the random control, same mlp
     await settle(pilot)
     for _ in range(3):
-        app.action_run_n(10)
+        app.lab.action_run_n(10)
         await settle(pilot)
     app.clear_notifications()  # the notices say what each key did; the plots are under them
     await pilot.pause()

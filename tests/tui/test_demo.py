@@ -9,8 +9,8 @@ from textual.message import Message
 from textual.widgets import Static
 
 from gradtui.config import LabConfig
-from gradtui.tui.app import run_app
 from gradtui.tui.demo import DemoError, load_script, parse_script
+from gradtui.tui.launcher import run_app
 from gradtui.tui.messages import ConfigApplied, StepsDone
 from gradtui.tui.screens.help import NotesScreen
 from gradtui.tui.widgets.status import StoryLine

@@ -12,7 +12,7 @@ import time
 import pytest
 from textual.widgets import Static
 
-from gradtui.tui.app import MEMORY_SECONDS
+from gradtui.tui.lab_display import MEMORY_SECONDS
 from gradtui.tui.widgets.status import memory_label
 
 from .helpers import make_app, settle, wait_until
@@ -50,9 +50,9 @@ async def test_a_cpu_session_shows_no_memory() -> None:
     app = make_app()
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
-        app._read_memory()
+        app.lab.read_memory()
         await pilot.pause()
-        assert app._memory == () and "CPU:0 · step 0 ·" in _status(app)
+        assert app.lab.memory == () and "CPU:0 · step 0 ·" in _status(app)
 
 
 @pytest.mark.parametrize("width", [80, 160])

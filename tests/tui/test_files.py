@@ -108,4 +108,4 @@ async def test_an_opened_sessions_notes_say_they_come_from_the_file(tmp_path: Pa
         await settle(pilot)
         ready = of_type(messages, SessionReady)[0]
         assert ready.origin == "load" and any(note.startswith("Optimizer now adam") for note in ready.notes)
-        assert app.stories[-1].plain.startswith("Note from the session file  ")
+        assert app.lab.stories[-1].plain.startswith("Note from the session file  ")

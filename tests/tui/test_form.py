@@ -15,7 +15,7 @@ from gradtui.tui.app import GradApp
 from gradtui.tui.messages import ConfigApplied, EngineFailed, SessionReady, StepsDone
 from gradtui.tui.widgets.form import ConfigForm, FieldRow
 
-from .helpers import make_app, of_type, settle, wait_until
+from .helpers import make_app, of_type, real_session, settle, wait_until
 
 
 async def test_bad_value_shows_inline_error_and_starts_no_run() -> None:
@@ -121,7 +121,7 @@ async def test_a_model_file_that_will_not_load_keeps_the_session(tmp_path: Path)
         form = app.query_one(ConfigForm)
         form.set_text("model", str(broken))
         await pilot.pause()
-        app._apply_pending()
+        app.lab.apply_pending()
         await settle(pilot)
         failed = of_type(messages, EngineFailed)
         assert failed and "broken.keras" in failed[-1].text and "\n" not in failed[-1].text
@@ -153,7 +153,7 @@ async def test_divergence_is_shown_and_undo_returns_to_finite_weights(tmp_path: 
         await settle(pilot)
         await pilot.press("n")
         await settle(pilot)
-        session = app.engine.session
+        session = real_session(app)
         assert session is not None and session.divergence is not None, [n.message for n in app._notifications]
         assert app.state == "diverged" and "diverged" in str(app.query_one("#status", Static).render())
         assert any("Diverged at step" in n.message for n in app._notifications)

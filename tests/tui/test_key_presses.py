@@ -23,10 +23,10 @@ async def test_play_pause_follows_the_presses_not_the_lagging_state() -> None:
         await settle(pilot)
         await pilot.press("p", "p")
         await settle(pilot)
-        assert app.view.state != "running" and not app._wants_play
+        assert app.view.state != "running" and not app.lab.wants_play
         await pilot.press(*["p"] * 51)
         await pilot.pause(0.5)
-        assert app._wants_play and app.view.busy  # an odd count of presses: playing
+        assert app.lab.wants_play and app.view.busy  # an odd count of presses: playing
         await pilot.press("p")
         await settle(pilot)
         assert app.view.state == "paused"

@@ -11,13 +11,14 @@ from textual.widgets import Button, Static
 from gradtui.config import LabConfig
 from gradtui.lab.results import StepReport
 from gradtui.tui.app import GradApp
+from gradtui.tui.lab_screen import LabScreen
 from gradtui.tui.messages import EngineState, HistoryChanged, SessionReady, StepsDone
 from gradtui.tui.screens.help import HelpScreen
 from gradtui.tui.screens.prompts import ChoiceScreen
 from gradtui.tui.widgets.form import ConfigForm
 from gradtui.tui.widgets.status import StoryLine
 
-from .helpers import make_app, of_type, settle, wait_until
+from .helpers import make_app, of_type, real_session, settle, wait_until
 
 
 def rows(app: GradApp) -> int:
@@ -230,7 +231,8 @@ def test_every_action_has_a_key_in_the_bindings_and_the_help() -> None:
     for action in ACTIONS:
         assert action.action in bound
         assert action.help in text
-        assert hasattr(GradApp, f"action_{action.action}"), action.action
+        owner = GradApp if action.app else LabScreen  # the app's keys, and the lab screen's
+        assert hasattr(owner, f"action_{action.action}"), action.action
     for key in ("space", "p", "n", "u", "r", "s", "e", "q", "1", "6", "ctrl+s"):
         assert any(key in b.key.split(",") for b in bindings()), key
 
@@ -275,7 +277,7 @@ async def test_restoring_a_snapshot_taken_under_another_optimizer_from_the_keys(
     app = make_app(config=LabConfig(optimizer="adam"))
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
-        session = app.engine.session
+        session = real_session(app)
         assert session is not None
         await pilot.press("space", "space", "space")
         await settle(pilot)
@@ -295,7 +297,7 @@ async def test_restoring_a_snapshot_taken_under_another_optimizer_from_the_keys(
         assert app.view.snapshot_names == ["step-3", "step-5"]
         await pilot.press("o", "up", "enter")
         await settle(pilot)
-        session = app.engine.session
+        session = real_session(app)
         assert session is not None and session.step_count == 3
         assert app.view.config is not None and app.view.config.optimizer == "adam"
         assert form.texts()["optimizer"] == "adam"

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Select
 
 from gradtui.tui.demo import parse_script
+from gradtui.tui.dialogs import save_svg
 from gradtui.tui.messages import EngineFailed, FileWritten, HistoryChanged
 from gradtui.tui.screens.prompts import ChoiceScreen, ExportScreen, TrustScreen
 
@@ -65,7 +66,7 @@ async def test_a_snapshot_named_like_a_closing_tag_is_taken_listed_and_restored(
     app = make_app()
     async with app.run_test(message_hook=messages.append) as pilot:
         await settle(pilot)
-        app.action_snapshot("[/x]")
+        app.lab.action_snapshot("[/x]")
         await settle(pilot)
         assert "snapshot '[/x]' taken (o restores it)" in toasts(app)
         await pilot.press("space")
@@ -126,13 +127,13 @@ async def test_svg_export_that_cannot_be_finished_leaves_the_old_file_whole(tmp_
     async with app.run_test() as pilot:
         await settle(pilot)
         with file_size_limit(4096):  # the screen's SVG is tens of KB
-            app._save_svg(str(shot))
+            save_svg(app.lab, str(shot))
         await pilot.pause(0.1)
         shown = toasts(app)
         assert any("could not write" in t and "shot.svg" in t for t in shown), shown
         assert shot.read_text() == "<svg>the old screenshot</svg>"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["shot.svg"]
-        app._save_svg(str(shot))  # the same export with room: written whole
+        save_svg(app.lab, str(shot))  # the same export with room: written whole
         await pilot.pause(0.1)
     assert shot.read_text().rstrip().endswith("</svg>") and "the old screenshot" not in shot.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shot.svg"]  # no temporary left behind
@@ -165,14 +166,14 @@ async def test_a_model_that_could_run_code_loads_only_after_a_deliberate_y(tmp_p
             await settle(pilot)
             assert not isinstance(app.screen, TrustScreen) and not trust.is_trusted(exported)
             assert app.view.summary is not None and app.view.summary.name == "mlp"  # the old experiment stays
-            app.set_fields((("model", "mlp"),))  # the refused path stays marked on its field until changed
+            app.lab.set_fields((("model", "mlp"),))  # the refused path stays marked on its field until changed
             await settle(pilot)
-        assert app.demo.index == 2  # the `right` that declined did not also play the third beat
+        assert app.lab.demo.index == 2  # the `right` that declined did not also play the third beat
         failed = of_type(messages, EngineFailed)
         assert failed[-1].untrusted == str(exported) and "--trust-model" in failed[-1].text
-        app.set_fields((("model", "mlp"),))
+        app.lab.set_fields((("model", "mlp"),))
         await settle(pilot)
-        app.set_fields((("model", str(exported)),))
+        app.lab.set_fields((("model", str(exported)),))
         await prompted()
         await pilot.press("y")
         await settle(pilot)

@@ -20,7 +20,7 @@ SIZES = [(80, 24), (160, 48)]
 async def run(pilot: Pilot[Any], steps: int) -> None:
     app = pilot.app
     assert isinstance(app, GradApp)
-    app.action_run_n(steps)
+    app.lab.action_run_n(steps)
     await settle(pilot)
 
 

@@ -53,7 +53,7 @@ async def test_a_long_note_is_cut_with_a_hint_and_i_shows_it_whole() -> None:
         log = app.query_one("#log", RichLog)
         app.query_one("#tabs").active = "tab-log"
         await pilot.pause()
-        app._poll_logs()
+        app.lab.poll_logs()
         await pilot.pause()
         text = " ".join(" ".join(line.text for line in log.lines).split())
         assert ZERO_GRADIENT_END in text  # wrapped, so the end of a long line is on screen too
@@ -65,10 +65,10 @@ async def test_switching_preset_while_playing_resets_the_rate_and_says_what_was_
     async with app.run_test(notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("s", "p")
-        await wait_until(pilot, lambda: app._rate is not None, timeout=20)
+        await wait_until(pilot, lambda: app.lab.rate.value is not None, timeout=20)
         await pilot.press("6")  # the random control: same mlp, applied in place
         await settle(pilot)
-        assert app._rate is None and "— steps/s" in str(app.query_one("#status").render())
+        assert app.lab.rate.value is None and "— steps/s" in str(app.query_one("#status").render())
         assert any("History reset to step 0" in n.message and "ctrl+s" in n.message for n in app._notifications)
         await pilot.press("space", "2")  # example 2: a new model, so a new session
         await settle(pilot)

@@ -28,6 +28,16 @@ TOP_PLOTS = tuple(plot for plot in PLOTS if plot.tab is None)
 TAB_PLOTS = tuple(plot for plot in PLOTS if plot.tab is not None)
 
 
+def zero_toast(from_zero: bool, log: bool) -> str:
+    """What `z` changed: a log axis has no zero, so the norms on one (and the update ratios, always on
+    one) keep their fitted decades."""
+    if not from_zero:
+        return "axes fitted to the data"
+    if log:
+        return "axes from zero, but not the norms and update ratios: a log axis has no zero (l: linear norms)"
+    return "axes from zero (update ratios stay on their log axis)"
+
+
 class PlotsPanel(Vertical):
     """Owns the plot widgets and the tabs; `refresh_plots` repaints what is visible when the history moved."""
 

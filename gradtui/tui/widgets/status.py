@@ -42,7 +42,7 @@ class Controls(Horizontal):
 
     def compose(self) -> ComposeResult:
         for label, action, key in CONTROLS:
-            button = Button(label, compact=True, action=f"app.{action}", id=f"btn-{action}")
+            button = Button(label, compact=True, action=f"screen.{action}", id=f"btn-{action}")
             button.can_focus = False
             button.tooltip = f"{label} ({key})"
             yield button

@@ -1,0 +1,58 @@
+"""What the engine thread needs of a session and of where sessions come from, as Protocols.
+
+The real ones are the lab's Session and engine/sessions.py (Keras, TensorFlow); the fake ones
+(engine/fake.py) are NumPy only, so UI tests run without TensorFlow through the same worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from gradtui.config import LabConfig
+from gradtui.lab.history import History
+from gradtui.lab.pins import Pin
+from gradtui.lab.results import Divergence, ModelSummary, StepReport
+
+Arrays = dict[str, np.ndarray]  # what a session file holds, packed
+
+
+class EngineSession(Protocol):
+    """A lab session as the engine drives it and the UI's EngineView reads it."""
+
+    config: LabConfig
+    summary: ModelSummary
+    history: History
+    notes: list[str]
+    divergence: Divergence | None
+    pins: tuple[Pin, ...]  # set before a save: the file carries the engine's pins
+
+    @property
+    def snapshot_names(self) -> list[str]: ...
+    @property
+    def can_undo(self) -> bool: ...
+    def step(self, n: int = 1, chunk: int = 0, should_stop: Callable[[], bool] | None = None) -> StepReport: ...
+    def undo(self) -> bool: ...
+    def reset(self) -> None: ...
+    def snapshot(self, name: str | None = None) -> str: ...
+    def restore(self, name: str) -> EngineSession: ...
+    def with_config(self, config: LabConfig) -> EngineSession: ...
+    def device_memory(self) -> tuple[tuple[str, float], ...]: ...
+
+
+class Sessions(Protocol):
+    """Where the engine's sessions come from and how they are written: all called on engine or writer
+    threads, never on the UI's."""
+
+    def prepare(self) -> None:
+        """Import what building a session needs (TensorFlow: the 3-second import)."""
+
+    def build(self, config: LabConfig) -> EngineSession: ...
+    def load(self, path: str) -> EngineSession: ...
+    def pack(self, session: EngineSession) -> Arrays:
+        """A copy of what the session's file holds (quick: the writer thread does the slow part)."""
+
+    def write(self, path: str | Path, arrays: Arrays, compress: bool) -> None: ...

@@ -1,0 +1,207 @@
+"""What the lab shows: the settings form, the controls, the status line, the story, the demo banner and
+the plots, redrawn on a timer from the engine's read-only view (view.py).
+
+LabScreen (lab_screen.py) builds on this with what the keys and the engine's answers do. The screen is
+the app's default screen, so it stays mounted under every modal and its widgets are always there.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.widgets import Footer, TabbedContent
+
+from gradtui import logs
+from gradtui.config import LabConfig
+from gradtui.lab.results import ModelSummary
+from gradtui.presets import Preset
+from gradtui.tui.engine import EngineFactory
+from gradtui.tui.rate import StepRate
+from gradtui.tui.view import EngineView
+from gradtui.tui.widgets.form import ConfigForm
+from gradtui.tui.widgets.plots_panel import REFRESH_SECONDS, PlotsPanel
+from gradtui.tui.widgets.status import (
+    Controls,
+    StatusLine,
+    StoryLine,
+    devices_label,
+    format_prediction,
+    format_rate,
+    memory_label,
+)
+
+MEMORY_SECONDS = 2.0  # how often the status reads each GPU replica's memory in use
+STORIES_KEPT = 20  # explanations `i` shows, newest first
+
+if TYPE_CHECKING:
+    from gradtui.tui.share import Share
+
+
+class LabDisplay(Screen[None]):
+    """The lab's layout and its redraws; the engine is made here, posting its messages to this screen."""
+
+    def __init__(
+        self, engine: EngineFactory, config: LabConfig, source: str | None, preset: Preset | None, frozen: bool
+    ) -> None:
+        super().__init__()
+        self.initial_config = config
+        self.engine = engine(self, config, source)  # source: a session file or autosave to open first
+        self.view = EngineView(self.engine)  # all the UI reads of the engine goes through this
+        self.preset = preset  # the experiment chosen last, whose story the notes extend
+        self.frozen = frozen  # hide timing-dependent text (snapshot tests, recorded demos)
+        self.form_valid = True
+        self.form_open: bool | None = None  # None: follow the width (open when wide)
+        self.rate = StepRate()
+        self.memory: tuple[tuple[str, float], ...] = ()  # (GPU:N, MB in use) per GPU replica, last read
+        self.stories: list[Text] = []  # every explanation shown in the story line, oldest first (`i` shows them)
+        self.share: Share | None = None  # --share: followers get what the status line shows
+        self._log_serial = 0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            yield ConfigForm(self.initial_config, id="sidebar")
+            with Vertical(id="main"):
+                yield Controls(id="controls")
+                yield StatusLine(id="status")
+                yield StoryLine(id="story")
+                yield StoryLine(id="demo-note")  # cut like the story, with the same hint to `i`
+                yield PlotsPanel(id="plots")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.update_form_visibility()
+        self.update_controls()
+        self.update_status()
+        self.set_interval(REFRESH_SECONDS, self.tick)
+        self.set_interval(MEMORY_SECONDS, self.read_memory)
+
+    @property
+    def form(self) -> ConfigForm:
+        return self.query_one(ConfigForm)
+
+    @property
+    def plots(self) -> PlotsPanel:
+        return self.query_one(PlotsPanel)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast through the app's notify: literal text unless asked otherwise (Widget.notify's default
+        is markup, and toasts here quote paths, snapshot names and error text)."""
+        self.app.notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def say(self, text: str) -> None:
+        """A line for the log view (and the log file)."""
+        logs.logger().info("%s", text)  # the tail poll shows it in the log view, in order with TF's lines
+
+    # -- the timer -------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Redraw what moved: the log's new lines, the visible plots, the status line."""
+        self.poll_logs()
+        history, summary = self.view.history, self.view.summary
+        if history is None or summary is None:
+            self.update_status()
+            return
+        running = self.view.busy
+        self.rate.tick(len(history), running, time.monotonic())
+        self.plots.refresh_plots(history, summary, self.view.pins, running)
+        self.update_status()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.tick()  # the panel has marked itself dirty: draw the new tab now, not on the next tick
+
+    def poll_logs(self) -> None:
+        lines = logs.TAIL.since(self._log_serial)
+        log = self.plots.log_view
+        if lines and log is not None:  # before the panel mounts, the lines wait in the tail for the next tick
+            self._log_serial = lines[-1][0]
+            for _, text in lines:
+                log.add(Text(text))  # plain text (no markup), wrapped to the view's width (again after a resize)
+
+    def read_memory(self) -> None:
+        """GPU memory moves with allocations, not with each step: a reading every few seconds is plenty."""
+        memory = self.view.device_memory()
+        if memory != self.memory:
+            self.memory = memory
+            self.update_status()
+
+    def update_status(self) -> None:
+        view = self.view
+        summary = view.summary
+        device = devices_label(summary.devices or (summary.device,)) if summary else ""
+        device = memory_label(self.memory) or device  # each GPU named with its memory, when there are readings
+        rate = format_rate(self.rate.value, self.frozen)
+        self.query_one("#status", StatusLine).show(
+            device,
+            view.step,
+            rate,
+            format_prediction(view.last_prediction(), regression=summary is not None and summary.regression),
+            view.state,
+            view.detail,
+            self.share.followers if self.share else None,
+        )
+        if self.share:
+            self.share.offer(view, self.stories, self.preset, device, rate)
+
+    def update_controls(self) -> None:
+        ready = self.view.loaded and self.view.state != "loading"
+        self.query_one("#controls", Controls).set_enabled(ready, self.form_valid, self.view.state == "running")
+
+    # -- explanations ----------------------------------------------------------------------------
+
+    @staticmethod
+    def preset_title(preset: Preset) -> str:
+        return f"{preset.key}. {preset.title}"
+
+    def show_story(self, title: str, text: str) -> None:
+        story = Text()
+        story.append(title, style="bold")
+        story.append("  " + text)
+        if self.stories and story.plain.startswith(self.stories[-1].plain):
+            self.stories[-1] = story  # the same story, now with the engine's note appended
+        else:
+            self.stories = [*self.stories[1 - STORIES_KEPT :], story]
+        self.query_one("#story", StoryLine).show(story)
+
+    def show_demo_note(self, note: Text) -> None:
+        self.stories = [*self.stories[1 - STORIES_KEPT :], note]  # `i` shows a note the banner had to cut
+        self.query_one("#demo-note", StoryLine).show(note)
+
+    def show_summary(self, s: ModelSummary) -> None:
+        devices = s.devices or (s.device,)
+        self.form.summary(f"{s.line()}\ndata: {s.data}\nprobe: {s.probe}\ndevice: {devices_label(devices)}")
+
+    # -- the form's place ------------------------------------------------------------------------
+
+    def form_shown(self) -> bool:
+        if self.form_open is not None:
+            return self.form_open
+        return self.has_class("-wide")
+
+    def update_form_visibility(self) -> None:
+        self.set_class(self.form_open is True, "-form-open")
+        self.set_class(self.form_open is False, "-form-closed")
+
+    def typing_in_form(self) -> bool:
+        """A field or dropdown of the form has the focus (and no modal is up): printable keys are its."""
+        focused = self.focused
+        return (
+            self.is_active
+            and focused is not None
+            and any(isinstance(node, ConfigForm) for node in focused.ancestors_with_self)
+        )

@@ -1,0 +1,381 @@
+"""The lab screen: what the keys do to the engine, and what its answers do to the screen.
+
+Actions queue engine commands and never wait; the engine's results come back as messages
+(messages.py) posted to this screen, which is always mounted (the app's default screen), so an answer
+that lands while a modal is up is handled like any other. The layout and its redraws are in
+lab_display.py, the file dialogs in dialogs.py, the demo's beats in demo_runner.py.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.binding import BindingType
+
+from gradtui import autosave as autosaves
+from gradtui.config import LabConfig
+from gradtui.presets import Preset, find_preset
+from gradtui.tui import dialogs
+from gradtui.tui.commands import TYPED_ACTIONS, lab_bindings
+from gradtui.tui.demo_runner import DemoRunner
+from gradtui.tui.engine import STEP_QUEUE, EngineFactory
+from gradtui.tui.lab_display import LabDisplay
+from gradtui.tui.messages import (
+    ConfigApplied,
+    EngineFailed,
+    EngineState,
+    FileWritten,
+    HistoryChanged,
+    Origin,
+    PinsChanged,
+    Replaced,
+    SessionReady,
+    StepsDone,
+)
+from gradtui.tui.widgets.form import ConfigForm
+from gradtui.tui.widgets.plot_table import find_tab, tab_names
+from gradtui.tui.widgets.plots_panel import zero_toast
+from gradtui.tui.widgets.status import StoryLine
+
+
+class LabScreen(LabDisplay):
+    """The lab: its keys (commands.lab_bindings), their actions, and the engine's messages."""
+
+    BINDINGS: ClassVar[list[BindingType]] = lab_bindings()  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        engine: EngineFactory,
+        config: LabConfig,
+        *,
+        preset: Preset | None = None,
+        demo: DemoRunner | None = None,
+        session_file: str | None = None,
+        resume: str | None = None,
+        frozen: bool = False,
+    ) -> None:
+        super().__init__(engine, config, resume or session_file, preset, frozen)
+        self.demo = demo or DemoRunner([])
+        self.session_file = session_file  # where ctrl+s saves (never a file that failed to load)
+        self.offer_resume = not (resume or session_file or preset or self.demo.beats)  # a plain start
+        self.wants_play = False  # what the user last asked p for (the engine's state may lag)
+
+    def on_mount(self) -> None:
+        """The opening explanations (Textual then runs LabDisplay.on_mount too: a handler runs for every
+        class of the MRO, so it is not called here)."""
+        if self.preset:
+            self.show_story(self.preset_title(self.preset), self.preset.story)
+        if self.demo.beats:
+            banner = self.query_one("#demo-note", StoryLine)
+            banner.show(Text(self.demo.intro()))
+            banner.display = True
+        if self.offer_resume:
+            found = autosaves.newest(excluding=self.engine.autosave_path)
+            if found is not None:
+                self.show_story(
+                    "Resume",
+                    f"gradtui --resume reopens an unsaved exploration, autosaved to {autosaves.describe(found)}.",
+                )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        typing = self.typing_in_form()
+        if action == "leave_field":  # only a field or dropdown of the form; elsewhere escape keeps its own meaning
+            return typing
+        return not (typing and action in TYPED_ACTIONS)  # a letter typed into a dropdown is not a lab key
+
+    # -- engine messages -------------------------------------------------------------------------
+
+    @on(EngineState)
+    def _engine_state(self, message: EngineState) -> None:
+        self.view.on_state(message)
+        if message.state == "running":
+            self.rate.restart()
+        self.update_controls()
+        self.update_status()
+
+    @on(SessionReady)
+    def _session_ready(self, message: SessionReady) -> None:
+        if message.origin == "load":
+            self.form.load(message.config)
+            self.preset = None  # an opened session is its own experiment: the last preset's story no longer fits
+        s = message.summary
+        self.show_summary(s)
+        self.say(f"model: {s.line()} on {', '.join(s.devices or (s.device,))}")
+        # an opened session's notes were written when it ran: say so, or they read as if just happened
+        opened = message.origin == "load"
+        for note in message.notes:
+            self.say(f"from the session file: {note}" if opened else note)
+        if message.notes and not self.preset:
+            self.show_story("Note from the session file" if opened else "Note", message.notes[-1])
+        elif message.notes and self.preset:
+            self.show_story(self.preset_title(self.preset), f"{self.preset.story}  ⟶ {message.notes[-1]}")
+        self.plots.mark_dirty()
+        if message.origin in ("preset", "demo", "load"):
+            self._fresh_experiment(message.origin, message.replaced, in_place=False)
+        self.rate.clear()
+        self.read_memory()  # the new session's devices, not the last one's
+
+    @on(ConfigApplied)
+    def _config_applied(self, message: ConfigApplied) -> None:
+        if self.view.summary is not None:  # a change in place can change the mode the summary names
+            self.show_summary(self.view.summary)
+        self.plots.mark_dirty()
+        if message.origin in ("preset", "demo"):  # a preset applied in place (same model): it reset the history
+            self._fresh_experiment(message.origin, message.replaced, in_place=True)
+
+    def _fresh_experiment(self, origin: Origin, replaced: Replaced | None, in_place: bool) -> None:
+        """A preset or opened session has replaced the experiment: no stale rate, and say what was replaced.
+
+        Runs on the engine's answer, so a StepsDone from a run the switch interrupted cannot bring the old
+        rate back. A demo script's presets are meant to start afresh, so they are not announced."""
+        self.rate.clear()
+        if origin == "demo" or replaced is None or replaced == (0, 0):
+            return
+        steps, snaps = replaced
+        history = f"{steps} step{'s' * (steps != 1)} of history"
+        if in_place:  # same model: the session was reset (undoable) and keeps its snapshots
+            text = f"History reset to step 0 ({history}; u undoes it, snapshots are kept)."
+        else:
+            lost = history + (f", {snaps} snapshot{'s' * (snaps != 1)}" if snaps else "")
+            text = f"The previous experiment ({lost}) was replaced."
+        self.notify(f"{text} ctrl+s saves an experiment to a file.", title="new experiment")
+
+    @on(StepsDone)
+    def _steps_done(self, message: StepsDone) -> None:
+        report = message.report
+        if message.kind == "play" and self.view.idle:  # it ended (paused, diverged) and no other is asked for
+            self.wants_play = False
+        self.rate.measured(report)
+        for note in report.notes:
+            self.show_story("Note", note)
+        if report.divergence is not None:
+            d = report.divergence
+            self.notify(
+                f"Diverged at step {d.step}: non-finite {d.where}. Kept the last finite weights; "
+                "undo or lower the learning rate.",
+                title="diverged",
+                severity="error",
+                timeout=8,
+            )
+        self.plots.mark_dirty()
+        self.tick()  # paint the new step now: a key press should not wait for the timer
+
+    @on(HistoryChanged)
+    def _history_changed(self, message: HistoryChanged) -> None:
+        if not message.ok:
+            self.notify(message.detail or f"{message.action} did nothing", severity="warning")
+        elif message.action == "snapshot":
+            self.notify(f"snapshot {message.detail!r} taken (o restores it)")
+        elif message.action == "restore":
+            self.notify(f"restored snapshot {message.detail!r}")
+        self.plots.mark_dirty()
+
+    @on(PinsChanged)
+    def _pins_changed(self, message: PinsChanged) -> None:
+        self.say(message.text)
+        self.notify(f"{message.text}. c pins, x clears.", title="reference runs")
+        self.plots.mark_dirty()
+        self.tick()
+
+    @on(EngineFailed)
+    def _engine_failed(self, message: EngineFailed) -> None:
+        if message.action == "load":  # ctrl+s must not offer (and replace) the file that did not open
+            self.session_file = None
+        self.say(f"{message.action} failed: {message.text}")
+        if message.untrusted is not None:
+            dialogs.ask_trust(self, message.untrusted, message.text, message.field)
+            return
+        if message.field:
+            self.form.show_engine_error(message.field, message.text, self.view.config)
+        self.notify(message.text, title=f"{message.action} failed", severity="error", timeout=8)
+
+    @on(FileWritten)
+    def _file_written(self, message: FileWritten) -> None:
+        self.say(f"wrote {message.what} to {message.path}")
+        self.notify(f"{message.what} written to {message.path}")
+
+    @on(ConfigForm.Validity)
+    def _form_validity(self, message: ConfigForm.Validity) -> None:
+        self.form_valid = message.valid
+        self.update_controls()
+
+    @on(ConfigForm.Submit)
+    def _form_submit(self, message: ConfigForm.Submit) -> None:
+        self.interrupt()
+        self.engine.apply(message.config)
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def can_act(self) -> bool:
+        """A session is loaded; else say why nothing happens."""
+        if not self.view.loaded:
+            self.notify(
+                "The engine is still loading."
+                if self.view.state == "loading"
+                else "No model is loaded: fix the settings and press enter.",
+                severity="warning",
+            )
+            return False
+        return True
+
+    def apply_pending(self) -> bool:
+        """Apply a valid, changed form before running; False (and say why) if the form is invalid."""
+        form = self.form
+        config = form.validate_form()
+        if config is None:
+            fields = ", ".join(form.errors)
+            self.notify(f"Fix the settings first ({fields}).", title="invalid settings", severity="error")
+            return False
+        if config != form.applied:
+            config = form.implied(config)
+            form.applied = config
+            self.interrupt()
+            self.engine.apply(config)
+        return True
+
+    def interrupt(self) -> None:
+        """Stop a run in progress so the next command runs at once."""
+        self.wants_play = False
+        self.engine.pause()
+
+    def action_step(self, count: int = 1) -> None:
+        """Steps queue behind each other (keys that arrive together all count); a play or run stops first."""
+        if self.can_act() and self.apply_pending():
+            if self.view.state == "running" or self.wants_play:
+                self.interrupt()
+            if not self.engine.step(count):
+                self.notify(f"{STEP_QUEUE} steps are queued already; this press was not added.", severity="warning")
+
+    def action_run_n(self, count: int | None = None) -> None:
+        if self.can_act() and self.apply_pending():
+            self.interrupt()
+            self.engine.run(count or self.form.applied.steps)
+
+    def action_play_pause(self) -> None:
+        """Toggle what the user last asked for, not the engine's state, which lags behind quick presses."""
+        if self.wants_play:
+            self.action_pause()
+        elif self.can_act() and self.apply_pending():
+            self.wants_play = True
+            self.engine.play()
+
+    def action_pause(self) -> None:
+        self.interrupt()
+
+    def action_play(self) -> None:
+        if self.can_act() and self.apply_pending():
+            self.interrupt()
+            self.wants_play = True
+            self.engine.play()
+
+    def action_undo(self) -> None:
+        if self.can_act():
+            self.interrupt()
+            self.engine.undo()
+
+    def action_reset(self) -> None:
+        if self.can_act():
+            self.interrupt()
+            self.engine.reset()
+
+    def action_snapshot(self, name: str | None = None) -> None:
+        if self.can_act():
+            self.interrupt()
+            self.engine.snapshot(name)
+
+    def action_restore(self, name: str | None = None) -> None:
+        if not self.can_act():
+            return
+        if name:
+            self.interrupt()
+            self.engine.restore(name)
+        else:
+            dialogs.ask_restore(self)
+
+    def action_preset(self, name: str, origin: Origin = "preset") -> None:
+        """A preset is a fresh experiment from step 0 (the engine's answer says what it replaced)."""
+        preset = find_preset(name)
+        form = self.form
+        config = preset.config(form.applied)
+        self.preset = preset
+        form.load(config)
+        self.show_story(self.preset_title(preset), preset.story)
+        self.say(f"preset {preset.name}: {preset.title}. {preset.story}")
+        self.interrupt()
+        self.engine.apply(config, origin=origin)
+
+    def action_pin(self, name: str | None = None) -> None:
+        """Pin the run so far as a reference drawn on every plot (kept across presets, in sessions and exports)."""
+        if self.can_act():
+            self.engine.pin(name or None)
+
+    def action_unpin(self) -> None:
+        self.engine.unpin()
+
+    def action_next_tab(self) -> None:
+        self.plots.switch_tab(1)
+
+    def action_previous_tab(self) -> None:
+        self.plots.switch_tab(-1)
+
+    def show_tab(self, name: str) -> None:
+        """Bring up a tab by its label or plot key (a demo's `tab NAME`)."""
+        tab_id = find_tab(name)
+        if tab_id is None:
+            self.notify(f"no tab named {name!r} (tabs: {', '.join(tab_names())})", severity="warning")
+            return
+        self.plots.show_tab(tab_id)
+
+    def action_toggle_log(self) -> None:
+        panel = self.plots
+        panel.log_scale = not panel.log_scale
+        self._redraw_now("weight and gradient norms on a " + ("log" if panel.log_scale else "linear") + " axis")
+
+    def action_toggle_zero(self) -> None:
+        panel = self.plots
+        panel.from_zero = not panel.from_zero
+        self._redraw_now(zero_toast(panel.from_zero, panel.log_scale))
+
+    def _redraw_now(self, what: str) -> None:
+        self.notify(what, timeout=2)
+        self.plots.mark_dirty()
+        self.tick()
+
+    def action_export(self) -> None:
+        dialogs.ask_export(self)
+
+    def action_save_session(self) -> None:
+        if self.can_act():
+            dialogs.ask_save_session(self)
+
+    def action_open_session(self) -> None:
+        dialogs.ask_open_session(self)
+
+    def action_toggle_form(self) -> None:
+        self.form_open = not self.form_shown()
+        self.update_form_visibility()
+        if self.form_open:
+            self.form.query_one("#field-model").focus()
+        else:
+            self.set_focus(None)
+
+    def action_leave_form(self) -> None:
+        self.set_focus(None)
+
+    def action_leave_field(self) -> None:
+        """Escape from a form text field, taken as the key arrives (see commands.lab_bindings)."""
+        self.set_focus(None)
+
+    def action_demo_next(self) -> None:
+        note = self.demo.advance(self)
+        if note is not None:
+            self.show_demo_note(note)
+
+    def set_fields(self, settings: tuple[tuple[str, str], ...]) -> None:
+        """Type values into form fields, then apply them as enter would (a demo's `set`)."""
+        form = self.form
+        for name, value in settings:
+            form.set_text(name, value)
+        self.apply_pending()
