@@ -24,11 +24,14 @@ RULES = rules.NAMES
 LOSS_RULES = tuple(rule.name for rule in rules.RULES if rule.is_loss)  # auto mode trains these like fit
 SIGNS = ("descend", "ascend")
 LOSSES = ("auto", "bce", "sce", "mse")
-OPTIMIZERS = optimizers.NAMES
+OPTIMIZERS = ("auto", *optimizers.NAMES)  # auto: the model file's compile config, else sgd
+DEFAULT_LR = 0.1  # --lr auto without a compile config to read it from: the article's rate
+AUTO_FIELDS = ("lr", "batch_size")  # fields whose None means `auto` (chosen when the model and data are known)
 WEIGHTS = ("auto", "imagenet", "none")
 DEVICE_WORDS = ("auto", "cpu", "gpu", "all")
 DEVICE_CHOICES = "auto, cpu, gpu, all, cpu:N, gpu:N, or a list such as gpu:0,gpu:1"
 PROBE_WORDS = ("random", "heldout")
+HOLDOUT_ROWS = ("last", "random")
 MODES = ("auto", "train", "infer")
 
 
@@ -217,6 +220,20 @@ def parse_optional_float(text: str) -> float | None:
     return _float(value, lo=0.0, open_lo=True)
 
 
+def parse_lr(text: str) -> float | None:
+    """A learning rate, or auto (None): the model file's compile config, else DEFAULT_LR."""
+    if str(text).strip().lower() == "auto":
+        return None
+    return _float(text, lo=0.0, hi=1e6, open_lo=True)
+
+
+def parse_batch_size(text: str) -> int | None:
+    """A minibatch size, or auto (None): 32 for --data as `fit` does, 100 on the built-in data sets."""
+    if str(text).strip().lower() == "auto":
+        return None
+    return _int(text, lo=1, hi=65536)
+
+
 def parse_holdout(text: str) -> float:
     """A fraction of x_train to hold out; 0 (or off/none) holds nothing out, as `model.fit` does."""
     value = str(text).strip().lower()
@@ -337,10 +354,19 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "holdout",
         parse_holdout,
-        "fraction of x_train held out for evaluation when the .npz has no x_test (0 = train on every row)",
+        "fraction of x_train held out for evaluation when the .npz has no x_test, as fit's validation_split "
+        "(0 = train on every row)",
         "data",
         (),
         "FRACTION",
+    ),
+    Field(
+        "holdout_rows",
+        lambda t: _choice(t, HOLDOUT_ROWS),
+        "which rows --holdout takes: last (the last rows in file order, before shuffling, as validation_split) "
+        "or random (a seeded random fraction)",
+        "data",
+        HOLDOUT_ROWS,
     ),
     Field("eval_max", parse_eval_max, "evaluate on at most N held-out rows (none = all of them)", "data", (), "N"),
     Field("rule", lambda t: _choice(t, RULES), "what the tape differentiates", "rule", RULES),
@@ -354,7 +380,13 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("sign", lambda t: _choice(t, SIGNS), "descend (apply_gradients) or ascend", "rule", SIGNS),
     Field("label", parse_optional_label, "example-loss label for the probe rows", "rule", (), "K"),
-    Field("loss", lambda t: _choice(t, LOSSES), "loss; auto follows the output activation", "rule", LOSSES),
+    Field(
+        "loss",
+        lambda t: _choice(t, LOSSES),
+        "loss; auto: the model file's compile config, else by the output activation",
+        "rule",
+        LOSSES,
+    ),
     Field(
         "mode",
         lambda t: _choice(t, MODES),
@@ -362,8 +394,21 @@ FIELDS: tuple[Field, ...] = (
         "rule",
         MODES,
     ),
-    Field("optimizer", lambda t: _choice(t, OPTIMIZERS), "update rule's optimizer", "optimizer", OPTIMIZERS),
-    Field("lr", lambda t: _float(t, lo=0.0, hi=1e6, open_lo=True), "learning rate", "optimizer", (), "LR"),
+    Field(
+        "optimizer",
+        lambda t: _choice(t, OPTIMIZERS),
+        "the optimizer; auto: the model file's compile config (its class and arguments), else sgd",
+        "optimizer",
+        OPTIMIZERS,
+    ),
+    Field(
+        "lr",
+        parse_lr,
+        f"learning rate; auto: the model file's compile config, else {DEFAULT_LR:g}",
+        "optimizer",
+        ("auto",),
+        "LR",
+    ),
     Field(
         "momentum",
         lambda t: _float(t, lo=0.0, hi=0.999),
@@ -374,7 +419,14 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("clipnorm", parse_optional_float, "clip each gradient's norm (none = off)", "optimizer", (), "C"),
     Field("weight_decay", lambda t: _float(t, lo=0.0, hi=1.0), "decoupled weight decay", "optimizer", (), "WD"),
-    Field("batch_size", lambda t: _int(t, lo=1, hi=65536), "batch-loss minibatch size", "run", (), "B"),
+    Field(
+        "batch_size",
+        parse_batch_size,
+        "batch-loss minibatch size; auto: 32 with --data (as fit), 100 on the built-in data",
+        "run",
+        ("auto",),
+        "B",
+    ),
     Field("steps", lambda t: _int(t, lo=1, hi=10_000_000), "steps for `run` and Run N", "run", (), "N"),
     Field("eval_every", lambda t: _int(t, lo=1, hi=1_000_000), "held-out evaluation every K steps", "run", (), "K"),
     Field("seed", lambda t: _int(t, lo=0, hi=2**31 - 1), "seed for weights, probes, data, batches", "run", (), "S"),
@@ -403,6 +455,7 @@ class LabConfig:
     n_probe: int = 1
     data: str | None = None
     holdout: float = 0.0
+    holdout_rows: str = "last"
     eval_max: int | None = None
     rule: str = "prediction"
     target: str = "sum"
@@ -410,12 +463,12 @@ class LabConfig:
     label: int | None = None
     loss: str = "auto"
     mode: str = "auto"
-    optimizer: str = "sgd"
-    lr: float = 0.1
+    optimizer: str = "auto"
+    lr: float | None = None  # auto
     momentum: float = 0.9
     clipnorm: float | None = None
     weight_decay: float = 0.0
-    batch_size: int = 100
+    batch_size: int | None = None  # auto
     steps: int = 10
     eval_every: int = 10
     seed: int = 0
@@ -451,6 +504,13 @@ class LabConfig:
         return self.model not in BUILTIN_MODELS
 
     @property
+    def effective_batch_size(self) -> int:
+        """The minibatch size asked for: `auto` is fit's 32 on your own data, 100 on the built-in sets."""
+        if self.batch_size is not None:
+            return self.batch_size
+        return 32 if self.data is not None else 100
+
+    @property
     def effective_mode(self) -> str:
         """train or infer: `auto` is fit's semantics for the loss rules, predict's for the others."""
         if self.mode != "auto":
@@ -463,13 +523,14 @@ class LabConfig:
         """Every effective setting, JSON-ready."""
         out = {f.name: getattr(self, f.name) for f in FIELDS}
         out["input_shape"] = list(self.input_shape)
+        out.update({name: "auto" for name in AUTO_FIELDS if out[name] is None})
         return out
 
     def as_text(self, name: str) -> str:
         """A field's value as the text a user would type for it."""
         value = getattr(self, name)
         if value is None:
-            return "none"
+            return "auto" if name in AUTO_FIELDS else "none"
         if isinstance(value, bool):
             return "yes" if value else "no"
         if isinstance(value, tuple):

@@ -116,6 +116,11 @@ APPLIES: tuple[Applies, ...] = (
         lambda c: "it splits the x_train of --data PATH.npz; the built-in data sets have their own held-out set",
     ),
     Applies(
+        "holdout_rows",
+        lambda c: c.data is not None and c.holdout > 0,
+        lambda c: "it chooses the rows --holdout FRACTION sets aside from --data PATH.npz (no --holdout is given)",
+    ),
+    Applies(
         "eval_max",
         has_data,
         lambda c: f"there is no held-out data to evaluate ({c.model} has no built-in data set; give --data PATH.npz)",

@@ -41,8 +41,8 @@ def test_any_values_are_accepted_or_refused_with_a_message(values: dict[str, obj
         assert "\n" not in text and len(text) < 400
         return
     # accepted: a complete config whose numbers are finite and in range, and that round-trips
-    assert math.isfinite(config.lr) and config.lr > 0
-    assert config.batch_size >= 1 and config.steps >= 1 and config.eval_every >= 1
+    assert config.lr is None or (math.isfinite(config.lr) and config.lr > 0)  # None: auto
+    assert config.effective_batch_size >= 1 and config.steps >= 1 and config.eval_every >= 1
     assert LabConfig.from_dict(config.to_dict()) == config
 
 

@@ -17,15 +17,15 @@ import numpy as np
 from gradtui import logs
 from gradtui.config import ConfigError, LabConfig
 from gradtui.errors import first_line
+from gradtui.lab import compile_config, explain, measures, rules, session_file, timeline
 from gradtui.lab import data as lab_data
-from gradtui.lab import explain, measures, rules, session_file, timeline
+from gradtui.lab.accuracy import measure_baseline, scoring_for
 from gradtui.lab.history import History
 from gradtui.lab.models import check_drivable, device_of, devices_of, layer_groups, load_model
-from gradtui.lab.optimizers import make_optimizer
 from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
 from gradtui.lab.runtime import memory_in_use, resolve_devices, strategy_for, tf
-from gradtui.lab.step_graph import TUNABLE, Parts, StepGraph, eval_batch, measure_baseline
+from gradtui.lab.step_graph import TUNABLE, Parts, StepGraph, eval_batch
 
 # Fields whose change needs a new model, probe or data set; the others are applied in place.
 REBUILD_FIELDS = (
@@ -41,6 +41,7 @@ REBUILD_FIELDS = (
     "device",
     "loss",
     "holdout",
+    "holdout_rows",
     "eval_max",
 )  # the loss decides the labels' shape, so a new loss reloads the data; holdout and eval_max the data split
 OPTIMIZER_FIELDS = ("optimizer", "momentum", "clipnorm", "weight_decay")
@@ -92,7 +93,10 @@ class Session:
         input_shape, output_shape = check_drivable(loaded)
         self.outputs = int(output_shape[0])
         rules.check_against_model(config, self.activation, self.outputs)
-        self.loss_name = rules.loss_name(config, self.activation, self.outputs)
+        self.compiled = compile_config.read(config.model) if config.is_user_model else None
+        self.loss_name = rules.loss_name(config, self.activation, self.outputs, self._model_loss())
+        self.training = compile_config.resolve(config, self.compiled, self.loss_name)
+        self.notes.extend(self.training.notes)
         self.data = lab_data.load_data(
             config, input_shape, self.outputs, self.activation, self.loss_name, loaded.indices
         )
@@ -123,19 +127,39 @@ class Session:
             data=self.data.description if self.data else "none",
             probe=probe_desc,
             mode=config.effective_mode,
+            training=self.training.describe(),
+            origins=dict(self.training.origins),
         )
         self.history = History(self.parts.dims)
         self.history.keep_exact(self.timeline.marks)
-        self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
+        self.graph = StepGraph(self._settled(config), self.parts, self.optimizer, self.strategy)
         self._call(0)  # trace and optimise the compiled step now, so the first keypress does not wait for it
         self.history.append(self.graph.start_row(self._init_weights))
         self.notes.extend(self._static_notes(config))
 
     def _effective(self, config: LabConfig) -> LabConfig:
         """`config` as it runs: a batch larger than the training set is the training set."""
-        if self.data is not None and config.batch_size > len(self.data.x_train):
+        if self.data is not None and config.batch_size is not None and config.batch_size > len(self.data.x_train):
             return dataclasses.replace(config, batch_size=len(self.data.x_train))
         return config
+
+    def _settled(self, config: LabConfig) -> LabConfig:
+        """`config` with its autos settled (self.training's), as the step graph runs it."""
+        training = self.training
+        batch = training.batch_size if self.data is None else min(training.batch_size, len(self.data.x_train))
+        return dataclasses.replace(config, lr=training.lr, batch_size=batch, clipnorm=training.clipnorm)
+
+    def _model_loss(self) -> str | None:
+        """The loss the model file was compiled with, where it fits this output (else a note says why not)."""
+        loss = self.compiled.loss if self.compiled is not None else None
+        misfit = (loss == "sce" and self.outputs < 2) or (loss == "bce" and self.activation == "softmax")
+        if loss is not None and misfit:
+            self.notes.append(
+                f"The model was compiled with {rules.LOSS_TITLES[loss]}, which does not fit its {self.outputs} "
+                f"{self.activation} output(s): --loss auto follows the output activation instead."
+            )
+            return None
+        return loss
 
     def _static_notes(self, config: LabConfig) -> list[str]:
         """What the settings explain before any step: the rule's notes and the mode's."""
@@ -144,6 +168,8 @@ class Session:
         )
 
     def _parts(self, stateless: bool) -> Parts:
+        from_logits = rules.from_logits(self.loss_name, self.activation)
+        scoring = scoring_for(self.data, self.outputs, self.loss_name, self.activation, from_logits)
         return Parts(
             model=self.model,
             stateless=stateless,
@@ -152,7 +178,7 @@ class Session:
             x_probe=self.x_probe,
             outputs=self.outputs,
             loss_name=self.loss_name,
-            from_logits=rules.from_logits(self.loss_name, self.activation),
+            from_logits=from_logits,
             data=self.data,
             init=[tf.constant(w) for w in self._init_weights],
             # one count for every replica: the first replica's increment is the one kept
@@ -164,17 +190,15 @@ class Session:
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
             ),
             state=list(self.model.non_trainable_variables),
-            baseline=measure_baseline(
-                self.model, self.data, rules.from_logits(self.loss_name, self.activation), eval_batch(self.vars)
-            ),
+            baseline=measure_baseline(self.model, self.data, scoring, eval_batch(self.vars)),
+            scoring=scoring,
         )
 
     def _setup_optimizer(self) -> None:
         # Under a strategy the step graph clips the all-reduced gradient itself (a Keras optimizer would
         # clip each replica's part), and the slots are built mirrored now, not lazily inside a replica.
-        config = dataclasses.replace(self.config, clipnorm=None) if self.replicas > 1 else self.config
         with self.strategy.scope():
-            self.optimizer = make_optimizer(config)
+            self.optimizer = compile_config.make_optimizer(self.config, self.training, clip=self.replicas == 1)
             self.optimizer.build(self.vars)
         self._opt_vars = [v for v in self.optimizer.variables if "learning_rate" not in v.path]
         self._opt_init = [v.numpy() for v in self._opt_vars]
@@ -364,7 +388,7 @@ class Session:
         """The gradient the optimizer would be handed next: signed, and clipped per tensor to clipnorm
         as Keras clips it before the update."""
         sign = -1.0 if self.config.sign == "ascend" else 1.0
-        clip = self.config.clipnorm
+        clip = self.training.clipnorm
         out = []
         for g in self.gradients():
             norm = float(np.sqrt(np.sum(np.square(g, dtype=np.float64))))
@@ -394,32 +418,38 @@ class Session:
             return self
         rules.check_against_model(config, self.activation, self.outputs)  # the loss is a rebuild field: unchanged
         rules.check_data(config, self.data is not None)
-        saved = (self.config, self.optimizer, self._opt_vars, self._opt_init, self.graph)
+        saved = (self.config, self.training, self.optimizer, self._opt_vars, self._opt_init, self.graph)
         try:
-            self.config = config
+            self.config, old_lr = config, self.training.lr
+            self.training = compile_config.resolve(config, self.compiled, self.loss_name)
             if any(getattr(old, f) != getattr(config, f) for f in OPTIMIZER_FIELDS):
                 self._setup_optimizer()
                 self.timeline.undo.clear()
                 self.notes.append(
-                    f"Optimizer now {config.optimizer}: its state starts fresh and undo history was cleared."
+                    f"Optimizer now {self.training.optimizer}: its state starts fresh and undo history was cleared."
                 )
-            elif old.lr != config.lr:
-                self.optimizer.learning_rate.assign(config.lr)
+            elif old_lr != self.training.lr:
+                self.optimizer.learning_rate.assign(self.training.lr)
             if all(getattr(old, f) == getattr(config, f) for f in _FIELDS if f not in TUNABLE):
-                self.graph.retune(config)
+                self.graph.retune(self._settled(config))
             else:
                 with self.strategy.scope(), tf.device(self.device):  # its sign variable mirrored like the weights
-                    self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
+                    self.graph = StepGraph(self._settled(config), self.parts, self.optimizer, self.strategy)
                     self._call(0)
         except Exception:
-            (self.config, self.optimizer, self._opt_vars, self._opt_init, self.graph) = saved
+            (self.config, self.training, self.optimizer, self._opt_vars, self._opt_init, self.graph) = saved
             raise
         self.divergence = None
         self._chunk = 1
         stale = set(self._static_notes(old))
         self.notes = [n for n in self.notes if n not in stale and not explain.is_about_steps(n)]
         self.notes.extend(self._static_notes(config))
-        self.summary = dataclasses.replace(self.summary, mode=config.effective_mode)
+        self.summary = dataclasses.replace(
+            self.summary,
+            mode=config.effective_mode,
+            training=self.training.describe(),
+            origins=dict(self.training.origins),
+        )
         return self
 
     # ---- session files ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import numpy as np
 
 from gradtui.config import LabConfig
 from gradtui.lab import measures, rules
+from gradtui.lab.accuracy import Baseline, Scoring
 from gradtui.lab.data import DataSet
 from gradtui.lab.runtime import tf
 
@@ -25,43 +26,8 @@ LossFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 EVAL_BATCH = 1024  # held-out rows per forward pass (64 for models over 1M parameters)
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """Step 0's predicted class of every evaluated held-out row, and how many of them are right."""
-
-    classes: np.ndarray
-    hits: int
-
-
-def classes_of(p: tf.Tensor, from_logits: bool) -> tf.Tensor:
-    """Predicted classes: argmax of several outputs; one output above 0.5 (a probability) or 0 (a logit)."""
-    if p.shape[-1] == 1:
-        return tf.cast(p[:, 0] > (0.0 if from_logits else 0.5), tf.int32)
-    return tf.argmax(p, axis=-1, output_type=tf.int32)
-
-
-def correct_of(c: tf.Tensor, y: tf.Tensor, kind: str) -> tf.Tensor:
-    """Whether each predicted class is right: the label, or (hot rows) a positive of the row."""
-    if kind == "hot":
-        return tf.gather(y, c, axis=1, batch_dims=1) > 0.5
-    if kind == "binary":
-        return tf.equal(c, tf.cast(y[:, 0] > 0.5, tf.int32))
-    return tf.equal(c, tf.cast(tf.reshape(y, [-1]), tf.int32))
-
-
 def eval_batch(variables: list[Any]) -> int:
     return EVAL_BATCH if sum(int(np.prod(v.shape)) for v in variables) < 1_000_000 else 64
-
-
-def measure_baseline(model: Any, data: DataSet | None, from_logits: bool, batch: int) -> Baseline | None:
-    """Step 0's held-out classes and accuracy, batched like `predict`; None without a labelled held-out set."""
-    if data is None or not data.has_heldout or data.kind == "values":
-        return None
-    x, y = data.x_test[: data.eval_rows], data.y_test[: data.eval_rows]
-    found = [model(tf.constant(x[i : i + batch]), training=False) for i in range(0, len(x), batch)]
-    classes = tf.concat([classes_of(p, from_logits) for p in found], 0)
-    hits = int(np.count_nonzero(correct_of(classes, tf.constant(y), data.kind).numpy()))
-    return Baseline(classes.numpy(), hits)
 
 
 @dataclass(frozen=True)
@@ -80,7 +46,8 @@ class Parts:
     init: list[tf.Tensor]  # the weights at step 0
     step: Any  # the step counter, a tf.Variable
     state: list[Any] = field(default_factory=list)  # non-trainable variables: moving statistics, dropout seeds
-    baseline: Baseline | None = None  # step 0's held-out classes: the experiment's, whatever changes later
+    baseline: Baseline | None = None  # step 0's held-out decisions: the experiment's, whatever changes later
+    scoring: Scoring | None = None  # how a held-out prediction is judged right (None: values, no accuracy)
 
     @property
     def dims(self) -> measures.Dims:
@@ -135,7 +102,7 @@ class StepGraph:
             self.x_eval = tf.constant(data.x_test[: data.eval_rows])
             self.y_eval = tf.constant(data.y_test[: data.eval_rows])
             self.rows = len(data.x_train)
-            self.batch_size = min(config.batch_size, self.rows)
+            self.batch_size = min(config.effective_batch_size, self.rows)
         self.probe_labels = tf.constant(self._probe_labels())
 
     def _probe_labels(self) -> np.ndarray:
@@ -208,19 +175,20 @@ class StepGraph:
         assert data is not None
         x_eval, y_eval, from_logits = self.x_eval, self.y_eval, self.parts.from_logits
         per_row = rules.make_loss(self.parts.loss_name, from_logits, per_row=True)
-        baseline, kind = self.parts.baseline, data.kind
+        baseline, scoring = self.parts.baseline, self.parts.scoring
         n, batch = data.eval_rows, eval_batch(self.parts.variables)
-        classes0 = tf.constant(baseline.classes) if baseline is not None else None
+        decisions0 = tf.constant(baseline.decisions) if baseline is not None else None
+        judged = n * (scoring.per_row if scoring is not None else 1)  # accuracy's denominator
 
         def part(start: tf.Tensor, loss: tf.Tensor, hits: tf.Tensor, flips: tf.Tensor) -> tuple[tf.Tensor, ...]:
-            """One batch of rows from `start`: the running sums of loss, right answers and flips."""
+            """One batch of rows from `start`: the running sums of loss, right judgements and flips."""
             end = tf.minimum(start + batch, n)
             p = predict(x_eval[start:end])
             loss += tf.reduce_sum(tf.cast(per_row(y_eval[start:end], p), tf.float64))
-            if classes0 is not None:
-                c = classes_of(p, from_logits)
-                hits += tf.reduce_sum(tf.cast(correct_of(c, y_eval[start:end], kind), tf.int64))
-                flips += tf.reduce_sum(tf.cast(tf.not_equal(c, classes0[start:end]), tf.int64))
+            if decisions0 is not None and scoring is not None:
+                decision = scoring.decide(p)
+                hits += tf.reduce_sum(scoring.hits(decision, y_eval[start:end]))
+                flips += tf.reduce_sum(tf.cast(scoring.flips(decision, decisions0[start:end]), tf.int64))
             return start + batch, loss, hits, flips
 
         def evaluate() -> dict[str, tf.Tensor]:
@@ -232,9 +200,9 @@ class StepGraph:
             nan = tf.constant(math.nan, tf.float32)
             figures = {"eval_acc": nan, "eval_loss": tf.cast(loss / n, tf.float32), "acc_change": nan, "flipped": nan}
             if baseline is not None:
-                figures["eval_acc"] = tf.cast(tf.cast(hits, tf.float64) / n, tf.float32)
+                figures["eval_acc"] = tf.cast(tf.cast(hits, tf.float64) / judged, tf.float32)
                 # from the counts, so an unchanged accuracy is exactly 0
-                figures["acc_change"] = tf.cast(tf.cast(hits - baseline.hits, tf.float64) / n, tf.float32)
+                figures["acc_change"] = tf.cast(tf.cast(hits - baseline.hits, tf.float64) / judged, tf.float32)
                 figures["flipped"] = tf.cast(tf.cast(flips, tf.float64) / n, tf.float32)
             return figures
 
@@ -398,11 +366,13 @@ class StepGraph:
     def _one_step(self) -> Callable[..., tuple[tf.Tensor, ...]]:
         parts, optimizer, norms = self.parts, self.optimizer, self._norms()
         sign, clipnorm = self.sign, self.config.clipnorm
-        # one probe output that is itself the objective: its Jacobian is the gradient just taken, so the
-        # forecast J . update is a dot product and needs no forward-mode pass
+        # one probe output that is itself the objective, differentiated in inference mode: its Jacobian is
+        # the gradient just taken, so the forecast J . update is a dot product and needs no forward-mode
+        # pass. A training-mode gradient (BatchNorm's batch statistics, dropout) is another function's:
+        # the forecast stays the inference-mode JVP whatever the mode.
         rule = rules.BY_NAME[self.config.rule]
         jacobian_is_gradient = rule.objective_is_output and rule.direction is None and parts.dims.probes == 1
-        jacobian_is_gradient = jacobian_is_gradient and parts.outputs == 1
+        jacobian_is_gradient = jacobian_is_gradient and parts.outputs == 1 and not self.training
         replicas = self.strategy.num_replicas_in_sync
 
         non_trainable = parts.model.non_trainable_variables if parts.stateless else []
