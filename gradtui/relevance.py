@@ -154,3 +154,10 @@ def check_typed(typed: Collection[str], config: LabConfig) -> None:
     for entry in APPLIES:
         if entry.field in typed and not entry.when(config):
             raise ConfigError(entry.field, f"does not apply: {entry.why(config)}")
+
+
+def applying(config: LabConfig) -> dict[str, Any]:
+    """config.to_dict() without the settings this experiment does not use (a loaded model's input shape
+    and class count, a momentum sgd ignores...): what an export says the experiment ran with."""
+    ignored = {entry.field for entry in APPLIES if not entry.when(config)}
+    return {name: value for name, value in config.to_dict().items() if name not in ignored}
