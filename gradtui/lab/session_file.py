@@ -32,7 +32,15 @@ if TYPE_CHECKING:
 
 FORMAT = "gradtui-session/2"
 FORMATS = ("gradtui-session/1", FORMAT)
-SEMANTICS = 2  # 2: fit semantics (training-mode loss rules, every row trained, whole test set evaluated)
+# 2: fit semantics (training-mode loss rules, every row trained, whole test set evaluated); 3: Keras's
+# definitions (validation_split's rows, binary_accuracy for several sigmoids, the inference-mode forecast)
+SEMANTICS = 3
+KERAS_DEFINITIONS_NOTE = (
+    "This session was saved before gradtui defined its numbers as Keras does: its --holdout rows stay the "
+    "seeded random ones it was saved with (--holdout-rows random), but accuracy for several sigmoid outputs "
+    "was then a row's top output being a positive label, and a one-probe training-mode forecast the "
+    "training-mode gradient times the update. New steps follow Keras's definitions."
+)
 OLD_SEMANTICS_NOTE = (
     "This session was saved by an older gradtui: its recorded numbers came from the old semantics "
     "(every pass in inference mode, a fifth of an .npz without x_test held out, at most 1,000 test rows "
@@ -88,10 +96,13 @@ def _state_arrays(key: str, state: State) -> dict[str, np.ndarray]:
 def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
     """Rebuild a saved session: the model from its config, then weights, optimizer state, history."""
     arrays, meta = _read(path)
-    config = LabConfig.from_dict(meta["config"])
+    older = meta.get("semantics") != SEMANTICS
+    config = LabConfig.from_dict(_upgraded(meta["config"], older))
     try:
         listed = [
-            (entry, config) if isinstance(entry, str) else (entry["name"], LabConfig.from_dict(entry["config"]))
+            (entry, config)
+            if isinstance(entry, str)
+            else (entry["name"], LabConfig.from_dict(_upgraded(entry["config"], older)))
             for entry in meta.get("snapshots", [])
         ]
     except (KeyError, TypeError, ValueError) as err:
@@ -110,9 +121,18 @@ def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
     session.timeline.snapshots.update(snapshots)
     session.restore_state(current)
     session.notes = list(meta.get("notes", session.notes))
-    if meta.get("semantics") != SEMANTICS and OLD_SEMANTICS_NOTE not in session.notes:
+    if meta.get("semantics", 0) < 2 and OLD_SEMANTICS_NOTE not in session.notes:
         session.notes.append(OLD_SEMANTICS_NOTE)
+    if older and KERAS_DEFINITIONS_NOTE not in session.notes:
+        session.notes.append(KERAS_DEFINITIONS_NOTE)
     return session
+
+
+def _upgraded(config: Any, older: bool) -> Any:
+    """A config saved before --holdout-rows existed held out seeded random rows: it keeps them."""
+    if older and isinstance(config, dict) and "holdout_rows" not in config:
+        return {**config, "holdout_rows": "random"}
+    return config
 
 
 def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -5,6 +5,7 @@ own optimizer, learning rate and loss, step for step like `train_on_batch`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("keras_definitions")
     out: dict[str, Path] = {}
 
-    def save(name: str, seed: int, layers: list[Any], compile_with: dict[str, Any] | None = None) -> None:
-        keras.utils.set_random_seed(seed)
-        model = keras.Sequential(layers)
+    def save(name: str, seed: int, layers: Callable[[], list[Any]], compile_with: dict[str, Any] | None = None) -> None:
+        keras.utils.set_random_seed(seed)  # before the layers are made: their initialisers draw seeds when made
+        model = keras.Sequential(layers())
         if compile_with is not None:
             model.compile(**compile_with)
         out[name] = root / f"{name}.keras"
@@ -32,7 +33,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     save(
         "bn",
         3,
-        [
+        lambda: [
             keras.Input((5,)),
             keras.layers.Dense(8),
             keras.layers.BatchNormalization(),
@@ -40,20 +41,35 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             keras.layers.Dense(1, activation="sigmoid"),
         ],
     )
-    small = [keras.Input((5,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1, activation="sigmoid")]
-    save("small", 4, small)
+    save(
+        "small",
+        4,
+        lambda: [
+            keras.Input((5,)),
+            keras.layers.Dense(4, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ],
+    )
     save(
         "multi",
         5,
-        [keras.Input((6,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(4, activation="sigmoid")],
+        lambda: [
+            keras.Input((6,)),
+            keras.layers.Dense(8, activation="tanh"),
+            keras.layers.Dense(4, activation="sigmoid"),
+        ],
     )
     save(
         "compiled",
         6,
-        [keras.Input((5,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1, activation="sigmoid")],
+        lambda: [
+            keras.Input((5,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ],
         {"optimizer": keras.optimizers.Adam(learning_rate=3e-3, beta_1=0.8), "loss": keras.losses.BinaryCrossentropy()},
     )
-    save("linear", 7, [keras.Input((5,)), keras.layers.Dense(1)])
+    save("linear", 7, lambda: [keras.Input((5,)), keras.layers.Dense(1)])
 
     rng = np.random.default_rng(7)
     x = rng.standard_normal((200, 5)).astype(np.float32)
@@ -239,3 +255,33 @@ def test_typed_settings_apply_over_the_models_and_a_file_without_one_says_so(fil
     assert NO_COMPILE in bare.summary.line()
     builtin = _session(rule="batch-loss")
     assert builtin.summary.origins == {} and builtin.graph.batch_size == 100  # the article's settings
+
+
+def test_a_session_saved_before_keras_definitions_keeps_its_random_holdout(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    """Semantics 2 files split --holdout at random: reopened, the same rows are held out, with a note."""
+    import json
+
+    from gradtui.lab.session import Session
+    from gradtui.lab.session_file import KERAS_DEFINITIONS_NOTE
+
+    s = _session(
+        model=files["small"], data=files["rows200"], rule="batch-loss", holdout=0.25, holdout_rows="random", lr=0.1
+    )
+    s.step(3)
+    path = tmp_path / "new.npz"
+    s.save(path)
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["semantics"] = 2
+    del meta["config"]["holdout_rows"]
+    arrays["meta"] = np.asarray(json.dumps(meta))
+    np.savez(tmp_path / "old.npz", **arrays)
+    loaded = Session.load(tmp_path / "old.npz")
+    assert loaded.config.holdout_rows == "random" and KERAS_DEFINITIONS_NOTE in loaded.notes
+    assert loaded.data is not None
+    np.testing.assert_array_equal(loaded.data.x_test, s.data.x_test)
+    np.testing.assert_array_equal(loaded.weights()[0], s.weights()[0])
+    assert KERAS_DEFINITIONS_NOTE not in Session.load(path).notes
