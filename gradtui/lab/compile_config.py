@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gradtui.config import DEFAULT_LR, LabConfig
-from gradtui.lab import optimizers
+from gradtui.lab import optimizers, rules
 
 FROM_MODEL = "from the model"
 NO_COMPILE = "default: the model file has no compile config"  # sgd, lr 0.1, the loss by the output
@@ -124,6 +124,26 @@ def _parse(stored: dict[str, Any]) -> Compiled | None:
     return Compiled(optimizer, loss, loss_named, tuple(notes))
 
 
+def for_model(config: LabConfig, activation: str, outputs: int) -> tuple[Compiled | None, Training]:
+    """The model file's compile config (None for a built-in model or a file without one) and what
+    `config` runs with on this output: its loss, optimizer, learning rate, batch size."""
+    compiled = read(config.model) if config.is_user_model else None
+    loss, misfit = model_loss(compiled, outputs, activation)
+    training = resolve(config, compiled, rules.loss_name(config, activation, outputs, loss))
+    return compiled, dataclasses.replace(training, notes=(*misfit, *training.notes))
+
+
+def model_loss(compiled: Compiled | None, outputs: int, activation: str) -> tuple[str | None, list[str]]:
+    """The loss the model file was compiled with where it fits this output, and a note if it does not."""
+    loss = compiled.loss if compiled is not None else None
+    if (loss == "sce" and outputs < 2) or (loss == "bce" and activation == "softmax"):
+        return None, [
+            f"The model was compiled with {rules.LOSS_TITLES[loss]}, which does not fit its {outputs} {activation} "
+            "output(s): --loss auto follows the output activation instead."
+        ]
+    return loss, []
+
+
 def _loss(stored: Any) -> tuple[str, str | None]:
     """(the loss as the file names it, the gradtui loss it is) from a compile config's `loss`."""
     if isinstance(stored, dict):
@@ -150,6 +170,15 @@ class Training:
     origins: dict[str, str] = field(default_factory=dict)  # field -> FROM_MODEL or NO_COMPILE
     model_optimizer: dict[str, Any] | None = None  # the model's serialized optimizer, when it is used
     notes: tuple[str, ...] = ()
+
+    def settle(self, config: LabConfig, rows: int | None) -> LabConfig:
+        """`config` with its autos settled, as the step graph runs it (a batch no larger than `rows`)."""
+        batch = self.batch_size if rows is None else min(self.batch_size, rows)
+        return dataclasses.replace(config, lr=self.lr, batch_size=batch, clipnorm=self.clipnorm)
+
+    def summary(self) -> dict[str, Any]:
+        """The ModelSummary fields that say what runs and where it came from."""
+        return {"training": self.describe(), "origins": dict(self.origins)}
 
     def describe(self) -> str:
         """For the model line, when an `auto` chose something: the optimizer with the arguments it runs

@@ -28,22 +28,9 @@ from gradtui.lab.runtime import memory_in_use, resolve_devices, strategy_for, tf
 from gradtui.lab.step_graph import TUNABLE, Parts, StepGraph, eval_batch
 
 # Fields whose change needs a new model, probe or data set; the others are applied in place.
-REBUILD_FIELDS = (
-    "model",
-    "new_head",
-    "weights",
-    "input_shape",
-    "classes",
-    "probe",
-    "n_probe",
-    "data",
-    "seed",
-    "device",
-    "loss",
-    "holdout",
-    "holdout_rows",
-    "eval_max",
-)  # the loss decides the labels' shape, so a new loss reloads the data; holdout and eval_max the data split
+REBUILD_FIELDS: tuple[str, ...] = ("model", "new_head", "weights", "input_shape", "classes", "probe", "n_probe")
+# the loss decides the labels' shape, so a new loss reloads the data; holdout and eval_max the data split
+REBUILD_FIELDS += ("data", "seed", "device", "loss", "holdout", "holdout_rows", "eval_max")
 OPTIMIZER_FIELDS = ("optimizer", "momentum", "clipnorm", "weight_decay")
 CHUNK_SECONDS = 0.1  # target wall time of one compiled call when the caller leaves chunk=0
 MAX_CHUNK = 4096
@@ -93,9 +80,8 @@ class Session:
         input_shape, output_shape = check_drivable(loaded)
         self.outputs = int(output_shape[0])
         rules.check_against_model(config, self.activation, self.outputs)
-        self.compiled = compile_config.read(config.model) if config.is_user_model else None
-        self.loss_name = rules.loss_name(config, self.activation, self.outputs, self._model_loss())
-        self.training = compile_config.resolve(config, self.compiled, self.loss_name)
+        self.compiled, self.training = compile_config.for_model(config, self.activation, self.outputs)
+        self.loss_name = self.training.loss
         self.notes.extend(self.training.notes)
         self.data = lab_data.load_data(
             config, input_shape, self.outputs, self.activation, self.loss_name, loaded.indices
@@ -127,8 +113,7 @@ class Session:
             data=self.data.description if self.data else "none",
             probe=probe_desc,
             mode=config.effective_mode,
-            training=self.training.describe(),
-            origins=dict(self.training.origins),
+            **self.training.summary(),
         )
         self.history = History(self.parts.dims)
         self.history.keep_exact(self.timeline.marks)
@@ -145,21 +130,7 @@ class Session:
 
     def _settled(self, config: LabConfig) -> LabConfig:
         """`config` with its autos settled (self.training's), as the step graph runs it."""
-        training = self.training
-        batch = training.batch_size if self.data is None else min(training.batch_size, len(self.data.x_train))
-        return dataclasses.replace(config, lr=training.lr, batch_size=batch, clipnorm=training.clipnorm)
-
-    def _model_loss(self) -> str | None:
-        """The loss the model file was compiled with, where it fits this output (else a note says why not)."""
-        loss = self.compiled.loss if self.compiled is not None else None
-        misfit = (loss == "sce" and self.outputs < 2) or (loss == "bce" and self.activation == "softmax")
-        if loss is not None and misfit:
-            self.notes.append(
-                f"The model was compiled with {rules.LOSS_TITLES[loss]}, which does not fit its {self.outputs} "
-                f"{self.activation} output(s): --loss auto follows the output activation instead."
-            )
-            return None
-        return loss
+        return self.training.settle(config, len(self.data.x_train) if self.data is not None else None)
 
     def _static_notes(self, config: LabConfig) -> list[str]:
         """What the settings explain before any step: the rule's notes and the mode's."""
@@ -444,12 +415,7 @@ class Session:
         stale = set(self._static_notes(old))
         self.notes = [n for n in self.notes if n not in stale and not explain.is_about_steps(n)]
         self.notes.extend(self._static_notes(config))
-        self.summary = dataclasses.replace(
-            self.summary,
-            mode=config.effective_mode,
-            training=self.training.describe(),
-            origins=dict(self.training.origins),
-        )
+        self.summary = dataclasses.replace(self.summary, mode=config.effective_mode, **self.training.summary())
         return self
 
     # ---- session files ---------------------------------------------------------------------------
