@@ -17,6 +17,7 @@ ProbeWord = Literal["random", "heldout"]
 Sign = Literal["descend", "ascend"]
 Loss = Literal["auto", "bce", "sce", "mse"]
 Mode = Literal["auto", "train", "infer"]
+HoldoutRows = Literal["last", "random"]  # last: validation_split's rows (the last in file order); random: seeded
 RuleName = Literal["prediction", "example-loss", "batch-loss", "random"]
 OptimizerName = Literal["sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad"]
 
@@ -28,6 +29,7 @@ PROBE_WORDS: tuple[ProbeWord, ...] = get_args(ProbeWord)
 SIGNS: tuple[Sign, ...] = get_args(Sign)
 LOSSES: tuple[Loss, ...] = get_args(Loss)
 MODES: tuple[Mode, ...] = get_args(Mode)
+HOLDOUT_ROWS: tuple[HoldoutRows, ...] = get_args(HoldoutRows)
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,5 @@ OPTIMIZER_SPECS: tuple[OptimizerSpec, ...] = (
 )
 OPTIMIZERS: tuple[OptimizerName, ...] = tuple(spec.name for spec in OPTIMIZER_SPECS)
 OPTIMIZER_BY_NAME: dict[str, OptimizerSpec] = {spec.name: spec for spec in OPTIMIZER_SPECS}
+OptimizerChoice = Literal["auto", OptimizerName]  # auto: the model file's compile config, else sgd
+OPTIMIZER_CHOICES: tuple[str, ...] = ("auto", *OPTIMIZERS)

@@ -27,6 +27,14 @@ from gradtui.stream import address
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
 
 
+# Defaults that depend on the model, as config.implied_defaults chooses them (the `auto` values say in
+# their own help how they are chosen)
+IMPLIED_DEFAULTS = {
+    "rule": "prediction; batch-loss for a model file with --data",
+    "probe": "random; heldout for a model file with --data",
+}
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see {self.prog} --help)")
@@ -39,7 +47,7 @@ def _add_lab_flags(parser: argparse.ArgumentParser, command: bool = False) -> No
     unset = argparse.SUPPRESS if command else None
     for spec in FIELDS:
         choices = f" ({', '.join(spec.choices)})" if spec.choices and spec.metavar is None else ""
-        default = LabConfig().as_text(spec.name)
+        default = IMPLIED_DEFAULTS.get(spec.name) or LabConfig().as_text(spec.name)
         group.add_argument(
             spec.flag,
             dest=spec.name,

@@ -31,14 +31,7 @@ def _table(session: object, rows: int) -> list[str]:
     from gradtui.lab.session import Session
 
     assert isinstance(session, Session)
-    # recorded states, not a summary bucket's min/max
-    states = np.flatnonzero(np.isin(session.history.column(SUMMARY), (EXACT, BUCKET_LAST)))
-    n = len(states)
-    if rows <= 0 or n == 0:
-        return []
-    # row 0 and the last row always, the rest evenly between; only those rows are copied
-    chosen = np.unique(np.linspace(0, n - 1, max(min(rows, n), 2)).round().astype(int))
-    h = session.history.take(states[np.unique(np.concatenate([[0, n - 1], chosen]))])
+    h = session.history.take(table_rows(session.history, rows))
     picks = range(len(h["step"]))
     outputs = session.outputs
     probe_head = "prediction" if outputs == 1 else "argmax (p)"
@@ -56,6 +49,22 @@ def _table(session: object, rows: int) -> list[str]:
             f"{int(h['step'][r]):>8d} {probe:>12} {_fmt(float(h['loss'][r]))} {_fmt(w)} {_fmt(acc)} {_fmt(change, 10)}"
         )
     return lines
+
+
+def table_rows(history: History, rows: int) -> np.ndarray:
+    """The stored rows the table prints: at most `rows` (and at least the first and last), falling on
+    held-out evaluations where there are any, so the held-out columns show values: every evaluation
+    when there are few, evenly chosen ones when there are many; the last step always."""
+    # recorded states, not a summary bucket's min/max
+    states = np.flatnonzero(np.isin(history.column(SUMMARY), (EXACT, BUCKET_LAST)))
+    if rows <= 0 or len(states) == 0:
+        return states[:0]
+    evaluated = states[np.isfinite(history.column("eval_loss")[states])]
+    pool = evaluated if len(evaluated) else states
+    last = states[-1:]
+    wanted = max(rows - int(last[0] not in pool), 1)
+    picks = np.unique(np.linspace(0, len(pool) - 1, min(wanted, len(pool))).round().astype(int))
+    return np.unique(np.concatenate([states[:1], pool[picks], last]))
 
 
 def run_headless(

@@ -117,6 +117,11 @@ APPLIES: tuple[Applies, ...] = (
         lambda c: "it splits the x_train of --data PATH.npz; the built-in data sets have their own held-out set",
     ),
     Applies(
+        "holdout_rows",
+        lambda c: c.data is not None and c.holdout > 0,
+        lambda c: "it chooses the rows --holdout FRACTION sets aside from --data PATH.npz (no --holdout is given)",
+    ),
+    Applies(
         "eval_max",
         has_data,
         lambda c: f"there is no held-out data to evaluate ({c.model} has no built-in data set; give --data PATH.npz)",
@@ -150,3 +155,10 @@ def check_typed(typed: Collection[str], config: LabConfig) -> None:
     for entry in APPLIES:
         if entry.field in typed and not entry.when(config):
             raise ConfigError(entry.field, f"does not apply: {entry.why(config)}")
+
+
+def applying(config: LabConfig) -> dict[str, Any]:
+    """config.to_dict() without the settings this experiment does not use (a loaded model's input shape
+    and class count, a momentum sgd ignores...): what an export says the experiment ran with."""
+    ignored = {entry.field for entry in APPLIES if not entry.when(config)}
+    return {name: value for name, value in config.to_dict().items() if name not in ignored}

@@ -42,8 +42,8 @@ def test_any_values_are_accepted_or_refused_with_a_message(values: dict[str, obj
         assert "\n" not in text and len(text) < 400
         return
     # accepted: a complete config whose numbers are finite and in range, and that round-trips
-    assert math.isfinite(config.lr) and config.lr > 0
-    assert config.batch_size >= 1 and config.steps >= 1 and config.eval_every >= 1
+    assert config.lr is None or (math.isfinite(config.lr) and config.lr > 0)  # None: auto
+    assert config.effective_batch_size >= 1 and config.steps >= 1 and config.eval_every >= 1
     assert LabConfig.from_dict(config.to_dict()) == config
 
 
@@ -146,8 +146,8 @@ def test_every_value_goes_to_text_and_back_to_itself() -> None:
     config = LabConfig(input_shape=(40, 48, 3), label=2, clipnorm=1.5, eval_max=30, new_head=True, model="cnn")
     for name in NAMES:
         value = getattr(config, name)
-        assert config.as_text(name) == value_text(value)
-        assert parse_field(name, value_text(value)) == value, name
+        assert config.as_text(name) == value_text(value, name)
+        assert parse_field(name, value_text(value, name)) == value, name
         assert parse_field(name, value) == value, name  # an already-typed value goes through the same text
 
 

@@ -105,7 +105,7 @@ def _engine_batches(session: Session) -> tuple[Any, Any]:
 
     data = session.data
     assert data is not None
-    per_epoch = -(-len(data.x_train) // max(1, session.config.batch_size))
+    per_epoch = -(-len(data.x_train) // max(1, session.config.effective_batch_size))
     picked = [np.asarray(session.batch_indices(k), np.int64) for k in range(min(per_epoch, MAX_BATCHES))]
     bounds = np.concatenate([[0], np.cumsum([len(rows) for rows in picked])])
     return tf.constant(np.concatenate(picked)), tf.constant(bounds, tf.int64)

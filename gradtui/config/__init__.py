@@ -22,13 +22,25 @@ from gradtui.catalog import (
     SIGNS,
     WEIGHTS,
 )
-from gradtui.config.fields import FIELD_BY_NAME, FIELDS, Effect, Field, fields_with, parse_field, value_text
+from gradtui.config.fields import (
+    AUTO_FIELDS,
+    DEFAULT_LR,
+    FIELD_BY_NAME,
+    FIELDS,
+    Effect,
+    Field,
+    fields_with,
+    parse_field,
+    value_text,
+)
 from gradtui.config.lab_config import LabConfig, implied_defaults
 from gradtui.devices import DEVICE_CHOICES, DEVICE_WORDS, LOGICAL_CPUS_VAR, device_list, logical_cpus, parse_device
 from gradtui.errors import ConfigError, flag_of, one_line
 
 __all__ = [
+    "AUTO_FIELDS",
     "BUILTIN_MODELS",
+    "DEFAULT_LR",
     "DEVICE_CHOICES",
     "DEVICE_WORDS",
     "FIELDS",

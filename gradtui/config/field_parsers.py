@@ -77,6 +77,20 @@ def parse_optional_float(text: str) -> float | None:
     return number(value, lo=0.0, open_lo=True)
 
 
+def parse_lr(text: str) -> float | None:
+    """A learning rate, or auto (None): the model file's compile config, else DEFAULT_LR."""
+    if str(text).strip().lower() == "auto":
+        return None
+    return number(text, lo=0.0, hi=1e6, open_lo=True)
+
+
+def parse_batch_size(text: str) -> int | None:
+    """A minibatch size, or auto (None): 32 for --data as `fit` does, 100 on the built-in data sets."""
+    if str(text).strip().lower() == "auto":
+        return None
+    return whole_number(text, lo=1, hi=65536)
+
+
 def parse_holdout(text: str) -> float:
     """A fraction of x_train to hold out; 0 (or off/none) holds nothing out, as `model.fit` does."""
     value = str(text).strip().lower()

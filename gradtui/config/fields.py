@@ -12,11 +12,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gradtui.catalog import BUILTIN_MODELS, LOSSES, MODES, OPTIMIZERS, PROBE_WORDS, RULES, SIGNS, WEIGHTS
+from gradtui.catalog import (
+    BUILTIN_MODELS,
+    HOLDOUT_ROWS,
+    LOSSES,
+    MODES,
+    OPTIMIZER_CHOICES,
+    PROBE_WORDS,
+    RULES,
+    SIGNS,
+    WEIGHTS,
+)
 from gradtui.config.field_parsers import (
+    parse_batch_size,
     parse_data,
     parse_eval_max,
     parse_holdout,
+    parse_lr,
     parse_model,
     parse_optional_float,
     parse_optional_label,
@@ -36,6 +48,8 @@ from gradtui.text_values import choice, number, whole_number, yes_no
 # - "live":      the compiled step takes the new value as it is (lr: the optimizer's variable; sign: a
 #                variable of the graph; steps: not in the graph), so nothing is traced again
 Effect = Literal["rebuild", "optimizer", "recompile", "live"]
+DEFAULT_LR = 0.1  # --lr auto without a compile config to read it from: the article's rate
+AUTO_FIELDS = ("lr", "batch_size")  # fields whose None means `auto` (chosen when the model and data are known)
 
 
 @dataclass(frozen=True)
@@ -113,10 +127,20 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "holdout",
         parse_holdout,
-        "fraction of x_train held out for evaluation when the .npz has no x_test (0 = train on every row)",
+        "fraction of x_train held out for evaluation when the .npz has no x_test, as fit's validation_split "
+        "(0 = train on every row)",
         "data",
         (),
         "FRACTION",
+        effect="rebuild",
+    ),
+    Field(
+        "holdout_rows",
+        lambda t: choice(t, HOLDOUT_ROWS),
+        "which rows --holdout takes: last (the last rows in file order, before shuffling, as validation_split) "
+        "or random (a seeded random fraction)",
+        "data",
+        HOLDOUT_ROWS,
         effect="rebuild",
     ),
     Field(
@@ -151,7 +175,7 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "loss",
         lambda t: choice(t, LOSSES),
-        "loss; auto follows the output activation",
+        "loss; auto: the model file's compile config, else by the output activation",
         "rule",
         LOSSES,
         effect="rebuild",
@@ -166,18 +190,18 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "optimizer",
-        lambda t: choice(t, OPTIMIZERS),
-        "update rule's optimizer",
+        lambda t: choice(t, OPTIMIZER_CHOICES),
+        "the optimizer; auto: the model file's compile config (its class and arguments), else sgd",
         "optimizer",
-        OPTIMIZERS,
+        OPTIMIZER_CHOICES,
         effect="optimizer",
     ),
     Field(
         "lr",
-        lambda t: number(t, lo=0.0, hi=1e6, open_lo=True),
-        "learning rate",
+        parse_lr,
+        f"learning rate; auto: the model file's compile config, else {DEFAULT_LR:g}",
         "optimizer",
-        (),
+        ("auto",),
         "LR",
         effect="live",
     ),
@@ -210,10 +234,10 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "batch_size",
-        lambda t: whole_number(t, lo=1, hi=65536),
-        "batch-loss minibatch size",
+        parse_batch_size,
+        "batch-loss minibatch size; auto: 32 with --data (as fit), 100 on the built-in data",
         "run",
-        (),
+        ("auto",),
         "B",
         effect="recompile",
     ),
@@ -262,10 +286,10 @@ def fields_with(*effects: Effect) -> tuple[str, ...]:
     return tuple(f.name for f in FIELDS if f.effect in effects)
 
 
-def value_text(value: Any) -> str:
-    """A value as the text a user would type for it: none, yes/no, 32,32,3, 0.1."""
+def value_text(value: Any, name: str = "") -> str:
+    """A value as the text a user would type for it: none (auto for the AUTO_FIELDS), yes/no, 32,32,3, 0.1."""
     if value is None:
-        return "none"
+        return "auto" if name in AUTO_FIELDS else "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
@@ -276,7 +300,7 @@ def value_text(value: Any) -> str:
 def parse_field(name: str, raw: Any) -> Any:
     """One field's value from text (or an already-typed value); ConfigError naming the field."""
     spec = FIELD_BY_NAME[name]
-    text = raw if isinstance(raw, str) else value_text(raw)
+    text = raw if isinstance(raw, str) else value_text(raw, name)
     try:
         return spec.parse(text)
     except ValueError as err:

@@ -10,8 +10,19 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gradtui.catalog import BUILTIN_MODELS, LOSS_RULES, RULE_BY_NAME, Loss, Mode, OptimizerName, RuleName, Sign, Weights
-from gradtui.config.fields import FIELD_BY_NAME, FIELDS, parse_field, value_text
+from gradtui.catalog import (
+    BUILTIN_MODELS,
+    LOSS_RULES,
+    RULE_BY_NAME,
+    HoldoutRows,
+    Loss,
+    Mode,
+    OptimizerChoice,
+    RuleName,
+    Sign,
+    Weights,
+)
+from gradtui.config.fields import AUTO_FIELDS, FIELD_BY_NAME, FIELDS, parse_field, value_text
 from gradtui.errors import ConfigError
 
 HEAD_MODELS = ("cnn", "vgg16", "mobilenetv2")  # the built-in models with a classifier head to replace
@@ -30,6 +41,7 @@ class LabConfig:
     n_probe: int = 1
     data: str | None = None
     holdout: float = 0.0
+    holdout_rows: HoldoutRows = "last"
     eval_max: int | None = None
     rule: RuleName = "prediction"
     target: str = "sum"
@@ -37,12 +49,12 @@ class LabConfig:
     label: int | None = None
     loss: Loss = "auto"
     mode: Mode = "auto"
-    optimizer: OptimizerName = "sgd"
-    lr: float = 0.1
+    optimizer: OptimizerChoice = "auto"
+    lr: float | None = None  # auto
     momentum: float = 0.9
     clipnorm: float | None = None
     weight_decay: float = 0.0
-    batch_size: int = 100
+    batch_size: int | None = None  # auto
     steps: int = 10
     eval_every: int = 10
     seed: int = 0
@@ -77,6 +89,13 @@ class LabConfig:
         return self.model not in BUILTIN_MODELS
 
     @property
+    def effective_batch_size(self) -> int:
+        """The minibatch size asked for: `auto` is fit's 32 on your own data, 100 on the built-in sets."""
+        if self.batch_size is not None:
+            return self.batch_size
+        return 32 if self.data is not None else 100
+
+    @property
     def effective_mode(self) -> Mode:
         """train or infer: `auto` is fit's semantics for the loss rules, predict's for the others."""
         if self.mode != "auto":
@@ -89,18 +108,19 @@ class LabConfig:
         """Every effective setting, JSON-ready."""
         out = {f.name: getattr(self, f.name) for f in FIELDS}
         out["input_shape"] = list(self.input_shape)
+        out.update({name: "auto" for name in AUTO_FIELDS if out[name] is None})
         return out
 
     def as_text(self, name: str) -> str:
         """A field's value as the text a user would type for it."""
-        return value_text(getattr(self, name))
+        return value_text(getattr(self, name), name)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LabConfig:
         """From a saved session or JSON export; unknown keys are refused, missing ones default."""
         if not isinstance(data, Mapping):
             raise ConfigError("config", f"expected a mapping of setting names to values, got {type(data).__name__}")
-        return cls.parse({k: value_text(v) for k, v in data.items()})
+        return cls.parse({k: value_text(v, k) for k, v in data.items()})
 
 
 def implied_defaults(config: LabConfig, given: Collection[str]) -> LabConfig:

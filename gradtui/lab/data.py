@@ -6,6 +6,7 @@ a misfit is a one-line error naming the flag, not a shape error inside a compile
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,11 +135,30 @@ def _checked_headers(path: str, input_shape: tuple[int, ...]) -> dict[str, array
     return headers
 
 
-def _describe(source: str, train: int, heldout: int, split: float, eval_max: int | None) -> tuple[str, int]:
+def split_off(x: np.ndarray, y: np.ndarray, config: LabConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x, y trained on; x, y held out) for --holdout F: as `fit(validation_split=F)`, the last rows in
+    file order from floor(n * (1 - F)) on, before any shuffling; `--holdout-rows random` holds out a
+    seeded random fraction instead."""
+    n = len(x)
+    cut = math.floor(n * (1.0 - config.holdout))  # Keras's train_validation_split
+    if not 1 <= cut < n:
+        raise ConfigError("holdout", f"{config.holdout:g} of {n} rows leaves no row to train or to hold out")
+    if config.holdout_rows == "random":  # the split of gradtui 0.x's --holdout, kept so its sessions reload
+        order = np.random.default_rng(config.seed).permutation(n)
+        k = round(n * config.holdout)
+        if not 1 <= k < n:
+            raise ConfigError("holdout", f"{config.holdout:g} of {n} rows leaves no row to train or to hold out")
+        return x[order[k:]], y[order[k:]], x[order[:k]], y[order[:k]]
+    return x[:cut], y[:cut], x[cut:], y[cut:]
+
+
+def _describe(source: str, train: int, heldout: int, split: tuple[float, str], eval_max: int | None) -> tuple[str, int]:
     """The data line: exactly what is trained on and what is evaluated; and how many rows are evaluated."""
     if heldout == 0:
         return f"{source}: all {train} rows trained, no held-out set (--holdout FRACTION sets some aside)", 0
-    where = f"held out from x_train (--holdout {split:g})" if split else "held out"
+    fraction, rows = split
+    which = "the last rows, as validation_split" if rows == "last" else f"seeded random rows (--holdout-rows {rows})"
+    where = f"held out from x_train (--holdout {fraction:g}: {which})" if fraction else "held out"
     evaluated = heldout if eval_max is None else min(eval_max, heldout)
     scope = "all evaluated" if evaluated == heldout else f"the first {evaluated} evaluated (--eval-max)"
     return f"{source}: {train} rows trained, {heldout} {where}, {scope}", evaluated
@@ -168,14 +188,11 @@ def _load_npz(path: str, input_shape: tuple[int, ...], outputs: int, loss: str, 
                 "holdout", f"{Path(path).name} has x_test/y_test: --holdout splits x_train only when there is none"
             )
     elif config.holdout:
-        order = np.random.default_rng(config.seed).permutation(len(x))
-        cut = round(len(x) * config.holdout)
-        if not 1 <= cut < len(x):
-            raise ConfigError("holdout", f"{config.holdout:g} of {len(x)} rows leaves no row to train or to hold out")
-        xt, yt, x, y = x[order[:cut]], y[order[:cut]], x[order[cut:]], y[order[cut:]]
+        x, y, xt, yt = split_off(x, y, config)
     else:
         xt, yt = x[:0], y[:0]
-    described, evaluated = _describe(Path(path).name, len(x), len(xt), config.holdout, config.eval_max)
+    split = (config.holdout, config.holdout_rows)
+    described, evaluated = _describe(Path(path).name, len(x), len(xt), split, config.eval_max)
     return DataSet(x, y, xt, yt, described, kind, evaluated)
 
 
@@ -203,7 +220,7 @@ def load_data(
         raise ConfigError("holdout", "the built-in data set has its own held-out set: --holdout applies to --data")
     y, kind = _labels_for(y, outputs, loss, "loss", "the built-in data set's y_train")
     yt, _ = _labels_for(yt, outputs, loss, "loss", "the built-in data set's y_test")
-    described, evaluated = _describe(source, len(x), len(xt), 0.0, config.eval_max)
+    described, evaluated = _describe(source, len(x), len(xt), (0.0, "last"), config.eval_max)
     return DataSet(x, y, xt, yt, described, kind, evaluated, classes)
 
 

@@ -31,7 +31,7 @@ from typing import IO, Any, Protocol
 
 import numpy as np
 
-from gradtui import __version__
+from gradtui import __version__, relevance
 from gradtui.config import LabConfig
 from gradtui.files import atomic_open
 from gradtui.lab import pins as lab_pins
@@ -58,7 +58,7 @@ def history_meta(run: Recorded) -> dict[str, Any]:
     return {
         "gradtui": __version__,
         "format": "gradtui-history/1",
-        "config": run.config.to_dict(),
+        "config": relevance.applying(run.config),  # only the settings the experiment uses
         "model": {
             **asdict(run.summary),
             "input_shape": list(run.summary.input_shape),

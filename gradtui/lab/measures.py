@@ -98,7 +98,8 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "forecast",
         "probe",
-        "first-order forecast of the probe change: J(w) . update",
+        "first-order forecast of the probe change: J(w) . update, J the inference-mode Jacobian of the probe "
+        "outputs at the weights before the step (whatever the rule and mode)",
         lambda v: v.forecast,
         board="forecast",
         board_sum=True,
@@ -111,10 +112,19 @@ MEASURES: tuple[Measure, ...] = (
         board="forecast",
         board_sum=True,
     ),
-    _held_out("eval_acc", "held-out accuracy (NaN between evaluations)"),
+    _held_out(
+        "eval_acc",
+        "held-out accuracy as Keras's metric for the output: argmax equals the label (several outputs read as "
+        "classes); the output on the label's side of 0.5 (one sigmoid; 0 for logits); binary_accuracy, each "
+        "output judged at 0.5 and averaged (several sigmoids); NaN for values and between evaluations",
+    ),
     _held_out("eval_loss", "held-out loss (NaN between evaluations)"),
-    _held_out("acc_change", "held-out accuracy now minus at step 0 (positive when it improves)"),
-    _held_out("flipped", "fraction of held-out examples whose predicted class changed since step 0"),
+    _held_out("acc_change", "held-out accuracy (as eval_acc) now minus at step 0 (positive when it improves)"),
+    _held_out(
+        "flipped",
+        "fraction of held-out rows whose decision changed since step 0: its argmax, its side of 0.5, or "
+        "(several sigmoids) any output's side",
+    ),
 )
 BY_NAME: dict[str, Measure] = {m.name: m for m in MEASURES}
 PACKED: tuple[Measure, ...] = tuple(m for m in MEASURES if m.step is not None)  # the compiled row, in order

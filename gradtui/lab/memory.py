@@ -217,7 +217,7 @@ def estimate(footprint: Footprint, config: LabConfig, data_rows: int | None = No
     """Bytes for one step of `config`'s rule on this model, its evaluation and its built-in data."""
     slots = OPTIMIZER_SLOTS.get(config.optimizer, 2)
     weights = footprint.params * FLOAT * (WEIGHT_COPIES + slots)
-    rows = config.batch_size if config.rule == "batch-loss" else config.n_probe
+    rows = config.effective_batch_size if config.rule == "batch-loss" else config.n_probe
     if data_rows is not None and config.rule == "batch-loss":
         rows = min(rows, data_rows)
     train = footprint.activations * FLOAT * rows * 2  # kept for the tape, and their gradients

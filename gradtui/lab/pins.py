@@ -50,7 +50,7 @@ def label_for(config: LabConfig) -> str:
     if preset is not None:
         return preset.name
     rule = config.rule if config.rule != "prediction" else f"prediction {config.target}"
-    return f"{config.model.rsplit('/', 1)[-1]} {rule} {config.optimizer} lr={config.lr:g}"
+    return f"{config.model.rsplit('/', 1)[-1]} {rule} {config.optimizer} lr={config.as_text('lr')}"
 
 
 def make_pin(history: History, label: str, model: str, layers: Sequence[str]) -> Pin:

@@ -24,6 +24,8 @@ class ModelSummary:
     devices: tuple[str, ...] = ()  # every replica's device, the first being `device`
     mode: str = "infer"  # how the gradient's forward pass ran: train (training=True, as fit) or infer
     classes: tuple[str, ...] = ()  # the data's name for each output class (legends say `vline`, not `class 0`)
+    training: str = ""  # the optimizer it runs with and where it came from ("... from the model")
+    origins: dict[str, str] = field(default_factory=dict)  # auto settings: field -> where its value came from
 
     @property
     def regression(self) -> bool:
@@ -34,9 +36,10 @@ class ModelSummary:
         shape = "x".join(str(d) for d in self.input_shape)
         out = "x".join(str(d) for d in self.output_shape)
         kind = " values" if self.regression else ""
+        loss_origin = f" ({self.origins['loss']})" if "loss" in self.origins else ""
         return (
             f"{self.name}: {self.params:,} params, in {shape} -> out {out} {self.activation}{kind}, "
-            f"loss {self.loss}, mode {self.mode}"
+            f"loss {self.loss}{loss_origin}, mode {self.mode}" + (f"; {self.training}" if self.training else "")
         )
 
 

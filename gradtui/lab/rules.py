@@ -111,11 +111,13 @@ def check_data(config: LabConfig, has_data: bool) -> None:
         raise ConfigError("data", f"the {config.rule} rule needs a data set: --data PATH.npz")
 
 
-def loss_name(config: LabConfig, activation: str, outputs: int) -> str:
-    """The loss follows the output: sigmoid (any number of them, multi-label) -> bce, softmax -> sce,
-    anything else -> mse."""
+def loss_name(config: LabConfig, activation: str, outputs: int, compiled: str | None = None) -> str:
+    """`auto` is the loss the model was compiled with (`compiled`), else it follows the output: sigmoid
+    (any number of them, multi-label) -> bce, softmax -> sce, anything else -> mse."""
     if config.loss != "auto":
         return config.loss
+    if compiled is not None:
+        return compiled
     if activation == "sigmoid":
         return "bce"
     if activation == "softmax":

@@ -17,11 +17,11 @@ import numpy as np
 from gradtui import logs
 from gradtui.config import LabConfig, fields_with
 from gradtui.errors import ConfigError, LabError, first_line
+from gradtui.lab import compile_config, explain, held_out, measures, rules, session_file, timeline
 from gradtui.lab import data as lab_data
-from gradtui.lab import explain, held_out, measures, rules, session_file, timeline
+from gradtui.lab.accuracy import measure_baseline, scoring_for
 from gradtui.lab.history import History
 from gradtui.lab.models import check_drivable, device_of, devices_of, layer_groups, load_model
-from gradtui.lab.optimizers import make_optimizer
 from gradtui.lab.pins import Pin
 from gradtui.lab.rebuild import REBUILD_FIELDS  # a new model, probe or data set: a new session
 from gradtui.lab.record import SessionRecord
@@ -80,7 +80,9 @@ class Session:
         input_shape, output_shape = check_drivable(loaded)
         self.outputs = int(output_shape[0])
         rules.check_against_model(config, self.activation, self.outputs)
-        self.loss_name = rules.loss_name(config, self.activation, self.outputs)
+        self.compiled, self.training = compile_config.for_model(config, self.activation, self.outputs)
+        self.loss_name = self.training.loss
+        self.notes.extend(self.training.notes)
         self.data = lab_data.load_data(
             config, input_shape, self.outputs, self.activation, self.loss_name, loaded.indices
         )
@@ -112,19 +114,24 @@ class Session:
             probe=probe_desc,
             mode=config.effective_mode,
             classes=lab_data.class_names(self.data, self.outputs, config.new_head),
+            **self.training.summary(),
         )
         self.history = History(self.parts.dims)
         self.history.keep_exact(self.timeline.marks)
-        self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
+        self.graph = StepGraph(self._settled(config), self.parts, self.optimizer, self.strategy)
         self._call(0)  # trace and optimise the compiled step now, so the first keypress does not wait for it
         self.history.append(self.graph.start_row(self._init_weights))
         self.notes.extend(self._static_notes(config))
 
     def _effective(self, config: LabConfig) -> LabConfig:
         """`config` as it runs: a batch larger than the training set is the training set."""
-        if self.data is not None and config.batch_size > len(self.data.x_train):
+        if self.data is not None and config.batch_size is not None and config.batch_size > len(self.data.x_train):
             return dataclasses.replace(config, batch_size=len(self.data.x_train))
         return config
+
+    def _settled(self, config: LabConfig) -> LabConfig:
+        """`config` with its autos settled (self.training's), as the step graph runs it."""
+        return self.training.settle(config, len(self.data.x_train) if self.data is not None else None)
 
     def _static_notes(self, config: LabConfig) -> list[str]:
         """What the settings explain before any step: the rule's notes and the mode's."""
@@ -137,6 +144,7 @@ class Session:
         batch = held_out.eval_batch(self.vars)
         # one step count for every replica: the first replica's increment is the one kept
         first = tf.VariableAggregation.ONLY_FIRST_REPLICA
+        scoring = scoring_for(self.data, self.outputs, self.loss_name, self.activation, from_logits)
         return Parts(
             model=self.model,
             stateless=stateless,
@@ -150,15 +158,15 @@ class Session:
             init=[tf.constant(w) for w in self._init_weights],
             step=tf.Variable(0, dtype=tf.int64, trainable=False, name="gradtui_step", aggregation=first),
             state=list(self.model.non_trainable_variables),
-            baseline=held_out.measure_baseline(self.model, self.data, from_logits, batch),
+            baseline=measure_baseline(self.model, self.data, scoring, batch),
+            scoring=scoring,
         )
 
     def _setup_optimizer(self) -> None:
         # Under a strategy the step graph clips the all-reduced gradient itself (a Keras optimizer would
         # clip each replica's part), and the slots are built mirrored now, not lazily inside a replica.
-        config = dataclasses.replace(self.config, clipnorm=None) if self.replicas > 1 else self.config
         with self.strategy.scope():
-            self.optimizer = make_optimizer(config)
+            self.optimizer = compile_config.make_optimizer(self.config, self.training, clip=self.replicas == 1)
             self.optimizer.build(self.vars)
         self._opt_vars = [v for v in self.optimizer.variables if "learning_rate" not in v.path]
         self._opt_init = [v.numpy() for v in self._opt_vars]
@@ -346,7 +354,7 @@ class Session:
         """The gradient the optimizer would be handed next: signed, and clipped per tensor to clipnorm
         as Keras clips it before the update."""
         sign = -1.0 if self.config.sign == "ascend" else 1.0
-        clip = self.config.clipnorm
+        clip = self.training.clipnorm
         out = []
         for g in self.gradients():
             norm = float(np.sqrt(np.sum(np.square(g, dtype=np.float64))))
@@ -376,32 +384,33 @@ class Session:
             return self
         rules.check_against_model(config, self.activation, self.outputs)  # the loss is a rebuild field: unchanged
         rules.check_data(config, self.data is not None)
-        saved = (self.config, self.optimizer, self._opt_vars, self._opt_init, self.graph)
+        saved = (self.config, self.training, self.optimizer, self._opt_vars, self._opt_init, self.graph)
         try:
-            self.config = config
+            self.config, old_lr = config, self.training.lr
+            self.training = compile_config.resolve(config, self.compiled, self.loss_name)
             if any(getattr(old, f) != getattr(config, f) for f in OPTIMIZER_FIELDS):
                 self._setup_optimizer()
                 self.timeline.undo.clear()
                 self.notes.append(
-                    f"Optimizer now {config.optimizer}: its state starts fresh and undo history was cleared."
+                    f"Optimizer now {self.training.optimizer}: its state starts fresh and undo history was cleared."
                 )
-            elif old.lr != config.lr:
-                self.optimizer.learning_rate.assign(config.lr)
+            elif old_lr != self.training.lr:
+                self.optimizer.learning_rate.assign(self.training.lr)
             if all(getattr(old, f) == getattr(config, f) for f in fields_with("rebuild", "optimizer", "recompile")):
-                self.graph.retune(config)
+                self.graph.retune(self._settled(config))
             else:
                 with self.strategy.scope(), tf.device(self.device):  # its sign variable mirrored like the weights
-                    self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
+                    self.graph = StepGraph(self._settled(config), self.parts, self.optimizer, self.strategy)
                     self._call(0)
         except Exception:
-            (self.config, self.optimizer, self._opt_vars, self._opt_init, self.graph) = saved
+            (self.config, self.training, self.optimizer, self._opt_vars, self._opt_init, self.graph) = saved
             raise
         self.divergence = None
         self._chunk = 1
         stale = set(self._static_notes(old))
         self.notes = [n for n in self.notes if n not in stale and not explain.is_about_steps(n)]
         self.notes.extend(self._static_notes(config))
-        self.summary = dataclasses.replace(self.summary, mode=config.effective_mode)
+        self.summary = dataclasses.replace(self.summary, mode=config.effective_mode, **self.training.summary())
         self.preset = preset_name(config) or self.preset  # a tweak keeps the story it was started with
         return self
 

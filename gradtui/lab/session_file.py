@@ -33,7 +33,15 @@ from gradtui.presets import PRESET_BY_NAME, preset_name
 
 FORMAT = "gradtui-session/2"
 FORMATS = ("gradtui-session/1", FORMAT)
-SEMANTICS = 2  # 2: fit semantics (training-mode loss rules, every row trained, whole test set evaluated)
+# 2: fit semantics (training-mode loss rules, every row trained, whole test set evaluated); 3: Keras's
+# definitions (validation_split's rows, binary_accuracy for several sigmoids, the inference-mode forecast)
+SEMANTICS = 3
+KERAS_DEFINITIONS_NOTE = (
+    "This session was saved before gradtui defined its numbers as Keras does: its --holdout rows stay the "
+    "seeded random ones it was saved with (--holdout-rows random), but accuracy for several sigmoid outputs "
+    "was then a row's top output being a positive label, and a one-probe training-mode forecast the "
+    "training-mode gradient times the update. New steps follow Keras's definitions."
+)
 OLD_SEMANTICS_NOTE = (
     "This session was saved by an older gradtui: its recorded numbers came from the old semantics "
     "(every pass in inference mode, a fifth of an .npz without x_test held out, at most 1,000 test rows "
@@ -102,10 +110,13 @@ def read(path: str | Path) -> SessionRecord:
     the model). A version-1 snapshot (a name only) was taken under the file's own config.
     """
     arrays, meta = _read(path)
-    config = LabConfig.from_dict(meta["config"])
+    older = meta.get("semantics") != SEMANTICS
+    config = LabConfig.from_dict(_upgraded(meta["config"], older))
     try:
         listed = [
-            (entry, config) if isinstance(entry, str) else (entry["name"], LabConfig.from_dict(entry["config"]))
+            (entry, config)
+            if isinstance(entry, str)
+            else (entry["name"], LabConfig.from_dict(_upgraded(entry["config"], older)))
             for entry in meta.get("snapshots", [])
         ]
     except (KeyError, TypeError, ValueError) as err:
@@ -117,7 +128,9 @@ def read(path: str | Path) -> SessionRecord:
     except (KeyError, ValueError) as err:
         raise UnreadableSession(f"{path} does not fit the model it names ({first_line(err)})") from err
     notes = list(meta["notes"]) if "notes" in meta else None
-    about_file = (OLD_SEMANTICS_NOTE,) if meta.get("semantics") != SEMANTICS else ()
+    about_file = ((OLD_SEMANTICS_NOTE,) if meta.get("semantics", 0) < 2 else ()) + (
+        (KERAS_DEFINITIONS_NOTE,) if older else ()
+    )
     return SessionRecord(config, current, snapshots, notes, pinned, about_file, recorded_preset(meta, config))
 
 
@@ -134,6 +147,13 @@ def recorded_preset(meta: dict[str, Any], config: LabConfig) -> str:
     if isinstance(name, str) and name in PRESET_BY_NAME:
         return name
     return preset_name(config) if name is None else ""
+
+
+def _upgraded(config: Any, older: bool) -> Any:
+    """A config saved before --holdout-rows existed held out seeded random rows: it keeps them."""
+    if older and isinstance(config, dict) and "holdout_rows" not in config:
+        return {**config, "holdout_rows": "random"}
+    return config
 
 
 def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

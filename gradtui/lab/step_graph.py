@@ -16,8 +16,9 @@ import numpy as np
 
 from gradtui.config import LabConfig, fields_with
 from gradtui.lab import held_out, measures, rules
+from gradtui.lab.accuracy import Baseline, Scoring
 from gradtui.lab.data import DataSet
-from gradtui.lab.held_out import Baseline, Evaluate, eval_batch
+from gradtui.lab.held_out import Evaluate, eval_batch
 from gradtui.lab.runtime import tf
 
 Batch = Callable[[], tuple[tf.Tensor, tf.Tensor]]
@@ -40,7 +41,8 @@ class Parts:
     init: list[tf.Tensor]  # the weights at step 0
     step: Any  # the step counter, a tf.Variable
     state: list[Any] = field(default_factory=list)  # non-trainable variables: moving statistics, dropout seeds
-    baseline: Baseline | None = None  # step 0's held-out classes: the experiment's, whatever changes later
+    baseline: Baseline | None = None  # step 0's held-out decisions: the experiment's, whatever changes later
+    scoring: Scoring | None = None  # how a held-out prediction is judged right (None: values, no accuracy)
 
     @property
     def dims(self) -> measures.Dims:
@@ -95,7 +97,7 @@ class StepGraph:
             self.x_eval = tf.constant(data.x_test[: data.eval_rows])
             self.y_eval = tf.constant(data.y_test[: data.eval_rows])
             self.rows = len(data.x_train)
-            self.batch_size = min(config.batch_size, self.rows)
+            self.batch_size = min(config.effective_batch_size, self.rows)
         self.probe_labels = tf.constant(self._probe_labels())
 
     def _probe_labels(self) -> np.ndarray:
@@ -162,7 +164,8 @@ class StepGraph:
         parts, model = self.parts, self.parts.model
         assert parts.data is not None
         predict = predict or (lambda x: model(x, training=False))
-        found = (parts.data, self.x_eval, self.y_eval, parts.loss_name, parts.from_logits, parts.baseline)
+        judged_as = (parts.baseline, parts.scoring)
+        found = (parts.data, self.x_eval, self.y_eval, parts.loss_name, parts.from_logits, judged_as)
         return held_out.evaluator(*found, eval_batch(parts.variables), predict)
 
     # ---- the step -------------------------------------------------------------------------------
@@ -323,11 +326,13 @@ class StepGraph:
     def _one_step(self) -> Callable[..., tuple[tf.Tensor, ...]]:
         parts, optimizer, norms = self.parts, self.optimizer, self._norms()
         sign, clipnorm = self.sign, self.config.clipnorm
-        # one probe output that is itself the objective: its Jacobian is the gradient just taken, so the
-        # forecast J . update is a dot product and needs no forward-mode pass
+        # one probe output that is itself the objective, differentiated in inference mode: its Jacobian is
+        # the gradient just taken, so the forecast J . update is a dot product and needs no forward-mode
+        # pass. A training-mode gradient (BatchNorm's batch statistics, dropout) is another function's:
+        # the forecast stays the inference-mode JVP whatever the mode.
         rule = rules.BY_NAME[self.config.rule]
         jacobian_is_gradient = rule.objective_is_output and rule.direction is None and parts.dims.probes == 1
-        jacobian_is_gradient = jacobian_is_gradient and parts.outputs == 1
+        jacobian_is_gradient = jacobian_is_gradient and parts.outputs == 1 and not self.training
         replicas = self.strategy.num_replicas_in_sync
 
         non_trainable = parts.model.non_trainable_variables if parts.stateless else []

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -43,3 +46,24 @@ def probe_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("probe") / "probe.npy"
     np.save(path, np.random.default_rng(9).standard_normal((2, 6)).astype(np.float32))
     return path
+
+
+Edit = Callable[[dict[str, np.ndarray], dict[str, Any]], None]
+
+
+@pytest.fixture
+def resaved(tmp_path: Path) -> Callable[[Path, Edit], Path]:
+    """A copy of a saved session file with its arrays and meta JSON edited, as an older gradtui (or a
+    hand) would have written it: `resaved(path, edit)` -> the new file's path."""
+
+    def resave(saved: Path, edit: Edit) -> Path:
+        with np.load(saved) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        meta = json.loads(str(arrays["meta"]))
+        edit(arrays, meta)
+        arrays["meta"] = np.asarray(json.dumps(meta))
+        path = tmp_path / f"resaved-{saved.stem}.npz"
+        np.savez(path, **arrays)
+        return path
+
+    return resave

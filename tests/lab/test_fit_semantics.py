@@ -439,27 +439,24 @@ def test_tensorboard_gradient_histograms_are_the_clipped_gradient(files: dict[st
         assert buckets[-1, 1] == pytest.approx(float(grad.max()), abs=1e-7)
 
 
-def test_a_session_saved_before_fit_semantics_reopens_with_a_note(files: dict[str, Path], tmp_path: Path) -> None:
+def test_a_session_saved_before_fit_semantics_reopens_with_a_note(
+    files: dict[str, Path], tmp_path: Path, resaved: Any
+) -> None:
     """An older file: no semantics mark, a drawdown column, no moving statistics."""
-    import json
-
     from gradtui.lab.session import Session
 
     s = _session(model=files["bn"], data=files["cls"], rule="batch-loss", batch_size=8, eval_every=2)
     s.step(4)
     path = tmp_path / "new.npz"
     s.save(path)
-    with np.load(path) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    meta = json.loads(str(arrays["meta"]))
-    del meta["semantics"]
-    arrays["meta"] = np.asarray(json.dumps(meta))
-    arrays["current/h/drawdown"] = -arrays.pop("current/h/acc_change")
-    for key in [k for k in arrays if k.startswith("current/n")]:
-        del arrays[key]
-    old = tmp_path / "old.npz"
-    np.savez(old, **arrays)
-    loaded = Session.load(old)
+
+    def older(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        del meta["semantics"]
+        arrays["current/h/drawdown"] = -arrays.pop("current/h/acc_change")
+        for key in [k for k in arrays if k.startswith("current/n")]:
+            del arrays[key]
+
+    loaded = Session.load(resaved(path, older))
     assert any("old semantics" in n for n in loaded.notes)
     np.testing.assert_array_equal(loaded.history.column("acc_change"), s.history.column("acc_change"))
     assert not any("old semantics" in n for n in Session.load(path).notes)

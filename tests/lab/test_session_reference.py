@@ -19,6 +19,7 @@ def _optimizer(name: str, lr: float):
 
     return {
         "sgd": lambda: keras.optimizers.SGD(learning_rate=lr),
+        "auto": lambda: keras.optimizers.SGD(learning_rate=lr),  # the fixture is saved uncompiled: auto is sgd
         "momentum": lambda: keras.optimizers.SGD(learning_rate=lr, momentum=0.9),
         "nesterov": lambda: keras.optimizers.SGD(learning_rate=lr, momentum=0.9, nesterov=True),
         "adam": lambda: keras.optimizers.Adam(learning_rate=lr),
@@ -33,6 +34,7 @@ def _reference(config: LabConfig, session, steps: int) -> np.ndarray:
     from gradtui.lab.runtime import keras, tf
 
     model = keras.models.load_model(config.model, compile=False)
+    assert config.lr is not None  # the tests give --lr
     optimizer = _optimizer(config.optimizer, config.lr)
     x_probe = tf.constant(session.x_probe.numpy())
     data = np.load(config.data) if config.data else None

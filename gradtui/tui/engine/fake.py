@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from textual.message_pump import MessagePump
 
-from gradtui.config import LabConfig
+from gradtui.config import DEFAULT_LR, LabConfig
 from gradtui.files import atomic_write_bytes
 from gradtui.lab.history import Dims, History
 from gradtui.lab.pins import Pin
@@ -159,7 +159,8 @@ class FakeSession:
         before = self._predict(self.x_probe, self.w, self.b)
         dw, db, objective, loss = self._gradient()
         sign = -1.0 if self.config.sign == "descend" else 1.0
-        uw, ub = sign * self.config.lr * dw, sign * self.config.lr * db
+        lr = self.config.lr if self.config.lr is not None else DEFAULT_LR  # auto: no compile config here
+        uw, ub = sign * lr * dw, sign * lr * db
         w, b = self.w + uw, self.b + ub
         if not (np.isfinite(w).all() and np.isfinite(b).all()):
             return Divergence(self._step + 1, "weights of layer dense")
