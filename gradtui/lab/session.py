@@ -26,6 +26,7 @@ from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
 from gradtui.lab.runtime import memory_in_use, resolve_devices, strategy_for, tf
 from gradtui.lab.step_graph import TUNABLE, Parts, StepGraph, eval_batch, measure_baseline
+from gradtui.lab.why import Explaining
 
 # Fields whose change needs a new model, probe or data set; the others are applied in place.
 REBUILD_FIELDS = (
@@ -48,8 +49,9 @@ CHUNK_SECONDS = 0.1  # target wall time of one compiled call when the caller lea
 MAX_CHUNK = 4096
 
 
-class Session:
-    """One experiment. Methods are not thread-safe with each other; History reads are."""
+class Session(Explaining):
+    """One experiment. Methods are not thread-safe with each other; History reads are. The attribution
+    and preview methods are Explaining's (why.py)."""
 
     # ---- building --------------------------------------------------------------------------------
 
@@ -267,6 +269,7 @@ class Session:
         rows = measures.unpack(out["rows"][:count], self.history.dims)
         rows["step"] = np.arange(start, start + count, dtype=np.int64)
         self.history.append(rows)
+        self._record_why(out["rows"][:count], start)
 
     def _replay(self, entry: timeline.State, steps: int) -> None:
         """Recompute the last finite state: back to the action's start, then the finite steps again."""
@@ -292,6 +295,8 @@ class Session:
         """Write a captured state back (all of it, or nothing if it does not fit)."""
         timeline.restore(self.live, state, truncate)
         self.divergence = state.divergence
+        if truncate:  # undo, reset, a snapshot: the influence sums start again from here
+            self._restart_why()
 
     def undo(self) -> bool:
         """Back to the state before the last action (step, run, restore); False when there is none."""
@@ -409,13 +414,13 @@ class Session:
                 self.graph.retune(config)
             else:
                 with self.strategy.scope(), tf.device(self.device):  # its sign variable mirrored like the weights
-                    self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy)
+                    self.graph = StepGraph(config, self.parts, self.optimizer, self.strategy, self.attributing)
                     self._call(0)
         except Exception:
             (self.config, self.optimizer, self._opt_vars, self._opt_init, self.graph) = saved
             raise
-        self.divergence = None
-        self._chunk = 1
+        self.divergence, self._chunk = None, 1
+        self._why_after_config(old)
         stale = set(self._static_notes(old))
         self.notes = [n for n in self.notes if n not in stale and not explain.is_about_steps(n)]
         self.notes.extend(self._static_notes(config))
