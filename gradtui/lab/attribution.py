@@ -167,8 +167,10 @@ class StepLog:
     history: list[np.ndarray] = field(default_factory=list)
     decay: list[np.ndarray] = field(default_factory=list)
     direction: list[np.ndarray] = field(default_factory=list)
+    residual: list[np.ndarray] = field(default_factory=list)  # actual - (terms + carry)
 
-    def add(self, steps: np.ndarray, unpacked: dict[str, np.ndarray]) -> None:
+    def add(self, steps: np.ndarray, unpacked: dict[str, np.ndarray], actual: np.ndarray) -> None:
+        """A chunk's steps; `actual` (steps, A) is each tracked output's actual change."""
         terms, ids = unpacked["terms"], unpacked["ids"]
         r = terms.shape[-1]
         k = min(self.k, r)
@@ -183,6 +185,8 @@ class StepLog:
         for name in ("history", "decay"):
             getattr(self, name).append(unpacked[name])
         self.direction.append(unpacked["data"])
+        total = unpacked["data"].astype(np.float64) + unpacked["history"] + unpacked["decay"]
+        self.residual.append(actual - total)
 
     def arrays(self) -> dict[str, np.ndarray]:
         def joined(parts: list[np.ndarray], dtype: type[np.generic]) -> np.ndarray:
@@ -196,4 +200,22 @@ class StepLog:
             "history": joined(self.history, np.float32),
             "decay": joined(self.decay, np.float32),
             "direction": joined(self.direction, np.float32),
+            "residual": joined(self.residual, np.float32),
         }
+
+
+LOG_MEANINGS = {
+    "probes": "the attributed probes (index into the probe rows)",
+    "outputs": "each attributed probe's tracked output",
+    "source": "what the terms are per: " + "; ".join(f"{k}: {v}" for k, v in SOURCE_MEANING.items()),
+    "step": "the step each logged row explains",
+    "rows": "per step and probe, the rows of the K largest terms by size (-1 where fewer rows)",
+    "values": "per step and probe, those K terms (1/B)·J·P(∇ℓᵢ), largest in size first",
+    "rest": "per step and probe, the sum of every other row's term (the rest of the batch)",
+    "history": "per step and probe, J·(carried momentum or Adam first-moment history)",
+    "decay": "per step and probe, J·(decoupled weight decay)",
+    "direction": "per step and probe, J·P(applied gradient): the terms' sum (the whole random step)",
+    "residual": "per step and probe, the actual change minus (terms + carry), the forecast",
+    "cumulative": "per probe and row, the terms summed over every attributed step (TracIn influence)",
+    "since": "per probe, the step count when the cumulative sum began",
+}

@@ -4,7 +4,9 @@ Format "gradtui-session/2": a `meta` JSON string (format, config, notes, semanti
 list of {name, config}, each snapshot's own experiment) and, per state key (`current`, `snap0`,
 `snap1`...), arrays KEY/wI (weights), KEY/oI (optimizer state), KEY/nI (non-trainable variables:
 moving statistics), KEY/step and KEY/h/COLUMN (history, with its `summary` column), and pinned
-reference runs (`pins` in meta, arrays `pins/I/COLUMN`, see pins.py). Version 1 (snapshot names
+reference runs (`pins` in meta, arrays `pins/I/COLUMN`, see pins.py), and while attribution is on its
+probes and sums (`influence` in meta: probes, outputs; arrays influence/values, /since, /counted), so a
+resumed session continues them. Version 1 (snapshot names
 only, every snapshot of the file's own experiment) still opens. The header is checked before NumPy
 reads anything. `pack` copies what to write (on the thread that owns the session); `write`
 compresses and writes it (on any thread), so a save need not hold the engine.
@@ -30,6 +32,7 @@ from gradtui.lab.timeline import State
 if TYPE_CHECKING:
     from gradtui.lab.session import Session
 
+INFLUENCE_KEYS = ("influence/values", "influence/since", "influence/counted")
 FORMAT = "gradtui-session/2"
 FORMATS = ("gradtui-session/1", FORMAT)
 SEMANTICS = 2  # 2: fit semantics (training-mode loss rules, every row trained, whole test set evaluated)
@@ -63,6 +66,13 @@ def pack(session: Session) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
     for key, state in states.items():
         arrays.update(_state_arrays(key, state))
+    spec = session.attributing
+    if spec is not None and session._why is not None:
+        meta["influence"] = {"probes": list(spec.probes), "outputs": list(spec.outputs)}
+        why = session._why
+        arrays.update(
+            dict(zip(INFLUENCE_KEYS, (why.cumulative.copy(), why.since.copy(), why.counted.copy()), strict=True))
+        )
     if session.pins:
         meta["pins"] = pins.describe(session.pins)
         arrays.update(pins.to_arrays(session.pins))
@@ -112,7 +122,20 @@ def load(path: str | Path, build: Callable[[LabConfig], Session]) -> Session:
     session.notes = list(meta.get("notes", session.notes))
     if meta.get("semantics") != SEMANTICS and OLD_SEMANTICS_NOTE not in session.notes:
         session.notes.append(OLD_SEMANTICS_NOTE)
+    if "influence" in meta:
+        _continue_influence(session, meta["influence"], arrays, path)
     return session
+
+
+def _continue_influence(session: Session, saved: Any, arrays: dict[str, np.ndarray], path: str | Path) -> None:
+    """Attribution back on for the saved probes, its sums continued; LabError if they do not fit."""
+    try:
+        probes = [int(p) for p in saved["probes"]]
+        outputs = dict(zip(probes, (int(k) for k in saved["outputs"]), strict=True))
+        session.attribution_on(probes, outputs)
+        session.set_influence(*(np.asarray(arrays[key]) for key in INFLUENCE_KEYS))
+    except (KeyError, TypeError, ValueError) as err:
+        raise LabError(f"{path}: its saved influence does not fit the session ({first_line(err)})") from None
 
 
 def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -121,7 +144,7 @@ def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         with open(path, "rb") as handle:
             if handle.read(4) != b"PK\x03\x04":  # np.load would call anything else "pickled data"
                 raise ValueError("not an .npz archive: it is not a file gradtui saved")
-        headers = session_check.check_headers(path)
+        headers = session_check.check_headers(path, INFLUENCE_KEYS)
         meta_only = array_files.load_npz(path, {"meta": headers["meta"]})
         meta = json.loads(str(meta_only["meta"]))
         if not isinstance(meta, dict) or meta.get("format") not in FORMATS:
@@ -131,7 +154,7 @@ def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     except Exception as err:
         raise LabError(f"{path} is not a readable gradtui session file ({first_line(err)})") from None
     try:
-        session_check.check_meta(path, meta)
+        session_check.check_meta(path, meta, ("influence",))
         session_check.check_snapshot_keys(path, headers, len(meta.get("snapshots", [])))
         arrays = array_files.load_npz(path, headers)
         for key in ("current", *(f"snap{i}" for i in range(len(meta.get("snapshots", []))))):

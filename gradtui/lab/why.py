@@ -15,7 +15,15 @@ import numpy as np
 
 from gradtui.config import LabConfig
 from gradtui.lab import preview as lab_preview
-from gradtui.lab.attribution import AttributionSpec, Influence, Layout, ProbeMatrix, StepAttribution, StepLog
+from gradtui.lab.attribution import (
+    LOG_MEANINGS,
+    AttributionSpec,
+    Influence,
+    Layout,
+    ProbeMatrix,
+    StepAttribution,
+    StepLog,
+)
 from gradtui.lab.data import DataSet
 from gradtui.lab.results import LabError
 
@@ -36,8 +44,9 @@ class WhyState:
         self.last_step = -1
         self.log = log
 
-    def record(self, flat: np.ndarray, first_step: int) -> None:
-        """A chunk's attribution rows, the first being step `first_step`."""
+    def record(self, flat: np.ndarray, first_step: int, actual: np.ndarray) -> None:
+        """A chunk's attribution rows, the first being step `first_step`; `actual` (steps, A) the tracked
+        outputs' actual changes."""
         if not len(flat):
             return
         unpacked = self.layout.unpack(flat)
@@ -51,7 +60,7 @@ class WhyState:
         self.last = {name: values[-1] for name, values in unpacked.items()}
         self.last_step = int(steps[-1])
         if self.log is not None:
-            self.log.add(steps, unpacked)
+            self.log.add(steps, unpacked, actual)
 
     def restart(self, step: int) -> None:
         self.cumulative[:] = 0.0
@@ -114,7 +123,9 @@ class Explaining:
             if not 0 <= k < self.outputs:
                 raise LabError(f"output {k} is out of range: 0..{self.outputs - 1}")
         spec = AttributionSpec(chosen, tuple(picked.get(p, defaults[p]) for p in chosen))
-        if self._why is not None and self._why.layout.spec == spec and (self._why.log is not None) == (log_top > 0):
+        if self._why is not None and self._why.layout.spec == spec:  # the same: keep the sums
+            if (self._why.log.k if self._why.log else 0) != log_top:
+                self._why.log = StepLog(log_top) if log_top > 0 else None
             return spec
         graph = self._build_graph(self.config, spec)
         if self._plain_graph is None:
@@ -176,7 +187,9 @@ class Explaining:
         if self._why is not None:
             from gradtui.lab import measures
 
-            self._why.record(rows[:, measures.row_width(self.history.dims) :], first_step)
+            width, spec = measures.row_width(self.history.dims), self._why.layout.spec
+            actual = measures.unpack(rows[:, :width], self.history.dims)["actual"][:, spec.probes, spec.outputs]
+            self._why.record(rows[:, width:], first_step, actual.astype(np.float64))
 
     def _restart_why(self) -> None:
         if self._why is not None:
@@ -270,6 +283,23 @@ class Explaining:
         self._why.cumulative[:] = values
         self._why.since[:] = since
         self._why.counted[:] = counted
+
+    def influence_export(self) -> tuple[dict[str, np.ndarray], dict[str, str]] | None:
+        """The step log and the cumulative sums as arrays, with their meanings (exports); None unless
+        steps were logged (`attribution_on(log_top=K)`)."""
+        why = self._why
+        if why is None or why.log is None:
+            return None
+        spec = why.layout.spec
+        arrays = {
+            **why.log.arrays(),
+            "probes": np.asarray(spec.probes, np.int64),
+            "outputs": np.asarray(spec.outputs, np.int64),
+            "source": np.asarray([why.layout.source]),
+            "cumulative": why.cumulative.copy(),
+            "since": why.since.copy(),
+        }
+        return arrays, dict(LOG_MEANINGS)
 
     def preview(self, alphas: Sequence[float] = lab_preview.ALPHAS) -> lab_preview.Preview:
         """Probes and loss along the next update, w + α·Δw, changing nothing (see preview.py)."""
