@@ -42,6 +42,11 @@ TARGETS: tuple[tuple[str, str, str, float], ...] = (
     ("plot_draw_ms_100k", "plot redraw at 100k steps", "<=", 20.0),
     ("export_1m_s", "writing 1M steps (.npz)", "<=", 3.0),
     ("engine_cnn_vs_in_graph", "engine / bare in-graph loop, cnn", ">=", 0.8),
+    ("attribution_mlp_off_vs_plain", "step after attribution off / never on, mlp", ">=", 0.98),
+    ("attribution_cnn_off_vs_plain", "step after attribution off / never on, cnn", ">=", 0.98),
+    ("attribution_mlp_vs_plain", "step with one probe attributed / plain, mlp", ">=", 0.5),
+    ("attribution_cnn_vs_plain", "step with one probe attributed / plain, cnn", ">=", 0.5),
+    ("preview_cnn_s", "step preview, cnn (traced)", "<=", 1.0),
 )
 
 FIGURE_KEYS = (
@@ -76,6 +81,18 @@ FIGURE_KEYS = (
     "replicas_max_abs_diff",
     "replicas_steps_per_s",
     "one_device_steps_per_s",
+    "attribution_mlp_plain_steps_per_s",
+    "attribution_mlp_steps_per_s",
+    "attribution_mlp_vs_plain",
+    "attribution_mlp_off_vs_plain",
+    "attribution_mlp_ms_per_probe",
+    "attribution_cnn_plain_steps_per_s",
+    "attribution_cnn_steps_per_s",
+    "attribution_cnn_vs_plain",
+    "attribution_cnn_off_vs_plain",
+    "attribution_cnn_ms_per_probe",
+    "preview_cnn_first_s",
+    "preview_cnn_s",
 )
 # measured only where there are several devices of one kind
 REPLICA_KEYS = ("replicas", "replicas_max_abs_diff", "replicas_steps_per_s", "one_device_steps_per_s")

@@ -1,11 +1,11 @@
 """The step preview: the probes and the loss along the update the optimizer would apply next.
 
-Δw is what the optimizer would really do: the next step's gradient (same rows, same dropout seeds)
-handed to `apply_gradients`, after which the weights, the optimizer's slots and step count and the
-model's moving statistics are written back from copies, bit for bit. Along w + α·Δw only forward
-passes run (stateless, at weights given as values). Beside them: the first-order line, the
-second-order curve (forward-over-forward for each probe output; for the objective uᵀHu from one
-Hessian-vector product along u = Δw), the curvature uᵀHu/uᵀu and the stability limit 2/η.
+Δw is what the next step really does: the compiled step runs once, after which the weights, the
+optimizer's slots and step count, the model's moving statistics and dropout seeds and the step
+counter are written back from copies, bit for bit (the history is not touched). Along w + α·Δw only forward
+passes run (stateless, at weights given as values). Beside them: the first-order lines (J·Δw for the
+probes, ∇·Δw for the objective), the objective's second-order curve from one Hessian-vector product
+along u = Δw, the curvature uᵀHu/uᵀu and the stability limit 2/η.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ class Preview:
     alphas: np.ndarray  # (A,)
     predictions: np.ndarray  # (A, P, K) at w + α·Δw
     linear: np.ndarray  # (A, P, K): y + α·J·Δw
-    quadratic: np.ndarray  # (A, P, K): y + α·J·Δw + α²/2·Δwᵀ∇²y Δw
     objective: np.ndarray  # (A,) the scalar the rule differentiates
     objective_linear: np.ndarray  # (A,)
     objective_quadratic: np.ndarray  # (A,)
@@ -76,11 +75,11 @@ def preview(graph: Any, device: str, step: int, alphas: Sequence[float] = ALPHAS
         fn = tf.function(_previewer(graph), autograph=False)
         graph._preview_fn = fn
     with tf.device(device):
-        out = {k: v.numpy() for k, v in fn(tf.constant(list(alphas), tf.float32)).items()}
+        old, state, delta = next_update(graph)
+        out = {k: v.numpy() for k, v in fn(tf.constant(list(alphas), tf.float32), old, delta, state).items()}
     a = np.asarray(alphas, np.float64)
-    y0, slope, bend = out["y0"].astype(np.float64), out["jvp"].astype(np.float64), out["second"].astype(np.float64)
+    y0, slope = out["y0"].astype(np.float64), out["jvp"].astype(np.float64)
     linear = y0[None] + a[:, None, None] * slope[None]
-    quadratic = linear + 0.5 * (a**2)[:, None, None] * bend[None]
     o0, o1, o2 = (float(out[k]) for k in ("objective0", "objective_slope", "uhu"))
     uu = float(out["uu"])
     lr = float(graph.optimizer.learning_rate.numpy())
@@ -91,7 +90,6 @@ def preview(graph: Any, device: str, step: int, alphas: Sequence[float] = ALPHAS
         alphas=a,
         predictions=predictions,
         linear=linear,
-        quadratic=quadratic,
         objective=objective,
         objective_linear=o0 + a * o1,
         objective_quadratic=o0 + a * o1 + 0.5 * a**2 * o2,
@@ -102,6 +100,22 @@ def preview(graph: Any, device: str, step: int, alphas: Sequence[float] = ALPHAS
         linear_until=first_off(a, predictions - y0[None], linear - y0[None]),
         objective_linear_until=first_off(a, objective - o0, a * o1),
     )
+
+
+def next_update(graph: Any) -> tuple[list[tf.Tensor], list[tf.Tensor], list[tf.Tensor]]:
+    """(weights, moving statistics, Δw) of the step `graph` would take next: it takes it (its compiled
+    step, already traced) and writes every variable it touched back from copies."""
+    parts, optimizer = graph.parts, graph.optimizer
+    touched = [*parts.variables, *optimizer.variables, *parts.model.non_trainable_variables, parts.step]
+    saved = [tf.identity(v) for v in touched]
+    try:
+        graph.run(tf.constant(1, tf.int32))
+        delta = [tf.identity(v) - w for v, w in zip(parts.variables, saved, strict=False)]
+    finally:
+        for var, value in zip(touched, saved, strict=True):
+            var.assign(value)
+    n = len(parts.variables)
+    return saved[:n], saved[n + len(optimizer.variables) : -1], delta
 
 
 def first_off(alphas: np.ndarray, actual: np.ndarray, linear: np.ndarray) -> float | None:
@@ -120,40 +134,26 @@ def _dot(a: list[tf.Tensor], b: list[tf.Tensor]) -> tf.Tensor:
 
 
 def _previewer(graph: Any) -> Any:
-    parts, optimizer, config = graph.parts, graph.optimizer, graph.config
+    parts, config = graph.parts, graph.config
     model, x_probe, training = parts.model, parts.x_probe, graph.training
     rule = rules.BY_NAME[config.rule]
-    slots = list(optimizer.variables)
-    non_trainable = list(model.non_trainable_variables)
 
-    def run(alphas: tf.Tensor) -> dict[str, tf.Tensor]:
-        step = parts.step.read_value()
-        old = [tf.identity(v) for v in parts.variables]
-        saved_slots = [tf.identity(v) for v in slots]
-        state = [tf.identity(v) for v in non_trainable]
-        with tf.control_dependencies(old + saved_slots + state):
-            grads = graph._gradients(step)[3]
-            optimizer.apply_gradients(zip([g * graph.sign for g in grads], parts.variables, strict=True))
-        delta = [tf.identity(v) - w for v, w in zip(parts.variables, old, strict=True)]
-        with tf.control_dependencies(delta):
-            restored = [
-                v.assign(w)
-                for v, w in zip([*parts.variables, *slots, *non_trainable], old + saved_slots + state, strict=True)
-            ]
-        with tf.control_dependencies(restored):
-            delta = [tf.identity(d) for d in delta]
-        batch = graph._batch(step, None)
+    def run(
+        alphas: tf.Tensor, old: list[tf.Tensor], delta: list[tf.Tensor], state: list[tf.Tensor]
+    ) -> dict[str, tf.Tensor]:
+        batch = graph._batch(parts.step.read_value(), None)
         rows = batch() if batch is not None else None
 
         def objective_at(w: list[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+            """The rule's objective and loss at weights `w`, in the step's mode, rows and dropout seeds."""
+
             def call(x: tf.Tensor, training: bool = False) -> tf.Tensor:
                 return model.stateless_call(w, state, x, training=training)[0]
 
-            y = call(x_probe)
             inputs = rules.RuleInputs(
                 call,
                 x_probe,
-                y,
+                None if rule.probe_is_constant else call(x_probe),  # a rule on data reads no probe
                 graph.probe_labels,
                 graph.loss_fn,
                 config.target,
@@ -172,31 +172,28 @@ def _previewer(graph: Any) -> Any:
             return probes_at(w), tf.cast(objective, tf.float32), tf.cast(loss, tf.float32)
 
         predictions, objective, loss = tf.map_fn(
-            along,
-            alphas,
-            fn_output_signature=(tf.float32, tf.float32, tf.float32),
-            parallel_iterations=1,
+            along, alphas, fn_output_signature=(tf.float32, tf.float32, tf.float32), parallel_iterations=1
         )
-        with tf.autodiff.ForwardAccumulator(old, delta) as outer:
-            with tf.autodiff.ForwardAccumulator(old, delta) as inner:
-                y0 = probes_at(old)
-            jvp = inner.jvp(y0)
-        second = outer.jvp(jvp)
-        with tf.autodiff.ForwardAccumulator(old, delta) as hvp:  # forward-over-reverse: H·u
+        with tf.autodiff.ForwardAccumulator(old, delta) as inner:  # J·Δw, inference mode: the forecast
+            y0 = probes_at(old)
+        jvp = inner.jvp(y0)
+        # H·u as reverse over reverse, d/dw (∇objective · u): it traces in a third of forward over reverse's time
+        with tf.GradientTape() as outer_tape:
+            outer_tape.watch(old)
             with tf.GradientTape() as tape:
                 tape.watch(old)
                 objective0 = objective_at(old)[0]
             gradient = tape.gradient(objective0, old, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        hu = hvp.jvp(gradient, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            slope = _dot(gradient, delta)
+        hu = outer_tape.gradient(slope, old, unconnected_gradients=tf.UnconnectedGradients.ZERO)
         return {
             "predictions": predictions,
             "objective": objective,
             "loss": loss,
             "y0": y0,
             "jvp": jvp,
-            "second": second,
             "objective0": tf.cast(objective0, tf.float64),
-            "objective_slope": _dot(gradient, delta),
+            "objective_slope": slope,
             "uhu": _dot(hu, delta),
             "uu": _dot(delta, delta),
         }

@@ -83,6 +83,7 @@ class Explaining:
     outputs: int
     _why: WhyState | None = None
     _plain_graph: StepGraph | None = None
+    _attributing_graph: StepGraph | None = None  # the last one built, kept to switch back without a trace
 
     @property
     def step_count(self) -> int:
@@ -127,7 +128,8 @@ class Explaining:
             if (self._why.log.k if self._why.log else 0) != log_top:
                 self._why.log = StepLog(log_top) if log_top > 0 else None
             return spec
-        graph = self._build_graph(self.config, spec)
+        graph = self._cached(self._attributing_graph, spec) or self._build_graph(self.config, spec)
+        self._attributing_graph = graph
         if self._plain_graph is None:
             self._plain_graph = self.graph
         self.graph = graph
@@ -166,12 +168,15 @@ class Explaining:
         self._why = None
         plain = self._plain_graph
         self._plain_graph = None
-        if plain is not None and plain.config == self.config and plain.optimizer is self.optimizer:
-            self.graph = plain
-        else:
-            self.graph = self._build_graph(self.config, None)
+        self.graph = self._cached(plain, None) or self._build_graph(self.config, None)
 
     # ---- hooks the Session calls ------------------------------------------------------------------
+
+    def _cached(self, graph: StepGraph | None, spec: AttributionSpec | None) -> StepGraph | None:
+        """`graph` if it was built for this config, optimizer and attribution, else None."""
+        if graph is None or graph.config != self.config or graph.optimizer is not self.optimizer:
+            return None
+        return graph if (graph.attributor.spec if graph.attributor is not None else None) == spec else None
 
     def _build_graph(self, config: LabConfig, spec: AttributionSpec | None) -> StepGraph:
         from gradtui.lab.runtime import tf
@@ -197,7 +202,7 @@ class Explaining:
 
     def _why_after_config(self, old: LabConfig) -> None:
         """A new config keeps the sums while rows stay the same rows (same rule kind and data)."""
-        self._plain_graph = None
+        self._plain_graph = self._attributing_graph = None
         if self._why is None:
             return
         layout = self.graph.attributor.layout if self.graph.attributor is not None else None
