@@ -235,3 +235,32 @@ def test_off_puts_the_plain_step_back_and_bad_probes_are_one_line(
     with pytest.raises(LabError, match="output 7 is out of range"):
         session.attribution_on([0], {0: 7})
     assert session.graph is plain
+
+
+def test_sums_survive_a_tunable_change_and_restart_on_a_new_rule(
+    softmax_model: Path, softmax_data: Path, probe_file: Path
+) -> None:
+    """An lr change keeps the compiled step and the sums; tracking another output restarts that probe's
+    sums only; a rule whose terms are per probe, not per row, starts them all again."""
+    from gradtui.lab.session import Session
+
+    config = _settings(softmax_model, softmax_data, probe_file, rule="batch-loss", batch_size=16)
+    session = Session.build(config)
+    session.attribution_on(outputs={0: 1, 1: 1})
+    session.step(2)
+    session = session.with_config(config.replace(lr=0.01))
+    session.step(1)
+    first = session.influence(0)
+    assert first is not None and first.steps == 3 and first.since == 0
+    spec = session.track(1, 2)
+    assert spec.outputs == (1, 2)
+    kept, moved = session.influence(0), session.influence(1)
+    assert kept is not None and moved is not None
+    assert kept.steps == 3 and moved.steps == 0 and moved.since == 3 and moved.output == 2
+    np.testing.assert_array_equal(kept.values, first.values)
+    session = session.with_config(session.config.replace(rule="example-loss", label=1))
+    after = session.influence(0)
+    assert after is not None and after.source == "probes" and after.steps == 0 and after.since == 3
+    session.step(1)
+    got = session.attribution(0)
+    assert got is not None and got.source == "probes" and got.total == pytest.approx(got.forecast, rel=1e-5)
