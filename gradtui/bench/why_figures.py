@@ -2,7 +2,7 @@
 turned off, the step with one probe attributed, each further probe, and the cnn's preview.
 
 Rates are interleaved round by round (the order rotating), so a busy machine slows every variant
-alike; the medians are reported. Imports TensorFlow (lazily, inside the functions) and never Textual.
+alike; rates are the medians over rounds, ratios the medians of each round's ratio. Imports TensorFlow (lazily, inside the functions) and never Textual.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ PROBES = 4  # the probes of the per-probe cost's session
 Variant = tuple["Session", Callable[[], object]]  # a session, and the switch that sets its compiled step
 
 
-def _rates(variants: dict[str, Variant], sizes: Sizes) -> dict[str, float]:
-    """Median steps/s of each variant, interleaved round by round."""
+def _rates(variants: dict[str, Variant], sizes: Sizes) -> dict[str, list[float]]:
+    """Steps/s of each variant in each round, interleaved round by round."""
     rates: dict[str, list[float]] = {name: [] for name in variants}
     guess: dict[str, float] = {}
     for name, (session, switch) in variants.items():  # trace each variant and settle its chunk size first
@@ -39,7 +39,11 @@ def _rates(variants: dict[str, Variant], sizes: Sizes) -> dict[str, float]:
             switch()
             guess[name] = _engine_rate(session, sizes.seconds / 2, guess[name])
             rates[name].append(guess[name])
-    return {name: statistics.median(values) for name, values in rates.items()}
+    return rates
+
+
+def _ratio(top: list[float], bottom: list[float]) -> float:
+    return statistics.median(a / b for a, b in zip(top, bottom, strict=True))
 
 
 def attribution_figure(spec: dict[str, str], stem: str, sizes: Sizes, results: Results) -> Session:
@@ -57,10 +61,11 @@ def attribution_figure(spec: dict[str, str], stem: str, sizes: Sizes, results: R
         sizes,
     )
     figures = results.figures
-    figures[f"attribution_{stem}_plain_steps_per_s"] = rates["plain"]
-    figures[f"attribution_{stem}_steps_per_s"] = rates["one"]
-    figures[f"attribution_{stem}_vs_plain"] = rates["one"] / rates["plain"]
-    figures[f"attribution_{stem}_off_vs_plain"] = rates["off"] / rates["plain"]
+    figures[f"attribution_{stem}_plain_steps_per_s"] = statistics.median(rates["plain"])
+    figures[f"attribution_{stem}_steps_per_s"] = statistics.median(rates["one"])
+    figures[f"attribution_{stem}_vs_plain"] = _ratio(rates["one"], rates["plain"])
+    figures[f"attribution_{stem}_off_vs_plain"] = _ratio(rates["off"], rates["plain"])
+    results.extra[f"attribution_{stem}_rounds"] = {k: [round(v, 1) for v in values] for k, values in rates.items()}
     session.attribution_off()
     return session
 
@@ -77,7 +82,7 @@ def per_probe_figure(spec: dict[str, str], stem: str, sizes: Sizes, results: Res
         },
         sizes,
     )
-    extra = (1 / rates["all"] - 1 / rates["one"]) / (PROBES - 1)
+    extra = statistics.median(1 / a - 1 / b for a, b in zip(rates["all"], rates["one"], strict=True)) / (PROBES - 1)
     results.figures[f"attribution_{stem}_ms_per_probe"] = 1000 * extra
 
 
