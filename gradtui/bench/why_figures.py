@@ -2,7 +2,8 @@
 turned off, the step with one probe attributed, each further probe, and the cnn's preview.
 
 Rates are interleaved round by round (the order rotating), so a busy machine slows every variant
-alike; rates are the medians over rounds, ratios the medians of each round's ratio. Imports TensorFlow (lazily, inside the functions) and never Textual.
+alike; rates are the medians over rounds, ratios the medians of each round's ratio. Imports
+TensorFlow (lazily, inside the functions) and never Textual.
 """
 
 from __future__ import annotations
