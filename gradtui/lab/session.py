@@ -420,7 +420,7 @@ class Session(Explaining):
             (self.config, self.optimizer, self._opt_vars, self._opt_init, self.graph) = saved
             raise
         self.divergence, self._chunk = None, 1
-        self._why_after_config(old)
+        self._why_after_config()
         stale = set(self._static_notes(old))
         self.notes = [n for n in self.notes if n not in stale and not explain.is_about_steps(n)]
         self.notes.extend(self._static_notes(config))

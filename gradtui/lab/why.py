@@ -117,13 +117,14 @@ class Explaining:
         count = self.parts.dims.probes
         chosen = tuple(range(count)) if probes is None else tuple(dict.fromkeys(int(p) for p in probes))
         defaults = self.default_outputs()
-        picked = dict(outputs or {})
-        for p, k in ((p, picked.get(p, defaults[p] if 0 <= p < count else 0)) for p in chosen):
+        for p in chosen:
             if not 0 <= p < count:
                 raise LabError(f"probe {p} is out of range: 0..{count - 1}")
+        picked = dict(outputs or {})
+        spec = AttributionSpec(chosen, tuple(int(picked.get(p, defaults[p])) for p in chosen))
+        for k in spec.outputs:
             if not 0 <= k < self.outputs:
                 raise LabError(f"output {k} is out of range: 0..{self.outputs - 1}")
-        spec = AttributionSpec(chosen, tuple(picked.get(p, defaults[p]) for p in chosen))
         if self._why is not None and self._why.layout.spec == spec:  # the same: keep the sums
             if (self._why.log.k if self._why.log else 0) != log_top:
                 self._why.log = StepLog(log_top) if log_top > 0 else None
@@ -182,10 +183,9 @@ class Explaining:
         from gradtui.lab.runtime import tf
         from gradtui.lab.step_graph import StepGraph
 
-        with self.strategy.scope(), tf.device(self.device):
+        with self.strategy.scope(), tf.device(self.device):  # traced now, so the next step does not wait
             graph = StepGraph(config, self.parts, self.optimizer, self.strategy, attribution=spec)
-            with tf.device(self.device):
-                graph.warm()
+            graph.warm()
         return graph
 
     def _record_why(self, rows: np.ndarray, first_step: int) -> None:
@@ -200,7 +200,7 @@ class Explaining:
         if self._why is not None:
             self._why.restart(self.step_count)
 
-    def _why_after_config(self, old: LabConfig) -> None:
+    def _why_after_config(self) -> None:
         """A new config keeps the sums while rows stay the same rows (same rule kind and data)."""
         self._plain_graph = self._attributing_graph = None
         if self._why is None:
@@ -221,7 +221,7 @@ class Explaining:
     # ---- what the views read ----------------------------------------------------------------------
 
     def _row_labels(self, source: str) -> np.ndarray | None:
-        """Each attributable row's class: training labels, or the probes' labels under the probe rules."""
+        """Each training row's class (None under the probe rules and for value targets)."""
         if source == "rows" and self.data is not None:
             return _classes(self.data.y_train, self.data.kind)
         return None
