@@ -79,8 +79,10 @@ def run_headless(
             changes = {name: getattr(config, name) for name in sorted(given or ()) if name != "steps"}
             if changes:
                 session = session.with_config(session.config.replace(**changes))
-        if influence > 0:
-            session.attribution_on(session.attributing.probes if session.attributing else None, None, influence)
+        if influence > 0:  # a resumed session's probes and tracked outputs carry on
+            spec = session.attributing
+            tracked = dict(zip(spec.probes, spec.outputs, strict=True)) if spec is not None else None
+            session.attribution_on(spec.probes if spec is not None else None, tracked, influence)
     except ConfigError as err:
         print(f"gradtui: {err}", file=sys.stderr)
         return 2

@@ -39,27 +39,38 @@ def test_influence_in_json_and_npz_and_the_preview_table(run_cli: Run, tmp_path:
         assert "influence/step" in json.loads(str(npz["meta"][0]))["columns"]
 
 
-def test_a_saved_session_continues_the_sums(run_cli: Run, tmp_path: Path) -> None:
-    """Two runs of 3 steps on one session file sum to one run of 6."""
+def test_a_saved_session_continues_the_sums(run_cli: Run, files: Path, tmp_path: Path) -> None:
+    """Two runs of 3 steps on one session file sum to one run of 6, tracking the outputs it was saved with."""
     from gradtui.config import LabConfig
     from gradtui.lab.session import Session
 
     path = tmp_path / "s.npz"
-    config = LabConfig.parse({"rule": "batch-loss", "optimizer": "momentum", "lr": 0.05, "batch_size": 50})
+    config = LabConfig.parse(
+        {
+            "model": str(files / "softmax3.keras"),
+            "data": str(files / "classes3.npz"),
+            "probe": str(files / "probe5.npy"),
+            "rule": "batch-loss",
+            "optimizer": "adam",
+            "lr": 0.05,
+            "batch_size": 20,
+        }
+    )
     session = Session.build(config)
-    session.attribution_on()
+    session.attribution_on(None, {0: 2, 1: 1})
     session.save(path)
     for _ in range(2):
         code, _, err = run_cli("run", "--session", str(path), "--steps", "3", "--influence", "2", "--quiet")
         assert code == 0, err
     resumed = Session.load(path)
-    assert resumed.step_count == 6
+    assert resumed.step_count == 6 and resumed.attributing is not None and resumed.attributing.outputs == (2, 1)
     whole = Session.build(config)
-    whole.attribution_on()
+    whole.attribution_on(None, {0: 2, 1: 1})
     whole.step(6)
-    got, want = resumed.influence(0), whole.influence(0)
-    assert got is not None and want is not None and got.steps == 6 and got.since == 0
-    np.testing.assert_allclose(got.values, want.values, rtol=1e-5, atol=1e-9)
+    for probe in (0, 1):
+        got, want = resumed.influence(probe), whole.influence(probe)
+        assert got is not None and want is not None and got.steps == 6 and got.since == 0
+        np.testing.assert_allclose(got.values, want.values, rtol=1e-5, atol=1e-9)
 
 
 def test_bad_influence_and_preview_are_one_line(run_cli: Run) -> None:
