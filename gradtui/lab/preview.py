@@ -45,14 +45,22 @@ class Preview:
     objective_linear_until: float | None
 
     def table(self) -> list[str]:
-        """The preview as text lines (for `gradtui run --preview`)."""
-        lines = [f"{'alpha':>6} {'objective':>11} {'linear':>11} {'2nd order':>11} {'loss':>10} {'|y-y_lin|':>10}"]
+        """The preview as text lines (for `gradtui run --preview`): probe 0's output that is largest at
+        α = 0 and its first-order line, the objective with its lines, the loss, the largest gap of any
+        probe output from its line."""
+        k = int(np.argmax(self.predictions[0, 0]))
+        head = f"p0[{k}]"
+        lines = [
+            f"{'alpha':>6} {head:>10} {'linear':>10} {'objective':>11} {'linear':>11} {'2nd order':>11} "
+            f"{'loss':>10} {'max gap':>9}"
+        ]
         for i, a in enumerate(self.alphas):
             gap = float(np.max(np.abs(self.predictions[i] - self.linear[i])))
             mark = "  <- this step" if a == 1.0 else ""
             lines.append(
-                f"{a:>6.3g} {self.objective[i]:>11.5g} {self.objective_linear[i]:>11.5g} "
-                f"{self.objective_quadratic[i]:>11.5g} {_g(self.loss[i]):>10} {gap:>10.3g}{mark}"
+                f"{a:>6.3g} {self.predictions[i, 0, k]:>10.5g} {self.linear[i, 0, k]:>10.5g} "
+                f"{self.objective[i]:>11.5g} {self.objective_linear[i]:>11.5g} {self.objective_quadratic[i]:>11.5g} "
+                f"{_g(self.loss[i]):>10} {gap:>9.3g}{mark}"
             )
         until = f"about {self.linear_until:g}x this step" if self.linear_until is not None else "every alpha shown"
         lines.append(f"probe predictions linear (within 10%) until {until}")
