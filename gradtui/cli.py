@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -71,6 +72,17 @@ def _add_lab_flags(parser: argparse.ArgumentParser, command: bool = False) -> No
     )
 
 
+def _alphas(text: str) -> tuple[float, ...]:
+    """--preview's comma-separated step multiples: finite numbers, 1 to 32 of them."""
+    try:
+        alphas = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--preview: give step multiples separated by commas, such as 0,1,2,4; got {text!r}") from None
+    if not 1 <= len(alphas) <= 32 or not all(math.isfinite(a) and abs(a) <= 1e6 for a in alphas):
+        raise UsageError(f"--preview: 1 to 32 finite multiples of the step (|alpha| <= 1e6), got {text!r}")
+    return alphas
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gradtui",
@@ -123,6 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="continue a saved session for --steps more steps, then save it back to FILE (refused if FILE "
         "changed on disk meanwhile); a FILE that does not exist is created from the flags",
+    )
+    run.add_argument(
+        "--influence",
+        type=int,
+        default=0,
+        metavar="K",
+        help="attribute every step for every probe: per step the K largest per-row terms, the rest, the carry "
+        "and the residual, and at the end each training row's cumulative influence (written with --out)",
+    )
+    run.add_argument(
+        "--preview",
+        metavar="A,B,C",
+        help="at the end, print the probes and the loss along the next update, at w + alpha*dw for each alpha",
     )
     run.add_argument("--rows", type=int, default=12, metavar="N", help="table rows to print [default: 12]")
     run.add_argument("--quiet", action="store_true", help="print no table")
@@ -381,6 +406,9 @@ def _prepare(
                     )
             if args.rows < 0:
                 raise UsageError(f"--rows: must be at least 0, got {args.rows}")
+            if not 0 <= args.influence <= 10_000:
+                raise UsageError(f"--influence: the number of terms kept per step, 1 to 10000, got {args.influence}")
+            args.preview = _alphas(args.preview) if args.preview is not None else None
         if args.command == "bench" and args.json is not None:
             _check_out(args.json, (".json",), "--json")
         if args.command == "run" and args.run_session is not None:
@@ -445,6 +473,8 @@ def _command(args: argparse.Namespace, config: LabConfig) -> int:
             session_path=args.run_session,
             given=given,
             bounded=args.history == "bounded",
+            influence=args.influence,
+            preview=args.preview,
         )
     if args.command == "bench":
         from gradtui.bench import run_bench

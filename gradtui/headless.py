@@ -76,18 +76,30 @@ def run_headless(
     session_path: str | None = None,
     given: set[str] | None = None,
     bounded: bool = False,
+    influence: int = 0,
+    preview: tuple[float, ...] | None = None,
 ) -> int:
     """Run `config.steps` steps; with `session_path`, continue that saved session (flags in `given` apply
     on top of its settings) and save it back there, whatever stops the run.
 
     Every step is kept exactly (the file is the experiment), after checking that it fits in memory;
-    `bounded` keeps the lab's bounded history instead (older steps summarised)."""
+    `bounded` keeps the lab's bounded history instead (older steps summarised). `influence` K > 0
+    attributes every step (the K largest terms per step and probe); `preview` prints the step preview
+    at these multiples of the next update at the end."""
     from gradtui.lab.export import write_history
 
     opened = _open(config, session_path, given or set())
     if isinstance(opened, int):
         return opened
     session, identity = opened
+    if influence > 0:  # a resumed session's probes and tracked outputs carry on
+        try:
+            spec = session.attributing
+            tracked = dict(zip(spec.probes, spec.outputs, strict=True)) if spec is not None else None
+            session.attribution_on(spec.probes if spec is not None else None, tracked, influence)
+        except LabError as err:
+            print(f"gradtui: --influence: {first_line(err)}", file=sys.stderr)
+            return 2
     if not bounded:
         too_big = exact_misfit(session.history, config.steps, out is not None, session_path is not None)
         if too_big:
@@ -145,6 +157,14 @@ def run_headless(
                 failure = failure or f"--tensorboard: could not finish writing {tensorboard}: {first_line(err)}"
     for line in _table(session, rows):
         say(line)
+    for line in _influence_lines(session) if influence > 0 else ():
+        say(line)
+    if preview is not None and failure is None and not interrupted:
+        try:
+            for line in session.preview(preview).table():
+                say(line)
+        except LabError as err:
+            failure = f"--preview: {first_line(err)}"
     if session_path is not None:
         code = _save(session, session_path, identity, say)
         if code:
@@ -266,6 +286,26 @@ def _beside(path: Path) -> Path:
         n += 1
         target = path.with_name(f"{path.stem}.run-{stamp}-{n}{path.suffix}")
     return target
+
+
+def _influence_lines(session: object) -> list[str]:
+    """Per attributed probe: the rows that pushed its tracked output most up and down over the run."""
+    from gradtui.lab.session import Session
+
+    assert isinstance(session, Session)
+    lines = []
+    for probe in (session.attributing.probes if session.attributing else ())[:8]:
+        found = session.influence(probe)
+        if found is None or found.source == "none":
+            continue
+        what = "row" if found.source == "rows" else "probe"
+        up = ", ".join(f"{what} {r} {v:+.3g}" for r, v in zip(*found.proponents(3), strict=True)) or "none"
+        down = ", ".join(f"{what} {r} {v:+.3g}" for r, v in zip(*found.opponents(3), strict=True)) or "none"
+        lines.append(
+            f"influence on probe {probe} output {found.output}, steps {found.since + 1}-{found.since + found.steps}: "
+            f"up {up}; down {down}"
+        )
+    return lines
 
 
 def exact_misfit(history: History, steps: int, export: bool, save: bool) -> str | None:

@@ -45,6 +45,11 @@ TARGETS: tuple[tuple[str, str, str, float], ...] = (
     ("classroom_ui_latency_p99_delta_ms", "lab UI latency p99, 30 followers minus none", "<=", 10.0),
     ("classroom_follower_rss_mb", "a follower's memory (RSS)", "<=", 150.0),
     ("classroom_key_to_follower_ms_p50", "teacher's key to a follower's screen p50 (10)", "<=", 250.0),
+    ("attribution_mlp_off_vs_plain", "step after attribution off / never on, mlp", ">=", 0.98),
+    ("attribution_cnn_off_vs_plain", "step after attribution off / never on, cnn", ">=", 0.98),
+    ("attribution_mlp_vs_plain", "step with one probe attributed / plain, mlp", ">=", 0.5),
+    ("attribution_cnn_vs_plain", "step with one probe attributed / plain, cnn", ">=", 0.5),
+    ("preview_cnn_s", "step preview, cnn (traced)", "<=", 1.0),
 )
 
 FIGURE_KEYS = (
@@ -86,6 +91,18 @@ FIGURE_KEYS = (
     "classroom_key_to_follower_ms_p99",
     "classroom_follower_rss_mb",
     "classroom_publisher_cpu_ms_per_s_30",
+    "attribution_mlp_plain_steps_per_s",
+    "attribution_mlp_steps_per_s",
+    "attribution_mlp_vs_plain",
+    "attribution_mlp_off_vs_plain",
+    "attribution_mlp_ms_per_probe",
+    "attribution_cnn_plain_steps_per_s",
+    "attribution_cnn_steps_per_s",
+    "attribution_cnn_vs_plain",
+    "attribution_cnn_off_vs_plain",
+    "attribution_cnn_ms_per_probe",
+    "preview_cnn_first_s",
+    "preview_cnn_s",
 )
 # measured only where there are several devices of one kind
 REPLICA_KEYS = ("replicas", "replicas_max_abs_diff", "replicas_steps_per_s", "one_device_steps_per_s")

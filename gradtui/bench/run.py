@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gradtui import __version__
-from gradtui.bench import classroom_figures, engine_figures, export_figure, terminal_figures, tui_figures
+from gradtui.bench import classroom_figures, engine_figures, export_figure, terminal_figures, tui_figures, why_figures
 from gradtui.bench.report import (
     CNN,
     FORMAT,
@@ -60,6 +60,8 @@ def run_bench(quick: bool = False, json_path: str | None = None, tiny: bool = Fa
             engine_figures.model_figure(VGG16, "engine_vgg16_steps_per_s", sizes, results)
     else:
         results.notes.append("vgg16 skipped: no GPU")
+    with section(results, "attribution and the step preview: cost when used, none when not"):
+        why_figures.why_figures(sizes, results)
     with section(results, "one device vs several (correctness)"):
         engine_figures.replica_figure(sizes, results)
     with section(results, "TUI auto-run and UI latency"):

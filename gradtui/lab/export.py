@@ -14,6 +14,9 @@ string array holding the same metadata as JSON: `np.load(path)["loss"]`,
 `json.loads(np.load(path)["meta"][0])`; pins as `pins` in meta and arrays `pins/I/COLUMN`. No pickles:
 it loads with numpy's defaults.
 
+With `gradtui run --influence K`, JSON carries `influence` (an object of the arrays below) and .npz
+arrays `influence/NAME`; their meanings are in `columns` as `influence/NAME` (a CSV has none).
+
 Every format streams: JSON and CSV are written a chunk of rows at a time and .npz a column at a
 time, so exporting a million steps does not build the whole document in memory.
 """
@@ -53,8 +56,16 @@ class Recorded(Protocol):
     divergence: Divergence | None
 
 
+def _influence(run: Recorded) -> tuple[dict[str, np.ndarray], dict[str, str]] | None:
+    """The attribution's step log and sums, when the run kept them (Session.influence_export)."""
+    export = getattr(run, "influence_export", None)
+    return export() if export is not None else None
+
+
 def history_meta(run: Recorded) -> dict[str, Any]:
     """What the numbers mean: the config, the model, notes, and each column's meaning."""
+    influence = _influence(run)
+    described = {f"influence/{k}": v for k, v in influence[1].items()} if influence else {}
     return {
         "gradtui": __version__,
         "format": "gradtui-history/1",
@@ -68,7 +79,7 @@ def history_meta(run: Recorded) -> dict[str, Any]:
         "notes": list(run.notes),
         "divergence": asdict(run.divergence) if run.divergence else None,
         "layers": list(run.summary.layers),
-        "columns": {**{name: m.meaning for name, m in COLUMNS.items()}, SUMMARY: SUMMARY_MEANING},
+        "columns": {**{name: m.meaning for name, m in COLUMNS.items()}, SUMMARY: SUMMARY_MEANING, **described},
     }
 
 
@@ -104,6 +115,10 @@ def write_json(handle: IO[bytes], run: Recorded, pins: Sequence[Pin] = ()) -> No
                 handle.write(f", {json.dumps(name)}: [{_json_values(values)}]".encode())
             handle.write(b"}")
         handle.write(b"]")
+    influence = _influence(run)
+    if influence:
+        items = ", ".join(f"{json.dumps(k)}: [{_json_values(v)}]" for k, v in influence[0].items())
+        handle.write(f', "influence": {{{items}}}'.encode())
     handle.write(b"}")
 
 
@@ -154,7 +169,10 @@ def write_npz(handle: IO[bytes], run: Recorded, pins: Sequence[Pin] = ()) -> Non
                 np.lib.format.write_array(entry, run.history.column(name)[:rows], allow_pickle=False)
         with archive.open("meta.npy", "w", force_zip64=True) as entry:
             np.lib.format.write_array(entry, meta, allow_pickle=False)
-        for key, values in lab_pins.to_arrays(pins).items() if pins else ():
+        influence = _influence(run)
+        arrays = {f"influence/{k}": v for k, v in influence[0].items()} if influence else {}
+        arrays.update(lab_pins.to_arrays(pins) if pins else {})
+        for key, values in arrays.items():
             with archive.open(f"{key}.npy", "w", force_zip64=True) as entry:
                 np.lib.format.write_array(entry, values, allow_pickle=False)
 

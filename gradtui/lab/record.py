@@ -10,9 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 from gradtui.config import LabConfig
 from gradtui.lab.pins import Pin
 from gradtui.lab.timeline import State
+
+
+@dataclass(frozen=True)
+class InfluenceRecord:
+    """Attribution as saved: the attributed probes, each one's tracked output, and the per-row sums
+    (values), the step each sum began at (since) and the steps counted, so a resume continues them."""
+
+    probes: tuple[int, ...]
+    outputs: tuple[int, ...]
+    values: np.ndarray
+    since: np.ndarray
+    counted: np.ndarray
 
 
 @dataclass
@@ -26,6 +40,7 @@ class SessionRecord:
     pins: tuple[Pin, ...] = ()
     file_notes: tuple[str, ...] = ()  # what the file itself calls for (an older format's semantics)
     preset: str = ""  # the preset it ran as ("": none), for the story a reopened lab shows
+    influence: InfluenceRecord | None = None  # attribution's sums while it is on
 
 
 class Recorded(Protocol):

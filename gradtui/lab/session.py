@@ -28,6 +28,7 @@ from gradtui.lab.record import SessionRecord
 from gradtui.lab.results import Divergence, ModelSummary, StepReport
 from gradtui.lab.runtime import memory_in_use, resolve_devices, strategy_for, tf
 from gradtui.lab.step_graph import Parts, StepGraph
+from gradtui.lab.why import Explaining
 from gradtui.presets import preset_name
 
 OPTIMIZER_FIELDS = fields_with("optimizer")  # a fresh optimizer, its state and undo history gone
@@ -35,8 +36,9 @@ CHUNK_SECONDS = 0.1  # target wall time of one compiled call when the caller lea
 MAX_CHUNK = 4096
 
 
-class Session:
-    """One experiment. Methods are not thread-safe with each other; History reads are."""
+class Session(Explaining):
+    """One experiment. Methods are not thread-safe with each other; History reads are. The attribution
+    and preview methods are Explaining's (why.py)."""
 
     # ---- building --------------------------------------------------------------------------------
 
@@ -259,6 +261,7 @@ class Session:
         rows = measures.unpack(out["rows"][:count], self.history.dims)
         rows["step"] = np.arange(start, start + count, dtype=np.int64)
         self.history.append(rows)
+        self._record_why(out["rows"][:count], start)
 
     def _replay(self, entry: timeline.State, steps: int) -> None:
         """Recompute the last finite state: back to the action's start, then the finite steps again."""
@@ -284,6 +287,8 @@ class Session:
         """Write a captured state back (all of it, or nothing if it does not fit)."""
         timeline.restore(self.live, state, truncate)
         self.divergence = state.divergence
+        if truncate:  # undo, reset, a snapshot: the influence sums start again from here
+            self._restart_why()
 
     def undo(self) -> bool:
         """Back to the state before the last action (step, run, restore); False when there is none."""
@@ -400,13 +405,15 @@ class Session:
                 self.graph.retune(self._settled(config))
             else:
                 with self.strategy.scope(), tf.device(self.device):  # its sign variable mirrored like the weights
-                    self.graph = StepGraph(self._settled(config), self.parts, self.optimizer, self.strategy)
+                    self.graph = StepGraph(
+                        self._settled(config), self.parts, self.optimizer, self.strategy, self.attributing
+                    )
                     self._call(0)
         except Exception:
             (self.config, self.training, self.optimizer, self._opt_vars, self._opt_init, self.graph) = saved
             raise
-        self.divergence = None
-        self._chunk = 1
+        self.divergence, self._chunk = None, 1
+        self._why_after_config()
         stale = set(self._static_notes(old))
         self.notes = [n for n in self.notes if n not in stale and not explain.is_about_steps(n)]
         self.notes.extend(self._static_notes(config))
@@ -426,7 +433,8 @@ class Session:
         """Copies of what a session file holds (the history is bounded, so this is quick)."""
         current = timeline.capture(self.live, True, self.divergence)
         snapshots = dict(self.timeline.snapshots)
-        return SessionRecord(self.config, current, snapshots, list(self.notes), self.pins, preset=self.preset)
+        notes, influence = list(self.notes), self.influence_record()
+        return SessionRecord(self.config, current, snapshots, notes, self.pins, preset=self.preset, influence=influence)
 
     @classmethod
     def from_record(cls, record: SessionRecord, source: str = "the session record") -> Session:
@@ -444,6 +452,8 @@ class Session:
         notes = list(record.notes) if record.notes is not None else session.notes
         session.notes = notes + [note for note in record.file_notes if note not in notes]
         session.preset = record.preset
+        if record.influence is not None:
+            session.continue_influence(record.influence, source)
         return session
 
     def save(self, path: str | Path) -> None:

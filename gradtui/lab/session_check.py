@@ -20,7 +20,8 @@ from gradtui.errors import ArrayFileError, SessionFileError, one_line
 from gradtui.lab import array_files, pins
 from gradtui.lab.history import COLUMNS, SUMMARY
 
-META_KEYS = ("format", "config", "snapshots", "notes", "pins", "semantics", "preset")
+META_KEYS = ("format", "config", "snapshots", "notes", "pins", "semantics", "preset", "influence")
+INFLUENCE_KEYS = ("influence/values", "influence/since", "influence/counted")  # attribution's saved sums
 LEGACY_COLUMNS = ("drawdown",)  # files saved before acc_change: read as -acc_change
 MAX_META_CHARS = 16 << 20  # the meta JSON: config, names, notes
 _STATE = re.compile(r"(current|snap(0|[1-9][0-9]*))/(w\d+|o\d+|n\d+|step|h/(.+))")
@@ -43,7 +44,7 @@ def check_headers(path: str | Path, extra_keys: Collection[str] = ()) -> dict[st
         raise SessionFileError(f"{_where(path)}: 'meta' is not one JSON string of at most {MAX_META_CHARS} characters")
 
     def known(key: str) -> bool:
-        if key == "meta" or key in extra_keys or pins.is_pin_key(key):
+        if key == "meta" or key in extra_keys or key in INFLUENCE_KEYS or pins.is_pin_key(key):
             return True
         match = _STATE.fullmatch(key)
         return match is not None and (match.group(4) is None or match.group(4) in (*COLUMNS, SUMMARY, *LEGACY_COLUMNS))

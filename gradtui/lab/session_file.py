@@ -5,7 +5,9 @@ preset it runs as, so a resumed lab tells its story again; `snapshots`: a list o
 snapshot's own experiment) and, per state key (`current`, `snap0`,
 `snap1`...), arrays KEY/wI (weights), KEY/oI (optimizer state), KEY/nI (non-trainable variables:
 moving statistics), KEY/step and KEY/h/COLUMN (history, with its `summary` column), and pinned
-reference runs (`pins` in meta, arrays `pins/I/COLUMN`, see pins.py). Version 1 (snapshot names
+reference runs (`pins` in meta, arrays `pins/I/COLUMN`, see pins.py), and while attribution is on its
+probes and sums (`influence` in meta: probes, outputs; arrays influence/values, /since, /counted), so a
+resumed session continues them. Version 1 (snapshot names
 only, every snapshot of the file's own experiment) still opens. The header is checked before NumPy
 reads anything. The module sees a SessionRecord (record.py), never the Session: `pack` turns a
 record (taken on the thread that owns the session) into arrays, `write` compresses and writes them
@@ -27,10 +29,11 @@ from gradtui.config import LabConfig
 from gradtui.errors import LabError, SessionFileError, first_line
 from gradtui.files import ZIP_MAGIC, atomic_write_bytes
 from gradtui.lab import array_files, pins, session_check
-from gradtui.lab.record import Recorded, SessionRecord
+from gradtui.lab.record import InfluenceRecord, Recorded, SessionRecord
 from gradtui.lab.timeline import State
 from gradtui.presets import PRESET_BY_NAME, preset_name
 
+INFLUENCE_KEYS = session_check.INFLUENCE_KEYS
 FORMAT = "gradtui-session/2"
 FORMATS = ("gradtui-session/1", FORMAT)
 # 2: fit semantics (training-mode loss rules, every row trained, whole test set evaluated); 3: Keras's
@@ -71,6 +74,10 @@ def pack(source: SessionRecord | Recorded) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
     for key, state in states.items():
         arrays.update(_state_arrays(key, state))
+    if record.influence is not None:
+        saved = record.influence
+        meta["influence"] = {"probes": list(saved.probes), "outputs": list(saved.outputs)}
+        arrays.update(dict(zip(INFLUENCE_KEYS, (saved.values, saved.since, saved.counted), strict=True)))
     if record.pins:
         meta["pins"] = pins.describe(record.pins)
         arrays.update(pins.to_arrays(record.pins))
@@ -131,7 +138,9 @@ def read(path: str | Path) -> SessionRecord:
     about_file = ((OLD_SEMANTICS_NOTE,) if meta.get("semantics", 0) < 2 else ()) + (
         (KERAS_DEFINITIONS_NOTE,) if older else ()
     )
-    return SessionRecord(config, current, snapshots, notes, pinned, about_file, recorded_preset(meta, config))
+    influence = _influence(meta, arrays, path)
+    preset = recorded_preset(meta, config)
+    return SessionRecord(config, current, snapshots, notes, pinned, about_file, preset, influence)
 
 
 def read_checked(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -154,6 +163,20 @@ def _upgraded(config: Any, older: bool) -> Any:
     if older and isinstance(config, dict) and "holdout_rows" not in config:
         return {**config, "holdout_rows": "random"}
     return config
+
+
+def _influence(meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str | Path) -> InfluenceRecord | None:
+    """The attribution a file saved (its probes, tracked outputs and sums), for a resume to continue."""
+    if "influence" not in meta:
+        return None
+    saved = meta["influence"]
+    try:
+        probes = tuple(int(p) for p in saved["probes"])
+        outputs = tuple(int(k) for k in saved["outputs"])
+        values, since, counted = (np.asarray(arrays[key]) for key in INFLUENCE_KEYS)
+    except (KeyError, TypeError, ValueError) as err:
+        raise UnreadableSession(f"{path}: its saved influence is not readable ({first_line(err)})") from err
+    return InfluenceRecord(probes, outputs, values, since, counted)
 
 
 def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

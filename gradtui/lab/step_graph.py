@@ -17,6 +17,8 @@ import numpy as np
 from gradtui.config import LabConfig, fields_with
 from gradtui.lab import held_out, measures, rules
 from gradtui.lab.accuracy import Baseline, Scoring
+from gradtui.lab.attribution import AttributionSpec
+from gradtui.lab.attribution_graph import Attributor
 from gradtui.lab.data import DataSet
 from gradtui.lab.held_out import Evaluate, eval_batch
 from gradtui.lab.runtime import tf
@@ -56,7 +58,14 @@ class StepGraph:
     """One config's compiled step: `run(n)` and `gradients()`, recompiled on a config change except of
     TUNABLE fields, which the graph reads from variables (lr: the optimizer's; sign: `self.sign`)."""
 
-    def __init__(self, config: LabConfig, parts: Parts, optimizer: Any, strategy: Any = None) -> None:
+    def __init__(
+        self,
+        config: LabConfig,
+        parts: Parts,
+        optimizer: Any,
+        strategy: Any = None,
+        attribution: AttributionSpec | None = None,
+    ) -> None:
         self.config, self.parts, self.optimizer = config, parts, optimizer
         self.strategy = strategy if strategy is not None else tf.distribute.get_strategy()
         self.training = config.effective_mode == "train"
@@ -66,6 +75,8 @@ class StepGraph:
         self.sign = tf.Variable(_sign(config), trainable=False, name="gradtui_sign")
         self.loss_fn: LossFn = lambda y_true, y_pred: tf.reduce_mean(self.per_row_loss(y_true, y_pred))
         self._setup_data()
+        # each step's forecast split per row (attribution_graph.py): only when asked for
+        self.attributor = Attributor(self, attribution) if attribution is not None else None
         # Traced without AutoGraph: its conversion of the Python the step calls was most of the time to
         # trace, and the step's loops are graph loops already. (Keras layers are never converted
         # anyway, so a model whose Python branches on a tensor's value fails under `fit` as here.)
@@ -336,7 +347,7 @@ class StepGraph:
         replicas = self.strategy.num_replicas_in_sync
 
         non_trainable = parts.model.non_trainable_variables if parts.stateless else []
-        training, shuffles = self.training, self.shuffles
+        training, shuffles, attributor = self.training, self.shuffles, self.attributor
 
         def one_step(y_before: tf.Tensor, order: tf.Tensor, epoch: tf.Tensor) -> tuple[tf.Tensor, ...]:
             """One step from probe predictions `y_before` and the step before's epoch permutation."""
@@ -350,6 +361,7 @@ class StepGraph:
             applied = [g * sign for g in grads]  # x1 or x-1: exact either way
             if replicas > 1:  # every replica holds the whole gradient: clip it here, the optimizer sums shares
                 applied = [(tf.clip_by_norm(g, clipnorm) if clipnorm else g) / replicas for g in applied]
+            was = attributor.before() if attributor is not None else None
             optimizer.apply_gradients(zip(applied, parts.variables, strict=True))
             new = [tf.identity(v) for v in parts.variables]
             delta = [a - b for a, b in zip(new, old, strict=True)]
@@ -372,13 +384,17 @@ class StepGraph:
             # divergence is judged on the weights and predictions themselves: a norm (a float32 sum of
             # squares) overflows long before the weights it sums do
             finite = tf.concat([layers_finite, [tf.reduce_all(tf.math.is_finite(y_new))]], 0)
-            return _pack(values), finite, y_new, order, epoch
+            row = _pack(values)
+            if attributor is not None and was is not None:
+                why = attributor.row(step, order if shuffles else None, old, state, grads, applied, was)
+                row = tf.concat([row, why], 0)
+            return row, finite, y_new, order, epoch
 
         return one_step
 
     def _compile(self) -> Callable[[tf.Tensor], dict[str, tf.Tensor]]:
         model, x_probe, one_step, strategy = self.parts.model, self.parts.x_probe, self._one_step(), self.strategy
-        width = measures.row_width(self.parts.dims)
+        width = measures.row_width(self.parts.dims) + (self.attributor.width if self.attributor is not None else 0)
 
         rows_to_order = self.rows if self.shuffles else 0
 
