@@ -10,6 +10,8 @@ import pytest
 from gradtui.config import ConfigError, LabConfig
 from gradtui.lab.results import LabError
 
+pytestmark = pytest.mark.compat  # Keras losses on every output kind
+
 
 def _session(**settings: object):
     from gradtui.lab.session import Session

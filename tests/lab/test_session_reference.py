@@ -9,6 +9,8 @@ import pytest
 
 from gradtui.config import OPTIMIZERS, RULES, LabConfig
 
+pytestmark = pytest.mark.compat  # the numbers against plain TensorFlow and keras.optimizers
+
 STEPS = 3
 
 

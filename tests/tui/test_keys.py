@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 from textual.message import Message
 from textual.widgets import Button, Static
 
@@ -18,7 +19,7 @@ from gradtui.tui.screens.prompts import ChoiceScreen
 from gradtui.tui.widgets.form import ConfigForm
 from gradtui.tui.widgets.status import StoryLine
 
-from .helpers import make_app, of_type, real_session, settle, wait_until
+from .helpers import make_app, make_real_app, of_type, real_session, settle, wait_until
 
 
 def rows(app: GradApp) -> int:
@@ -26,9 +27,10 @@ def rows(app: GradApp) -> int:
     return len(app.engine.session.history)
 
 
+@pytest.mark.e2e
 async def test_first_frame_shows_loading_then_enables_controls() -> None:
     messages: list[Message] = []
-    app = make_app()
+    app = make_real_app()
     async with app.run_test(message_hook=messages.append) as pilot:
         # the engine may already be ready here when TensorFlow is imported (an earlier test did it)
         assert app.state == "ready" or app.query_one("#btn-step", Button).disabled
@@ -57,9 +59,10 @@ async def test_space_steps_once_and_n_runs_steps_per_run() -> None:
         assert "step 11" in str(app.query_one("#status", Static).render())
 
 
+@pytest.mark.e2e
 async def test_play_then_pause_within_a_second() -> None:
     messages: list[Message] = []
-    app = make_app()
+    app = make_real_app()
     async with app.run_test(message_hook=messages.append) as pilot:
         await settle(pilot)
         await pilot.press("p")
@@ -122,9 +125,10 @@ async def test_snapshot_and_restore() -> None:
         assert of_type(messages, HistoryChanged)[-1].action == "restore"
 
 
+@pytest.mark.e2e
 async def test_preset_keys_apply_config_and_show_story() -> None:
     messages: list[Message] = []
-    app = make_app()
+    app = make_real_app()
     async with app.run_test(message_hook=messages.append) as pilot:
         await settle(pilot)
         await pilot.press("2")  # example 2: softmax sum, zero gradient
@@ -166,8 +170,9 @@ async def test_help_and_palette() -> None:
         assert of_type(messages, StepsDone)[-1].kind == "run"
 
 
+@pytest.mark.e2e
 async def test_quit_while_running_is_quick() -> None:
-    app = make_app()
+    app = make_real_app()
     async with app.run_test() as pilot:
         await settle(pilot)
         await pilot.press("p")
@@ -272,9 +277,10 @@ async def test_z_on_a_log_axis_says_the_log_axes_keep_their_decades() -> None:
         assert last_toast(app) == "axes fitted to the data"
 
 
+@pytest.mark.e2e
 async def test_restoring_a_snapshot_taken_under_another_optimizer_from_the_keys() -> None:
     """adam, snapshot, sgd chosen in the form, snapshot, restore the first: adam and its weights come back."""
-    app = make_app(config=LabConfig(optimizer="adam"))
+    app = make_real_app(config=LabConfig(optimizer="adam"))
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         session = real_session(app)
@@ -311,12 +317,13 @@ async def test_restoring_a_snapshot_taken_under_another_optimizer_from_the_keys(
         assert session.step_count == 4 and np.isfinite(session.history.column("predictions")[-1]).all()
 
 
+@pytest.mark.e2e
 async def test_a_preset_applied_in_place_updates_the_model_summary() -> None:
     """Example 3 on the default lab's mlp keeps the model (applied in place) but trains in training mode:
     the form's model summary says so, not the inference mode the lab opened in."""
     from textual.widgets import Static
 
-    app = make_app()
+    app = make_real_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
 
