@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.compat  # MirroredStrategy and Keras optimizers under it
+pytestmark = [pytest.mark.compat, pytest.mark.slow]  # MirroredStrategy and Keras optimizers under it
 
 ROOT = Path(__file__).resolve().parents[2]
 
