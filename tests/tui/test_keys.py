@@ -12,6 +12,7 @@ from textual.widgets import Button, Static
 from gradtui.config import LabConfig
 from gradtui.lab.results import StepReport
 from gradtui.tui.app import GradApp
+from gradtui.tui.engine.fake import FakeEngine
 from gradtui.tui.lab_screen import LabScreen
 from gradtui.tui.messages import EngineState, HistoryChanged, SessionReady, StepsDone
 from gradtui.tui.screens.help import HelpScreen
@@ -340,3 +341,23 @@ async def test_a_preset_applied_in_place_updates_the_model_summary() -> None:
         await settle(pilot)
         assert app.engine.session is not None and app.engine.session.config.rule == "batch-loss"
         assert "mode train" in shown() and "mode infer" not in shown()
+
+
+async def test_keys_typed_after_q_open_nothing_while_the_lab_quits() -> None:
+    """`question` typed fast: q quits, and the e (export), o, i and the rest that arrive during the final
+    save neither open a prompt on the closing app nor crash it (an ExportScreen mounted while closing
+    did: NoMatches, exit status 1)."""
+    from textual import events
+
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("space")
+        await settle(pilot)
+        for key in "question":
+            event = events.Key(key, key)
+            event.set_sender(app)
+            app.post_message(event)
+        await wait_until(pilot, lambda: not app.is_running, timeout=20)
+    assert app.return_code == 0
+    assert isinstance(app.engine, FakeEngine) and app.engine.calls == ["step", "autosave"]  # the final autosave, and no undo, snapshot or export
