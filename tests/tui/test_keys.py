@@ -360,4 +360,5 @@ async def test_keys_typed_after_q_open_nothing_while_the_lab_quits() -> None:
             app.post_message(event)
         await wait_until(pilot, lambda: not app.is_running, timeout=20)
     assert app.return_code == 0
-    assert isinstance(app.engine, FakeEngine) and app.engine.calls == ["step", "autosave"]  # the final autosave, and no undo, snapshot or export
+    assert isinstance(app.engine, FakeEngine)
+    assert app.engine.calls == ["step", "autosave"]  # the final autosave; no undo, snapshot or export
