@@ -17,6 +17,7 @@ from gradtui import cli
 from gradtui.bench import FIGURE_KEYS, TARGETS
 
 
+@pytest.mark.slow
 def test_tiny_bench_measures_every_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench.json"
     code = cli.main(["bench", "--tiny", "--json", str(out)])

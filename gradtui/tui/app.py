@@ -102,6 +102,8 @@ class GradApp(App[int]):
                     loop.add_signal_handler(signum, self._signalled, signum)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self._quitting:  # keys typed after q (or a signal) wait behind the final save: none opens anything
+            return False
         return not (action in TYPED_ACTIONS and self.lab.typing_in_form())  # `q` typed into a field is a q
 
     def action_toggle_theme(self) -> None:
@@ -131,7 +133,7 @@ class GradApp(App[int]):
     async def _leave(self, code: int, why: str) -> None:
         if self._quitting:
             return
-        self._quitting = True
+        self._quitting = self.lab.closing = True
         if not self.is_headless:  # never hang on a gone terminal: the launcher cancels this once run() returns
             self.watchdog = threading.Timer(FINAL_SAVE_SECONDS + 10, os._exit, (code or 1,))
             self.watchdog.daemon = True

@@ -61,6 +61,7 @@ class LabScreen(LabDisplay):
         self.session_file = session_file  # where ctrl+s saves (never a file that failed to load)
         self.offer_resume = not (resume or session_file or preset or self.demo.beats)  # a plain start
         self.wants_play = False  # what the user last asked p for (the engine's state may lag)
+        self.closing = False  # the app is quitting: no key acts any more (the app sets this)
 
     def on_mount(self) -> None:
         """The opening explanations (Textual then runs LabDisplay.on_mount too: a handler runs for every
@@ -80,6 +81,8 @@ class LabScreen(LabDisplay):
                 )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.closing:
+            return False
         typing = self.typing_in_form()
         if action == "leave_field":  # only a field or dropdown of the form; elsewhere escape keeps its own meaning
             return typing

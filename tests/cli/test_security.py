@@ -15,6 +15,8 @@ import pytest
 
 from .helpers import Run, assert_refused
 
+pytestmark = pytest.mark.compat  # what Keras deserialisation and NumPy headers let through
+
 # ---- fixtures: a SavedModel whose graph writes a file, Keras files holding Python code ----------
 
 

@@ -15,6 +15,8 @@ from gradtui.lab.cnn import WEIGHTS, build_cnn, load_cnn
 from gradtui.lab.runtime import keras
 from gradtui.lab.shapes import CLASS_NAMES
 
+pytestmark = pytest.mark.compat  # the shipped weights load and score in this Keras
+
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 MODEL = ASSETS / WEIGHTS
 DATA = ASSETS / "shapes.npz"

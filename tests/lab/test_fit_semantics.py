@@ -13,6 +13,8 @@ import pytest
 
 from gradtui.config import LabConfig
 
+pytestmark = pytest.mark.compat  # what Keras and model.fit do, against this Keras
+
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:

@@ -8,6 +8,8 @@ import pytest
 
 from gradtui.config import LabConfig
 
+pytestmark = pytest.mark.compat  # a forward-mode JVP in this TensorFlow
+
 
 @pytest.mark.parametrize(
     ("target", "sign", "optimizer"),

@@ -11,6 +11,8 @@ from gradtui.config import LabConfig
 from gradtui.errors import ConfigError
 from gradtui.lab.results import LabError
 
+pytestmark = pytest.mark.compat  # Keras losses on every output kind
+
 
 def _session(**settings: object):
     from gradtui.lab.session import Session

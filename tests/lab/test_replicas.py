@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.compat, pytest.mark.slow]  # MirroredStrategy and Keras optimizers under it
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,6 +12,8 @@ import pytest
 from gradtui.config import LabConfig
 from gradtui.presets import PRESET_BY_KEY
 
+pytestmark = pytest.mark.compat  # session files saved and reopened by this Keras and NumPy
+
 
 def _weights(session: Any) -> list[np.ndarray]:
     return [v.numpy().copy() for v in session.vars]

@@ -10,6 +10,8 @@ import pytest
 from gradtui.catalog import OPTIMIZERS, RULES
 from gradtui.config import LabConfig
 
+pytestmark = pytest.mark.compat  # the numbers against plain TensorFlow and keras.optimizers
+
 STEPS = 3
 
 

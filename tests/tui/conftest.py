@@ -1,11 +1,14 @@
-"""TUI test fixtures: one TensorFlow import per process (helpers live in helpers.py)."""
+"""TUI test fixtures (helpers live in helpers.py). Most TUI tests run on the fake engine and never import
+TensorFlow; the end-to-end ones (marked e2e) import it once per process, before the test starts."""
 
 from __future__ import annotations
 
 import pytest
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _tensorflow_once() -> None:
-    """Import the engine (and TensorFlow) once, so no Pilot test pays the 3-second import in its timing."""
-    import gradtui.lab.session  # noqa: F401
+@pytest.fixture(autouse=True)
+def _tensorflow_before_e2e(request: pytest.FixtureRequest) -> None:
+    """Import the engine (and TensorFlow) before an e2e test, so no Pilot test pays the 3-second import in
+    its timing; the other tests never import it."""
+    if request.node.get_closest_marker("e2e") is not None:
+        import gradtui.lab.session  # noqa: F401

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+from textual.notifications import Notify
 from textual.pilot import Pilot
 
 from gradtui.config import LabConfig
@@ -19,16 +20,16 @@ if TYPE_CHECKING:
 
 
 def make_app(**kwargs: Any) -> GradApp:
-    """The app on the real engine (TensorFlow)."""
+    """The app on the fake engine (NumPy, no TensorFlow): what a UI test needs, in a fraction of a second."""
     kwargs.setdefault("config", LabConfig())
     kwargs.setdefault("frozen", True)
-    kwargs.setdefault("engine", Engine)
+    kwargs.setdefault("engine", FakeEngine)
     return GradApp(**kwargs)
 
 
-def make_fake_app(**kwargs: Any) -> GradApp:
-    """The app on the fake engine (NumPy, no TensorFlow)."""
-    return make_app(engine=FakeEngine, **kwargs)
+def make_real_app(**kwargs: Any) -> GradApp:
+    """The app on the real engine (TensorFlow): for the end-to-end tests, marked e2e."""
+    return make_app(engine=Engine, **kwargs)
 
 
 def real_session(app: GradApp) -> Session:
@@ -60,3 +61,9 @@ async def settle(pilot: Pilot[Any], timeout: float = 30.0) -> None:
 
 def of_type(messages: list[Message], kind: type[Message]) -> list[Any]:
     return [m for m in messages if isinstance(m, kind)]
+
+
+def toasts_said(messages: list[Message]) -> list[str]:
+    """Every toast the app was asked to show, from the captured messages: unlike app._notifications,
+    this keeps a toast that has already timed out (a slow machine's build can outlast one)."""
+    return [m.notification.message for m in messages if isinstance(m, Notify)]

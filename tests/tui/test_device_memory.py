@@ -15,21 +15,31 @@ from textual.widgets import Static
 from gradtui.tui.lab_display import MEMORY_SECONDS
 from gradtui.tui.widgets.status import memory_label
 
-from .helpers import make_app, settle, wait_until
+from .helpers import make_app, make_real_app, settle, wait_until
 
 LOCAL = "/job:localhost/replica:0/task:0/device:"
 TWO_GPUS = (("GPU:0", 1228.8), ("GPU:1", 900.0))
 
 
-def test_cpus_and_absent_gpus_report_no_memory() -> None:
+@pytest.mark.compat
+def test_cpus_and_absent_gpus_report_no_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only GPUs are asked (a CPU's answer, where TensorFlow gives one, is the whole process's), and a GPU
+    that is not there gives no reading, not an error. What TensorFlow itself answers for a CPU differs
+    between builds and machines ("Allocator stats not available" on some): asked of it, never relied on."""
     from gradtui.lab.runtime import memory_in_use, tf
 
-    # TensorFlow 2.21 answers for a CPU (the process's CPU allocator), which is why only GPUs are asked
-    assert set(tf.config.experimental.get_memory_info("CPU:0")) >= {"current", "peak"}
+    asked: list[str] = []
+    real = tf.config.experimental.get_memory_info
+
+    def spy(device: str) -> dict[str, int]:
+        asked.append(device)
+        return real(device)
+
+    monkeypatch.setattr(tf.config.experimental, "get_memory_info", spy)
     assert memory_in_use((f"{LOCAL}CPU:0", "/device:CPU:0")) == ()
-    with pytest.raises(ValueError, match="No matching devices"):
-        tf.config.experimental.get_memory_info(f"{LOCAL}GPU:0")
+    assert asked == []  # a CPU is never asked
     assert memory_in_use((f"{LOCAL}GPU:0",)) == ()  # no such GPU here: no reading, no error
+    assert asked == [f"{LOCAL}GPU:0"]
 
 
 def test_memory_label() -> None:
@@ -55,6 +65,7 @@ async def test_a_cpu_session_shows_no_memory() -> None:
         assert app.lab.memory == () and "CPU:0 · step 0 ·" in _status(app)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("width", [80, 160])
 async def test_gpu_memory_on_the_status_line(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
     from gradtui.lab import session
@@ -66,7 +77,7 @@ async def test_gpu_memory_on_the_status_line(width: int, monkeypatch: pytest.Mon
         return TWO_GPUS
 
     monkeypatch.setattr(session, "memory_in_use", two_gpus)  # what the session asks the runtime
-    app = make_app()
+    app = make_real_app()
     async with app.run_test(size=(width, 30)) as pilot:
         await settle(pilot)
         await wait_until(pilot, lambda: "GPU:0 1.2G GPU:1 900M" in _status(app), timeout=MEMORY_SECONDS * 3)

@@ -11,7 +11,7 @@ from textual.message import Message
 from gradtui.tui.engine.fake import FakeEngine
 from gradtui.tui.messages import EngineState, HistoryChanged, PinsChanged, SessionReady, StepsDone
 
-from .helpers import make_fake_app, of_type, settle
+from .helpers import make_app, of_type, settle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +55,7 @@ def test_the_app_on_the_fake_engine_never_imports_tensorflow(tmp_path: Path) -> 
 
 async def test_the_fake_answers_keys_with_the_real_messages() -> None:
     messages: list[Message] = []
-    app = make_fake_app()
+    app = make_app()
     async with app.run_test(message_hook=messages.append) as pilot:
         await settle(pilot)
         assert isinstance(app.engine, FakeEngine)
@@ -75,3 +75,15 @@ async def test_the_fake_answers_keys_with_the_real_messages() -> None:
         assert history is not None and len(history) == 2
         predictions = history.column("predictions")
         assert predictions.shape == (2, 1, 1) and predictions[1, 0, 0] < predictions[0, 0, 0]  # descending
+
+
+async def test_the_control_buttons_run_the_lab_screens_actions() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.click("#btn-step")
+        await settle(pilot)
+        await pilot.click("#btn-snapshot")
+        await settle(pilot)
+        assert app.view.step == 1 and app.view.snapshot_names == ["step-1"]
+        assert isinstance(app.engine, FakeEngine) and app.engine.calls[-2:] == ["step", "snapshot"]

@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from textual.message import Message
 from textual.widgets import Input, Select
 
 from gradtui.tui.messages import FileWritten, SessionReady
 from gradtui.tui.screens.prompts import ExportScreen, PathScreen
 
-from .helpers import make_app, of_type, settle
+from .helpers import make_app, make_real_app, of_type, settle
 
 
 async def export(pilot: object, fmt: str, path: Path) -> None:
@@ -63,10 +64,11 @@ async def test_export_default_is_a_timestamped_file_here() -> None:
         assert not isinstance(app.screen, ExportScreen)
 
 
+@pytest.mark.e2e
 async def test_save_and_open_session(tmp_path: Path) -> None:
     target = tmp_path / "lab.npz"
     messages: list[Message] = []
-    app = make_app(session_file=str(target))
+    app = make_real_app(session_file=str(target))
     async with app.run_test(message_hook=messages.append) as pilot:
         await settle(pilot)
         await pilot.press("n")
@@ -82,7 +84,7 @@ async def test_save_and_open_session(tmp_path: Path) -> None:
         assert target.is_file()
         assert of_type(messages, FileWritten)[-1].what == "session"
     reopened: list[Message] = []
-    app = make_app(session_file=str(target))  # --session FILE opens it when it exists
+    app = make_real_app(session_file=str(target))  # --session FILE opens it when it exists
     async with app.run_test(message_hook=reopened.append) as pilot:
         await settle(pilot)
         ready = of_type(reopened, SessionReady)[0]
@@ -91,6 +93,7 @@ async def test_save_and_open_session(tmp_path: Path) -> None:
         assert session is not None and len(session.history) == 11 and session.snapshot_names == ["step-10"]
 
 
+@pytest.mark.e2e
 async def test_an_opened_sessions_notes_say_they_come_from_the_file(tmp_path: Path) -> None:
     """A note written while the session ran ("Optimizer now adam: its state starts fresh...") is shown
     on opening as the file's, not as if the optimizer had just been reset."""
@@ -103,7 +106,7 @@ async def test_an_opened_sessions_notes_say_they_come_from_the_file(tmp_path: Pa
     assert any(note.startswith("Optimizer now adam") for note in lab.notes)
     lab.save(target)
     messages: list[Message] = []
-    app = make_app(session_file=str(target))
+    app = make_real_app(session_file=str(target))
     async with app.run_test(message_hook=messages.append) as pilot:
         await settle(pilot)
         ready = of_type(messages, SessionReady)[0]

@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from textual import events
 from textual.message import Message
 from textual.widgets import Button, Input, Static
@@ -15,7 +16,7 @@ from gradtui.tui.app import GradApp
 from gradtui.tui.messages import ConfigApplied, EngineFailed, SessionReady, StepsDone
 from gradtui.tui.widgets.form import ConfigForm, FieldRow
 
-from .helpers import make_app, of_type, real_session, settle, wait_until
+from .helpers import make_app, make_real_app, of_type, real_session, settle, toasts_said, wait_until
 
 
 async def test_bad_value_shows_inline_error_and_starts_no_run() -> None:
@@ -82,9 +83,10 @@ async def test_valid_edit_is_applied_on_enter_in_place() -> None:
         assert len(of_type(messages, ConfigApplied)) == 1
 
 
+@pytest.mark.e2e
 async def test_model_dependent_refusal_lands_on_its_field() -> None:
     messages: list[Message] = []
-    app = make_app()
+    app = make_real_app()
     async with app.run_test(message_hook=messages.append, notifications=True) as pilot:
         await settle(pilot)
         field = app.query_one("#field-target", Input)
@@ -108,12 +110,13 @@ async def test_model_dependent_refusal_lands_on_its_field() -> None:
         assert app.engine.session.config.target == "class:0"
 
 
+@pytest.mark.e2e
 async def test_a_model_file_that_will_not_load_keeps_the_session(tmp_path: Path) -> None:
     broken = tmp_path / "broken.keras"
     with zipfile.ZipFile(broken, "w") as archive:  # passes the form's file check, fails in Keras
         archive.writestr("hello.txt", "a zip, but not a Keras archive")
     messages: list[Message] = []
-    app = make_app()
+    app = make_real_app()
     async with app.run_test(message_hook=messages.append, notifications=True) as pilot:
         await settle(pilot)
         before = app.engine.session
@@ -126,7 +129,7 @@ async def test_a_model_file_that_will_not_load_keeps_the_session(tmp_path: Path)
         failed = of_type(messages, EngineFailed)
         assert failed and "broken.keras" in failed[-1].text and "\n" not in failed[-1].text
         assert app.engine.session is before and app.is_running  # the previous session is intact
-        assert any("broken.keras" in n.message for n in app._notifications)
+        assert any("broken.keras" in said for said in toasts_said(messages))
         form.set_text("model", "mlp")
         await pilot.pause()
         await pilot.press("space")
@@ -134,6 +137,7 @@ async def test_a_model_file_that_will_not_load_keeps_the_session(tmp_path: Path)
         assert len(app.engine.session.history) == 2
 
 
+@pytest.mark.e2e
 async def test_divergence_is_shown_and_undo_returns_to_finite_weights(tmp_path: Path) -> None:
     from gradtui.lab.runtime import keras
 
@@ -144,7 +148,7 @@ async def test_divergence_is_shown_and_undo_returns_to_finite_weights(tmp_path: 
     np.savez(data, x_train=x, y_train=x @ np.arange(1, 6, dtype=np.float32)[:, None])
     # plain SGD at lr 100 on a linear regression overshoots ~100x a step: inf within a few steps
     messages: list[Message] = []
-    app = make_app(
+    app = make_real_app(
         config=LabConfig(
             model=str(linear), data=str(data), rule="batch-loss", loss="mse", lr=100.0, steps=50, device="cpu"
         )
@@ -154,9 +158,9 @@ async def test_divergence_is_shown_and_undo_returns_to_finite_weights(tmp_path: 
         await pilot.press("n")
         await settle(pilot)
         session = real_session(app)
-        assert session is not None and session.divergence is not None, [n.message for n in app._notifications]
+        assert session is not None and session.divergence is not None, toasts_said(messages)
         assert app.state == "diverged" and "diverged" in str(app.query_one("#status", Static).render())
-        assert any("Diverged at step" in n.message for n in app._notifications)
+        assert any("Diverged at step" in said for said in toasts_said(messages))
         history = session.history
         assert np.isfinite(history.column("weight_norm")).all() and np.isfinite(history.column("predictions")).all()
         assert all(np.isfinite(w).all() for w in session.weights())
@@ -231,6 +235,7 @@ def rows(app: GradApp) -> int:
     return len(app.engine.session.history) if app.engine.session is not None else 0
 
 
+@pytest.mark.e2e
 async def test_choosing_your_own_model_with_data_in_the_form_switches_the_rule_as_the_cli_does(
     tmp_path: Path,
 ) -> None:
@@ -243,8 +248,9 @@ async def test_choosing_your_own_model_with_data_in_the_form_switches_the_rule_a
     np.savez(data, x_train=rng.standard_normal((60, 5)).astype(np.float32), y_train=rng.integers(0, 3, 60))
     cli = config_from(build_parser().parse_args(["--model", str(model), "--data", str(data)]))
     assert cli.rule == "batch-loss" and cli.probe == "heldout"
-    app = make_app()
-    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+    messages: list[Message] = []
+    app = make_real_app()
+    async with app.run_test(size=(160, 48), notifications=True, message_hook=messages.append) as pilot:
         await settle(pilot)
         form = app.query_one(ConfigForm)
         form.set_text("model", str(model))
@@ -255,7 +261,7 @@ async def test_choosing_your_own_model_with_data_in_the_form_switches_the_rule_a
         applied = app.view.config
         assert applied is not None and (applied.rule, applied.probe) == (cli.rule, cli.probe)
         assert form.texts()["rule"] == "batch-loss" and form.texts()["probe"] == "heldout"  # the form shows it
-        assert any("rule batch-loss, probe heldout" in n.message for n in app._notifications)
+        assert any("rule batch-loss, probe heldout" in said for said in toasts_said(messages))
         form.set_text("rule", "prediction")  # chosen afterwards, the user's rule stands
         await pilot.pause()
         assert form.submit_if_valid()

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.message import Message
 from textual.widgets import Input, OptionList, Select
 
@@ -19,7 +20,7 @@ from gradtui.tui.dialogs import save_svg
 from gradtui.tui.messages import EngineFailed, FileWritten, HistoryChanged
 from gradtui.tui.screens.prompts import ChoiceScreen, ExportScreen, TrustScreen
 
-from .helpers import make_app, of_type, settle, wait_until
+from .helpers import make_app, make_real_app, of_type, settle, wait_until
 
 
 def toasts(app: Any) -> list[str]:
@@ -61,9 +62,10 @@ async def test_paths_that_look_like_markup_are_written_and_shown_literally(tmp_p
     assert any(str(closing) in t for t in shown) and any("run[v2].csv" in t for t in shown)
 
 
+@pytest.mark.e2e
 async def test_a_snapshot_named_like_a_closing_tag_is_taken_listed_and_restored(tmp_path: Path) -> None:
     messages: list[Message] = []
-    app = make_app()
+    app = make_real_app()
     async with app.run_test(message_hook=messages.append) as pilot:
         await settle(pilot)
         app.lab.action_snapshot("[/x]")
@@ -139,6 +141,7 @@ async def test_svg_export_that_cannot_be_finished_leaves_the_old_file_whole(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shot.svg"]  # no temporary left behind
 
 
+@pytest.mark.e2e
 async def test_a_model_that_could_run_code_loads_only_after_a_deliberate_y(tmp_path: Path) -> None:
     """A demo's `set model=DIR` brings up the prompt; `enter` and `→` (the demo's keys) decline it, the
     old experiment stays and nothing is trusted; only `y` loads the SavedModel."""
@@ -150,7 +153,7 @@ async def test_a_model_that_could_run_code_loads_only_after_a_deliberate_y(tmp_p
     model.export(str(exported), verbose=False)
     script = f"set model={exported}\nstep\nset model={exported}\nstep\nstep\n"
     messages: list[Message] = []
-    app = make_app(beats=parse_script(script))
+    app = make_real_app(beats=parse_script(script))
     async with app.run_test(message_hook=messages.append) as pilot:
         await settle(pilot)
 

@@ -11,7 +11,9 @@ from textual.pilot import Pilot
 from gradtui.config import LabConfig
 from gradtui.tui.app import GradApp
 
-from .helpers import make_app, settle
+from .helpers import make_real_app, settle
+
+pytestmark = pytest.mark.e2e  # the real engine's numbers, drawn
 
 pytestmark = pytest.mark.e2e  # the real engine: seeded TensorFlow runs
 SIZES = [(80, 24), (160, 48)]
@@ -42,7 +44,7 @@ def test_example1_with_the_random_control_pinned(snap_compare: Any, size: tuple[
         await run(pilot, 100)
         await quiet(pilot)
 
-    app = make_app(config=LabConfig(device="cpu"), preset="random", frozen=True)
+    app = make_real_app(config=LabConfig(device="cpu"), preset="random", frozen=True)
     assert snap_compare(app, terminal_size=size, run_before=pin_the_control_then_run_example1)
 
 
@@ -54,7 +56,7 @@ def test_heldout_tab_after_example3(snap_compare: Any, size: tuple[int, int]) ->
         await pilot.press("right_square_bracket", "right_square_bracket")  # Gradients -> Update/weight -> Held-out
         await settle(pilot)
 
-    app = make_app(config=LabConfig(device="cpu"), preset="example3", frozen=True)
+    app = make_real_app(config=LabConfig(device="cpu"), preset="example3", frozen=True)
     assert snap_compare(app, terminal_size=size, run_before=train_then_open_heldout)
 
 
@@ -67,5 +69,5 @@ def test_norms_on_a_log_axis(snap_compare: Any, size: tuple[int, int]) -> None:
         await settle(pilot)
         await quiet(pilot)
 
-    app = make_app(config=LabConfig(device="cpu"), preset="example1", frozen=True)
+    app = make_real_app(config=LabConfig(device="cpu"), preset="example1", frozen=True)
     assert snap_compare(app, terminal_size=size, run_before=run_then_log)

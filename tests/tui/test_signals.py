@@ -18,6 +18,8 @@ import pytest
 
 from gradtui.bench.terminal_figures import launch_in_pty
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # the whole app, TensorFlow and all, twice per signal
+
 ROOT = Path(__file__).resolve().parents[2]
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 

@@ -9,7 +9,9 @@ from textual.pilot import Pilot
 
 from gradtui.config import LabConfig
 
-from .helpers import make_app, settle
+from .helpers import make_real_app, settle
+
+pytestmark = pytest.mark.e2e  # the real engine's numbers, drawn
 
 
 async def run_twelve_steps(pilot: Pilot[Any]) -> None:
@@ -22,7 +24,7 @@ async def run_twelve_steps(pilot: Pilot[Any]) -> None:
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 def test_main_screen_after_steps(snap_compare: Any, size: tuple[int, int]) -> None:
-    app = make_app(config=LabConfig(device="cpu"), preset="example1", frozen=True)
+    app = make_real_app(config=LabConfig(device="cpu"), preset="example1", frozen=True)
     assert snap_compare(app, terminal_size=size, run_before=run_twelve_steps)
 
 
@@ -33,5 +35,5 @@ def test_form_open_at_80_columns_with_an_error(snap_compare: Any) -> None:
         pilot.app.query_one("#field-lr").value = "fast"  # type: ignore[attr-defined]
         await pilot.pause()
 
-    app = make_app(config=LabConfig(device="cpu"), frozen=True)
+    app = make_real_app(config=LabConfig(device="cpu"), frozen=True)
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_form_and_type)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from rich.color import Color
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -16,7 +17,7 @@ from gradtui.tui.widgets.legend import PALETTE_DARK, PALETTE_LIGHT
 from gradtui.tui.widgets.plots import ChartPlot
 from gradtui.tui.widgets.status import STORY_HINT, StoryLine, fit_text, wrapped_lines
 
-from .helpers import make_app, settle, wait_until
+from .helpers import make_app, make_real_app, settle, wait_until
 
 ZERO_GRADIENT_END = "argmax to move a prediction."  # the last words of example 2's engine note
 
@@ -31,8 +32,9 @@ def test_fit_text_keeps_short_text_and_cuts_long_text_with_the_hint() -> None:
     assert cut.plain.startswith("word word")
 
 
+@pytest.mark.e2e
 async def test_a_long_note_is_cut_with_a_hint_and_i_shows_it_whole() -> None:
-    app = make_app()
+    app = make_real_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("2")  # example 2: the story plus the engine's zero-gradient note

@@ -29,8 +29,8 @@ from gradtui.tui.engine.worker import Command
 
 FEATURES = 5
 TRAIN_ROWS = 32
-CHUNK = 20  # steps per chunk: a pause or quit is seen within one
-CHUNK_SECONDS = 0.01  # the time one chunk takes, so a play advances at a steady, bounded pace
+CHUNK = 10  # steps per chunk: a pause or quit is seen within one
+CHUNK_SECONDS = 0.02  # the time one chunk takes (about 500 steps/s), so a play leaves the UI thread the GIL
 LOSS_RULES = ("example-loss", "batch-loss")
 CONFIG_KEY = "fake_config"
 
@@ -82,7 +82,7 @@ class FakeSession:
         self.b: np.ndarray = np.zeros(outputs, np.float32)
         self.w0, self.b0 = self.w.copy(), self.b.copy()
         self.history = History(Dims(config.n_probe, outputs, 2))
-        self.notes: list[str] = [f"fake engine: {name} is a dense layer in NumPy"]
+        self.notes: list[str] = []
         self.divergence: Divergence | None = None
         self.pins: tuple[Pin, ...] = ()
         self._undo: list[_State] = []
@@ -207,8 +207,8 @@ class FakeSession:
                     self.divergence = row
                     break
                 rows.append(row)
-            for row in rows:
-                self.history.append(row)
+            if rows:
+                self.history.append({k: np.concatenate([row[k] for row in rows]) for k in rows[0]})
             done += len(rows)
             if n > 1:
                 time.sleep(CHUNK_SECONDS)
