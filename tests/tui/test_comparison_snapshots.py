@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from gradtui.config import LabConfig
 from gradtui.tui.app import GradApp
 
-from .helpers import make_app, settle
+from .helpers import make_real_app, settle
 
 
 async def _example1_pinned_then_the_control(pilot: Pilot[Any]) -> None:
@@ -34,5 +34,5 @@ async def _example1_pinned_then_the_control(pilot: Pilot[Any]) -> None:
 
 @pytest.mark.e2e
 def test_example1_pinned_under_the_random_control_after_30_steps(snap_compare: Any) -> None:
-    app = make_app(config=LabConfig(device="cpu"), preset="example1", frozen=True)
+    app = make_real_app(config=LabConfig(device="cpu"), preset="example1", frozen=True)
     assert snap_compare(app, terminal_size=(80, 24), run_before=_example1_pinned_then_the_control)
