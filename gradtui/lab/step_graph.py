@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradtui.config import LabConfig, fields_with
-from gradtui.lab import held_out, measures, rules
+from gradtui.lab import held_out, measures, progress, rules
 from gradtui.lab.data import DataSet
 from gradtui.lab.held_out import Baseline, Evaluate, eval_batch
 from gradtui.lab.runtime import tf
@@ -55,6 +55,7 @@ class StepGraph:
     TUNABLE fields, which the graph reads from variables (lr: the optimizer's; sign: `self.sign`)."""
 
     def __init__(self, config: LabConfig, parts: Parts, optimizer: Any, strategy: Any = None) -> None:
+        progress.phase("tracing the step")  # the session traces it right after (Session._call(0))
         self.config, self.parts, self.optimizer = config, parts, optimizer
         self.strategy = strategy if strategy is not None else tf.distribute.get_strategy()
         self.training = config.effective_mode == "train"
