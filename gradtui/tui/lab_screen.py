@@ -150,7 +150,7 @@ class LabScreen(LabDisplay):
         if in_place:  # same model: the session was reset (undoable) and keeps its snapshots
             text = f"History reset to step 0 ({history}; u undoes it, snapshots are kept)."
         elif origin == "preset":  # a new model: the snapshots come along (each restores its own experiment)
-            kept = f"; its {snaps} snapshot{'s' * (snaps != 1)} are kept, o restores them" if snaps else ""
+            kept = f"; {'its snapshot is' if snaps == 1 else f'its {snaps} snapshots are'} kept (o)" if snaps else ""
             text = f"The previous experiment ({history}) was replaced{kept}."
         else:  # an opened file brings its own snapshots
             lost = history + (f", {snaps} snapshot{'s' * (snaps != 1)}" if snaps else "")
@@ -276,6 +276,7 @@ class LabScreen(LabDisplay):
                 self.interrupt()
             if self.engine.step(count, kind):
                 self.loads.queue(count)
+                self.update_status()  # "queued: N steps" while an experiment loads
             else:
                 self.notify(f"{STEP_QUEUE} presses are queued already; this one was not added.", severity="warning")
 
@@ -286,6 +287,7 @@ class LabScreen(LabDisplay):
         elif self.can_act() and self.apply_pending():
             self.wants_play = True
             self.loads.queue(0, play=True)
+            self.update_status()
             self.engine.play()
 
     def action_pause(self) -> None:

@@ -244,6 +244,13 @@ class FakeSession:
         if name not in self._snapshots:
             raise LabError(f"no snapshot named {name!r}")
         state = self._snapshots[name]
+        if state.w.shape != self.w.shape:  # another experiment's: a session built for it, as the real one does
+            other = FakeSession(state.config, self._gate)
+            other._snapshots = dict(self._snapshots)
+            other.step(state.rows - 1)  # its history again (plausible, as every fake number), then its weights
+            other._bring_back(state)
+            other._undo.clear()
+            return other
         self._undo.append(self._capture())
         self.config = state.config
         self._bring_back(state)
@@ -254,7 +261,9 @@ class FakeSession:
             self.config.seed,
             self.config.n_probe,
         ):
-            return FakeSession(config, self._gate)
+            fresh = FakeSession(config, self._gate)
+            fresh._snapshots = {**self._snapshots}  # kept across a model switch, as Session.carry_over keeps them
+            return fresh
         if config.optimizer != self.config.optimizer:
             self.notes.append(f"Optimizer now {config.optimizer}: its state starts fresh.")
         self.config = config
