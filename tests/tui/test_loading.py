@@ -178,4 +178,4 @@ async def test_a_resumed_session_shows_its_preset_story_and_notes(tmp_path: Path
         await pilot.press("i")
         await pilot.pause()
         assert isinstance(app.screen, NotesScreen)
-        assert "No notes yet" not in str(app.screen.query_one(".latest").render())  # type: ignore[attr-defined]
+        assert "No notes yet" not in str(app.screen.query_one(".latest").render())
