@@ -160,12 +160,19 @@ class LabDisplay(Screen[None]):
             state = "loading"
         if loads.switching:  # the old experiment's step and probe are not the one on its way
             step, prediction = None, format_prediction(None)
-        self.plots.set_class(loads.switching, "-stale")  # dimmed until the new experiment draws
+        if loads.switching != self.plots.has_class("-stale"):  # dimmed until the new experiment draws
+            if loads.switching:  # a frame after the status: repainting the plots dimmed takes ~30 ms
+                self.call_after_refresh(self._dim_plots)
+            else:
+                self.plots.remove_class("-stale")
         self.query_one("#status", StatusLine).show(
             device, step, rate, prediction, state, detail, self.share.followers if self.share else None
         )
         if self.share:
             self.share.offer(view, self.stories, self.preset, device, rate)
+
+    def _dim_plots(self) -> None:
+        self.plots.set_class(self.loads.switching, "-stale")
 
     def update_controls(self) -> None:
         ready = self.view.loaded and self.view.state != "loading"

@@ -65,6 +65,7 @@ class LabScreen(LabDisplay):
         self.session_file = session_file  # where ctrl+s saves (never a file that failed to load)
         self.offer_resume = not (resume or session_file or preset or self.demo.beats)  # a plain start
         self.wants_play = False  # what the user last asked p for (the engine's state may lag)
+        self.form_later: LabConfig | None = None  # settings the form shows from the next frame (load_form_now)
 
     def on_mount(self) -> None:
         """The opening explanations (Textual then runs LabDisplay.on_mount too: a handler runs for every
@@ -107,6 +108,7 @@ class LabScreen(LabDisplay):
     @on(SessionReady)
     def _session_ready(self, message: SessionReady) -> None:
         if message.origin == "load":
+            self.form_later = None
             self.form.load(message.config)
             self.preset = PRESET_BY_NAME.get(message.preset)  # an opened session's own story (or none)
         if message.origin in ("preset", "demo", "load"):
@@ -241,8 +243,15 @@ class LabScreen(LabDisplay):
             return False
         return True
 
+    def load_form_now(self) -> None:
+        """Show the settings a preset key left for the next frame, now (before the form is read)."""
+        if self.form_later is not None:
+            config, self.form_later = self.form_later, None
+            self.form.load(config)
+
     def apply_pending(self) -> bool:
         """Apply a valid, changed form before running; False (and say why) if the form is invalid."""
+        self.load_form_now()
         form = self.form
         config = form.validate_form()
         if config is None:
@@ -268,6 +277,7 @@ class LabScreen(LabDisplay):
 
     def action_run_n(self, count: int | None = None) -> None:
         """Like a step press: `n n` is two runs, one after the other."""
+        self.load_form_now()
         self._queue_steps(count or self.form.applied.steps, "run")
 
     def _queue_steps(self, count: int, kind: StepKind) -> None:
@@ -326,10 +336,11 @@ class LabScreen(LabDisplay):
     def action_preset(self, name: str, origin: Origin = "preset") -> None:
         """A preset is a fresh experiment from step 0 (the engine's answer says what it replaced)."""
         preset = find_preset(name)
-        form = self.form
-        config = preset.config(form.applied)
+        self.load_form_now()  # a preset on top of the last one's settings (its device)
+        config = preset.config(self.form.applied)
         self.preset = preset
-        form.load(config)
+        self.form_later = config  # the form's ~20 fields a frame after the status: they lay out the whole screen
+        self.call_after_refresh(self.load_form_now)
         self.show_experiment(config)
         self.say(f"preset {preset.name}: {preset.title}. {preset.story}")
         self.interrupt()
@@ -385,6 +396,7 @@ class LabScreen(LabDisplay):
         dialogs.ask_open_session(self)
 
     def action_toggle_form(self) -> None:
+        self.load_form_now()
         self.form_open = not self.form_shown()
         self.update_form_visibility()
         if self.form_open:
@@ -406,6 +418,7 @@ class LabScreen(LabDisplay):
 
     def set_fields(self, settings: tuple[tuple[str, str], ...]) -> None:
         """Type values into form fields, then apply them as enter would (a demo's `set`)."""
+        self.load_form_now()
         form = self.form
         for name, value in settings:
             form.set_text(name, value)
