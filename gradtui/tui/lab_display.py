@@ -22,6 +22,7 @@ from gradtui import logs
 from gradtui.config import LabConfig
 from gradtui.lab.results import ModelSummary
 from gradtui.presets import Preset
+from gradtui.tui.commands import FOOTER_DROPS, FOOTER_SHORT
 from gradtui.tui.engine import EngineFactory
 from gradtui.tui.experiment import heading, preset_title
 from gradtui.tui.loading import Loading
@@ -78,7 +79,7 @@ class LabDisplay(Screen[None]):
                 yield StoryLine(id="demo-note")  # cut like the story, with the same hint to `i`
                 yield StoryLine(id="hint")  # a plain start's first-run hint; any key hides it
                 yield PlotsPanel(id="plots")
-        yield LabFooter(compact=True)
+        yield LabFooter(FOOTER_SHORT, FOOTER_DROPS)
 
     def on_mount(self) -> None:
         self.loads.engine_state(self.view.state, time.monotonic())  # the first build's clock starts now
@@ -158,8 +159,8 @@ class LabDisplay(Screen[None]):
         if loads.shown(state):  # what is loading, a spinner and the time so far: a long load never looks frozen
             detail = loads.detail(state, detail, time.monotonic(), self.frozen)
             state = "loading"
-        if loads.switching:  # the old experiment's step and probe are not the one on its way
-            step, prediction = None, format_prediction(None)
+        if loads.switching:  # the old experiment's step, rate and probe are not the one on its way
+            step, rate, prediction = None, format_rate(None, self.frozen), format_prediction(None)
         if loads.switching != self.plots.has_class("-stale"):  # dimmed until the new experiment draws
             if loads.switching:  # a frame after the status: repainting the plots dimmed takes ~30 ms
                 self.call_after_refresh(self._dim_plots)

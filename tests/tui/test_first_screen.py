@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 
 from gradtui.config import LabConfig
 from gradtui.presets import PRESET_BY_NAME
+from gradtui.tui.commands import FOOTER_DROPS as DROPS
 from gradtui.tui.experiment import heading, settings_title
 from gradtui.tui.widgets.footer import Entry, fit
 from gradtui.tui.widgets.status import StoryLine
@@ -32,11 +33,11 @@ def test_the_footer_keeps_the_first_needs_and_shortens_then_drops_the_rest() -> 
     ]
     display = {"space": "space", "n": "n", "c": "c", "presets": "1-6", "e": "e", "q": "q"}
     full = "space Step n Run N c Compare 1-6 Presets e Export q Quit"
-    assert fit(entries, len(full) + 13, display) == (entries, False, True)  # all, and the palette hint
-    assert fit(entries, len(full) + 1, display) == (entries, False, False)  # the presets entry stands for it
-    shown, short, palette = fit(entries, len(full) - 4, display)
+    assert fit(entries, len(full) + 13, display, DROPS) == (entries, False, True)  # all, and the palette hint
+    assert fit(entries, len(full) + 1, display, DROPS) == (entries, False, False)  # the presets entry stands for it
+    shown, short, palette = fit(entries, len(full) - 4, display, DROPS)
     assert (shown, short, palette) == (entries, True, False)  # `n Run`, `c Pin`
-    shown, short, _ = fit(entries, 30, display)
+    shown, short, _ = fit(entries, 30, display, DROPS)
     assert [e.name for e in shown] == ["step", "presets", "quit"] and short  # export, pin, run_n left
 
 

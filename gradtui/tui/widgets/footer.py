@@ -3,8 +3,8 @@
 Textual's footer lists every shown key and scrolls what does not fit off the right edge, so at 80
 columns the presets and export were never mentioned. This one adds the preset keys as one entry
 (`1-6 Presets`; a click opens the palette, which lists them) and fits the rest in: full labels and the
-palette hint when there is room, else short labels (commands.Action.short), then the entries of
-commands.FOOTER_DROPS leave in that order.
+palette hint when there is room, else short labels, then the entries named in `drops` leave in that
+order (the lab passes commands.FOOTER_SHORT and commands.FOOTER_DROPS).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
 
 from gradtui.presets import PRESETS
-from gradtui.tui.commands import FOOTER_DROPS, FOOTER_SHORT
 
 PRESET_KEYS = f"{PRESETS[0].key}-{PRESETS[-1].key}"
 PALETTE_WIDTH = 12  # `▏^p palette` docked on the right, and the gap before it
@@ -41,7 +40,9 @@ class Entry:
         return len(keys) + 1 + len(self.short if short else self.label)
 
 
-def fit(entries: list[Entry], width: int, display: dict[str, str]) -> tuple[list[Entry], bool, bool]:
+def fit(
+    entries: list[Entry], width: int, display: dict[str, str], drops: tuple[str, ...]
+) -> tuple[list[Entry], bool, bool]:
     """(the entries shown, whether short labels, whether the palette hint) for `width` columns."""
 
     def needed(shown: list[Entry], short: bool, palette: bool) -> int:
@@ -52,7 +53,7 @@ def fit(entries: list[Entry], width: int, display: dict[str, str]) -> tuple[list
     if needed(entries, False, False) <= width:
         return entries, False, False
     shown = list(entries)
-    for name in ("", *FOOTER_DROPS):
+    for name in ("", *drops):
         shown = [e for e in shown if e.name != name]
         if needed(shown, True, False) <= width:
             break
@@ -60,7 +61,12 @@ def fit(entries: list[Entry], width: int, display: dict[str, str]) -> tuple[list
 
 
 class LabFooter(Footer):
-    """Footer entries from the screen's active bindings (as Textual's), fitted to the width."""
+    """Footer entries from the screen's active bindings (as Textual's), fitted to the width: `short` labels
+    by action, and the entries that leave first, by action or group label (`drops`)."""
+
+    def __init__(self, short: dict[str, str], drops: tuple[str, ...]) -> None:
+        super().__init__(compact=True)
+        self.short, self.drops = short, drops
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
@@ -68,7 +74,7 @@ class LabFooter(Footer):
         entries = self._entries()
         display = {b.key: self.app.get_key_display(b) for e in entries for b, _, _ in e.keys}
         display["presets"] = PRESET_KEYS
-        shown, short, palette = fit(entries, self.app.size.width, display)
+        shown, short, palette = fit(entries, self.app.size.width, display, self.drops)
         for entry in shown:
             yield from self._widgets(entry, short, display)
         if palette and self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
@@ -100,7 +106,7 @@ class LabFooter(Footer):
             if group is not None:
                 entries.append(Entry(group.description, [keys[0]], group.description, group.description, True))
             else:
-                short = FOOTER_SHORT.get(action, binding.description)
+                short = self.short.get(action, binding.description)
                 entries.append(Entry(action, keys[:1], binding.description, short))
         presets = Entry("presets", [(Binding("presets", "app.command_palette"), True, "")], "Presets", "Presets")
         where = next((i for i, e in enumerate(entries) if e.name in ("export", "help")), len(entries))
