@@ -5,10 +5,11 @@ Shared by `gradtui --preset`, `gradtui run --preset`, the TUI's 1-6 keys and dem
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from gradtui.config import LabConfig
+from gradtui.config import DEFAULT_LR, LabConfig
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,23 @@ PRESET_BY_NAME = {p.name: p for p in PRESETS}
 PRESET_BY_KEY = {p.key: p for p in PRESETS}
 
 
+def settled(config: LabConfig) -> LabConfig:
+    """`config` with the autos a built-in model settles to (sgd, DEFAULT_LR, the batch size it runs):
+    a plain start runs example 1 exactly. A model file's autos come from its compile config: kept."""
+    if config.is_user_model:
+        return config
+    return dataclasses.replace(
+        config,
+        optimizer="sgd" if config.optimizer == "auto" else config.optimizer,
+        lr=DEFAULT_LR if config.lr is None else config.lr,
+        batch_size=config.effective_batch_size,
+    )
+
+
 def matching(config: LabConfig) -> Preset | None:
-    """The preset whose settings `config` runs exactly (its device aside), or None."""
-    return next((preset for preset in PRESETS if preset.config(config) == config), None)
+    """The preset whose settings `config` runs exactly (its device aside, autos settled), or None."""
+    mine = settled(config)
+    return next((preset for preset in PRESETS if settled(preset.config(config)) == mine), None)
 
 
 def preset_name(config: LabConfig) -> str:

@@ -43,6 +43,8 @@ def run_bench(quick: bool = False, json_path: str | None = None, tiny: bool = Fa
         terminal_figures.first_frame_figure(sizes, results)
     with section(results, "the app in a terminal: launch to ready, key to step, memory while playing"):
         terminal_figures.app_figures(sizes, results)
+    with section(results, "the app in a terminal: preset key to loading and to the first step possible"):
+        terminal_figures.preset_switch_figures(sizes, results)
     with section(results, "importing TensorFlow"):
         engine_figures.import_engine()
     session: Session | None = None

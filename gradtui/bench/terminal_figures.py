@@ -30,6 +30,10 @@ KEY_TERMINAL = (120, 36)  # the terminal of the key and memory figures
 FRAME_MARK = re.compile(re.escape(b"\x1b[1;1H"))  # the first full-screen paint starts at the top-left cell
 READY_MARK = re.compile(rb" ready ")  # the status line's state, painted once the session is built
 STEP_NUMBER = re.compile(rb"step (\d+) \xc2\xb7")  # the status line's step, as it reaches the terminal
+LOADING_MARK = re.compile(rb" loading ")  # the status line's state while an experiment loads
+# a preset key on another model, from the default lab (example 1, mlp): the cnn's example 2 with a class
+# target, then the mlp's example 3; each rebuilds the model and traces its step
+PRESET_SWITCHES = (("3", "preset_key_to_ready_cnn_s"), ("4", "preset_key_to_ready_mlp_s"))
 
 
 def _step_mark(step: int) -> re.Pattern[bytes]:
@@ -229,6 +233,30 @@ def app_figures(sizes: Sizes, results: Results) -> None:
         results.extra["key_presses"] = len(delays)
         results.extra["key_terminal"] = list(KEY_TERMINAL)
         figures["play_rss_mb_per_min"] = _play_memory(term, sizes, results)
+
+
+def preset_switch_figures(sizes: Sizes, results: Results) -> None:
+    """Preset key to the first step possible (the status says `ready` on the new model), for the cnn and the
+    mlp (medians of `sizes.preset_rounds`), and key to the status saying `loading` (the lab must never look
+    frozen: within 100 ms; the median of every switch, the slowest in extra)."""
+    if sys.platform == "win32":
+        raise RuntimeError("needs a POSIX pseudo-terminal")
+    feedback: list[float] = []
+    ready: dict[str, list[float]] = {figure: [] for _, figure in PRESET_SWITCHES}
+    with Terminal(KEY_TERMINAL) as term:
+        term.wait_for(READY_MARK, 180)
+        for _ in range(sizes.preset_rounds):
+            for key, figure in PRESET_SWITCHES:
+                time.sleep(1.0)  # a person reads the new experiment before the next key; its frames are painted
+                term.take()
+                pressed = term.type(key.encode())
+                feedback.append(term.wait_for(LOADING_MARK, 30) - pressed)
+                ready[figure].append(term.wait_for(READY_MARK, 300) - pressed)
+    for figure, seconds in ready.items():
+        results.figures[figure] = statistics.median(seconds)
+        results.extra[figure.removesuffix("_s") + "_runs_s"] = [round(s, 2) for s in seconds]
+    results.figures["preset_key_to_loading_ms"] = statistics.median(feedback) * 1e3
+    results.extra["preset_key_to_loading_ms_each"] = [round(f * 1e3, 1) for f in feedback]
 
 
 def _play_memory(term: Terminal, sizes: Sizes, results: Results) -> float:

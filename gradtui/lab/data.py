@@ -14,7 +14,7 @@ import numpy as np
 
 from gradtui.config import LabConfig
 from gradtui.errors import ArrayFileError, ConfigError, first_line
-from gradtui.lab import array_files, data_files, shapes
+from gradtui.lab import array_files, data_files, progress, shapes
 from gradtui.resources import asset
 
 DATA_KEYS = data_files.DATA_KEYS
@@ -206,6 +206,7 @@ def load_data(
 ) -> DataSet | None:
     """The data set for loss rules and held-out measurements (labels in `loss`'s shape), or None.
     `indices`: the model takes integer indices (an Embedding first), so its inputs must be in range."""
+    progress.phase("loading data")
     if config.data is not None:
         data = _load_npz(config.data, input_shape, outputs, loss, config)
         if indices is not None:

@@ -15,7 +15,7 @@ from typing import Any
 from gradtui import logs, trust
 from gradtui.config import LabConfig
 from gradtui.errors import ConfigError, LabError, first_line, one_line
-from gradtui.lab import memory
+from gradtui.lab import memory, progress
 from gradtui.lab.cnn import WEIGHTS, load_cnn
 from gradtui.lab.data import Indices
 from gradtui.lab.runtime import keras, resolve_device
@@ -293,6 +293,7 @@ def check_memory(config: LabConfig, footprint: memory.Footprint, what: str) -> N
 def load_model(config: LabConfig) -> LoadedModel:
     """Build or load the configured model, seeded; LabError with one line if it cannot be had, or
     would not fit in the device's free memory (checked before a backbone is built)."""
+    progress.phase("building model")
     keras.utils.set_random_seed(config.seed)
     notes: list[str] = []
     if config.model == "mlp":

@@ -28,7 +28,7 @@ import numpy as np
 from gradtui.config import LabConfig
 from gradtui.errors import LabError, SessionFileError, first_line
 from gradtui.files import ZIP_MAGIC, atomic_write_bytes
-from gradtui.lab import array_files, pins, session_check
+from gradtui.lab import array_files, pins, progress, session_check
 from gradtui.lab.record import InfluenceRecord, Recorded, SessionRecord
 from gradtui.lab.timeline import State
 from gradtui.presets import PRESET_BY_NAME, preset_name
@@ -116,6 +116,7 @@ def read(path: str | Path) -> SessionRecord:
     Whether the states fit the model the config names is Session.from_record's to check (it needs
     the model). A version-1 snapshot (a name only) was taken under the file's own config.
     """
+    progress.phase("reading the file")
     arrays, meta = _read(path)
     older = meta.get("semantics") != SEMANTICS
     config = LabConfig.from_dict(_upgraded(meta["config"], older))

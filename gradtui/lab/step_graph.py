@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradtui.config import LabConfig, fields_with
-from gradtui.lab import held_out, measures, rules
+from gradtui.lab import held_out, measures, progress, rules
 from gradtui.lab.accuracy import Baseline, Scoring
 from gradtui.lab.attribution import AttributionSpec
 from gradtui.lab.attribution_graph import Attributor
@@ -66,6 +66,7 @@ class StepGraph:
         strategy: Any = None,
         attribution: AttributionSpec | None = None,
     ) -> None:
+        progress.phase("tracing the step")  # the session traces it right after (Session._call(0))
         self.config, self.parts, self.optimizer = config, parts, optimizer
         self.strategy = strategy if strategy is not None else tf.distribute.get_strategy()
         self.training = config.effective_mode == "train"

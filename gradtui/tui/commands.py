@@ -58,9 +58,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "z", "toggle_zero", "Zero", "Axes from zero / fitted to the data (probabilities stay on 0..1)", footer=False
     ),
-    Action(
-        "e", "export", "Export", "Export the history and pins (CSV, JSON or .npz) or the screen (SVG)", footer=False
-    ),
+    Action("e", "export", "Export", "Export the history and pins (CSV, JSON or .npz) or the screen (SVG)"),
     Action(
         "ctrl+s", "save_session", "Save", "Save the session (config, snapshots, history, pins) to a file", footer=False
     ),
@@ -87,6 +85,20 @@ ACTIONS: tuple[Action, ...] = (
     Action("t", "toggle_theme", "Theme", "Switch between the light and dark themes", footer=False, app=True),
 )
 GROUPS = {"tabs": Binding.Group("Tab")}  # keys shown as one footer entry: `[ ] Tab`
+# the footer's labels when the full ones do not fit (80 columns), and the entries it drops first when even
+# those do not (widgets/footer.py); the preset keys show as one entry, `1-6 Presets`
+FOOTER_SHORT = {"run_n": "Run", "pin": "Pin"}
+FOOTER_DROPS = ("Tab", "export", "pin", "play_pause", "undo", "run_n")
+
+
+# what `?` says of keys that arrive while the lab is busy
+QUEUED_KEYS = (
+    "`space` and `n` queue behind each other (at most 100 presses waiting): `n n` runs twice the steps; "
+    "a play stops first. While an experiment loads (a preset on another model rebuilds for seconds), the "
+    "status says what is loading, with a spinner and the time so far, and the old plots are dimmed; keys "
+    "pressed meanwhile are queued for the new experiment, and the status counts them (`queued: 20 steps`). "
+    "Before the first model is built, keys are refused with a note."
+)
 
 
 # lab actions on printable keys: they never fire while a form field or dropdown has focus (escape leaves it)

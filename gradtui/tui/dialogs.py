@@ -89,6 +89,8 @@ def ask_open_session(lab: LabScreen) -> None:
         if path:
             lab.session_file = path
             lab.interrupt()
+            lab.loads.switch(Path(path).name, time.monotonic())  # the status says so until it is open
+            lab.update_status()
             lab.engine.load(path)
 
     lab.app.push_screen(PathScreen("Open session", lab.session_file or "", must_exist=True), chosen)

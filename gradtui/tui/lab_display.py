@@ -16,15 +16,19 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, TabbedContent
+from textual.widgets import TabbedContent
 
 from gradtui import logs
 from gradtui.config import LabConfig
 from gradtui.lab.results import ModelSummary
 from gradtui.presets import Preset
+from gradtui.tui.commands import FOOTER_DROPS, FOOTER_SHORT
 from gradtui.tui.engine import EngineFactory
+from gradtui.tui.experiment import heading, preset_title
+from gradtui.tui.loading import Loading
 from gradtui.tui.rate import StepRate
 from gradtui.tui.view import EngineView
+from gradtui.tui.widgets.footer import LabFooter
 from gradtui.tui.widgets.form import ConfigForm
 from gradtui.tui.widgets.plots_panel import REFRESH_SECONDS, PlotsPanel
 from gradtui.tui.widgets.status import (
@@ -59,6 +63,7 @@ class LabDisplay(Screen[None]):
         self.form_valid = True
         self.form_open: bool | None = None  # None: follow the width (open when wide)
         self.rate = StepRate()
+        self.loads = Loading()  # what the status says while an experiment loads
         self.memory: tuple[tuple[str, float], ...] = ()  # (GPU:N, MB in use) per GPU replica, last read
         self.stories: list[Text] = []  # every explanation shown in the story line, oldest first (`i` shows them)
         self.share: Share | None = None  # --share: followers get what the status line shows
@@ -72,10 +77,12 @@ class LabDisplay(Screen[None]):
                 yield StatusLine(id="status")
                 yield StoryLine(id="story")
                 yield StoryLine(id="demo-note")  # cut like the story, with the same hint to `i`
+                yield StoryLine(id="hint")  # a plain start's first-run hint; any key hides it
                 yield PlotsPanel(id="plots")
-        yield Footer(compact=True)
+        yield LabFooter(FOOTER_SHORT, FOOTER_DROPS)
 
     def on_mount(self) -> None:
+        self.loads.engine_state(self.view.state, time.monotonic())  # the first build's clock starts now
         self.update_form_visibility()
         self.update_controls()
         self.update_status()
@@ -146,17 +153,27 @@ class LabDisplay(Screen[None]):
         device = devices_label(summary.devices or (summary.device,)) if summary else ""
         device = memory_label(self.memory) or device  # each GPU named with its memory, when there are readings
         rate = format_rate(self.rate.value, self.frozen)
+        state, detail, step = view.state, view.detail, view.step
+        prediction = format_prediction(view.last_prediction(), regression=summary is not None and summary.regression)
+        loads = self.loads
+        if loads.shown(state):  # what is loading, a spinner and the time so far: a long load never looks frozen
+            detail = loads.detail(state, detail, time.monotonic(), self.frozen)
+            state = "loading"
+        if loads.switching:  # the old experiment's step, rate and probe are not the one on its way
+            step, rate, prediction = None, format_rate(None, self.frozen), format_prediction(None)
+        if loads.switching != self.plots.has_class("-stale"):  # dimmed until the new experiment draws
+            if loads.switching:  # a frame after the status: repainting the plots dimmed takes ~30 ms
+                self.call_after_refresh(self._dim_plots)
+            else:
+                self.plots.remove_class("-stale")
         self.query_one("#status", StatusLine).show(
-            device,
-            view.step,
-            rate,
-            format_prediction(view.last_prediction(), regression=summary is not None and summary.regression),
-            view.state,
-            view.detail,
-            self.share.followers if self.share else None,
+            device, step, rate, prediction, state, detail, self.share.followers if self.share else None
         )
         if self.share:
             self.share.offer(view, self.stories, self.preset, device, rate)
+
+    def _dim_plots(self) -> None:
+        self.plots.set_class(self.loads.switching, "-stale")
 
     def update_controls(self) -> None:
         ready = self.view.loaded and self.view.state != "loading"
@@ -166,7 +183,23 @@ class LabDisplay(Screen[None]):
 
     @staticmethod
     def preset_title(preset: Preset) -> str:
-        return f"{preset.key}. {preset.title}"
+        return preset_title(preset)
+
+    def show_experiment(self, config: LabConfig, note: str = "") -> None:
+        """The story line names the experiment (its preset, or its settings) and tells its story, with the
+        engine's latest note after an arrow."""
+        title, story, self.preset = heading(config, self.preset)
+        self.show_story(title, f"{story}  ⟶ {note}" if note and story else note or story)
+
+    def show_hint(self, text: str) -> None:
+        hint = self.query_one("#hint", StoryLine)
+        hint.show(Text(text, style="italic"))
+        hint.display = True
+
+    def hide_hint(self) -> None:
+        hint = self.query_one("#hint", StoryLine)
+        if hint.display:
+            hint.display = False
 
     def show_story(self, title: str, text: str) -> None:
         story = Text()

@@ -8,15 +8,16 @@ lab_display.py, the file dialogs in dialogs.py, the demo's beats in demo_runner.
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.binding import BindingType
 
 from gradtui import autosave as autosaves
 from gradtui.config import LabConfig
-from gradtui.presets import Preset, find_preset
+from gradtui.presets import PRESET_BY_NAME, Preset, find_preset
 from gradtui.tui import dialogs
 from gradtui.tui.commands import TYPED_ACTIONS, lab_bindings
 from gradtui.tui.demo_runner import DemoRunner
@@ -32,12 +33,15 @@ from gradtui.tui.messages import (
     PinsChanged,
     Replaced,
     SessionReady,
+    StepKind,
     StepsDone,
 )
 from gradtui.tui.widgets.form import ConfigForm
 from gradtui.tui.widgets.plot_table import find_tab, tab_names
 from gradtui.tui.widgets.plots_panel import zero_toast
 from gradtui.tui.widgets.status import StoryLine
+
+FIRST_HINT = "Keys: space steps · 1-6 pick an experiment · ? lists all (any key hides this)"
 
 
 class LabScreen(LabDisplay):
@@ -62,23 +66,28 @@ class LabScreen(LabDisplay):
         self.offer_resume = not (resume or session_file or preset or self.demo.beats)  # a plain start
         self.wants_play = False  # what the user last asked p for (the engine's state may lag)
         self.closing = False  # the app is quitting: no key acts any more (the app sets this)
+        self.form_later: LabConfig | None = None  # settings the form shows from the next frame (load_form_now)
 
     def on_mount(self) -> None:
         """The opening explanations (Textual then runs LabDisplay.on_mount too: a handler runs for every
         class of the MRO, so it is not called here)."""
-        if self.preset:
-            self.show_story(self.preset_title(self.preset), self.preset.story)
+        self.show_experiment(self.initial_config)  # the preset it runs, or its settings, and their story
         if self.demo.beats:
             banner = self.query_one("#demo-note", StoryLine)
             banner.show(Text(self.demo.intro()))
             banner.display = True
         if self.offer_resume:
             found = autosaves.newest(excluding=self.engine.autosave_path)
-            if found is not None:
-                self.show_story(
-                    "Resume",
-                    f"gradtui --resume reopens an unsaved exploration, autosaved to {autosaves.describe(found)}.",
+            if found is None:
+                self.show_hint(FIRST_HINT)  # a new user's three keys
+            else:
+                self.show_hint(
+                    f"gradtui --resume reopens an unsaved exploration, autosaved to {autosaves.describe(found)}."
                 )
+
+    def on_key(self, event: events.Key) -> None:
+        """Any key hides the first-run hint (and still does what it does)."""
+        self.hide_hint()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.closing:
@@ -93,6 +102,7 @@ class LabScreen(LabDisplay):
     @on(EngineState)
     def _engine_state(self, message: EngineState) -> None:
         self.view.on_state(message)
+        self.loads.engine_state(message.state, time.monotonic())
         if message.state == "running":
             self.rate.restart()
         self.update_controls()
@@ -101,8 +111,11 @@ class LabScreen(LabDisplay):
     @on(SessionReady)
     def _session_ready(self, message: SessionReady) -> None:
         if message.origin == "load":
+            self.form_later = None
             self.form.load(message.config)
-            self.preset = None  # an opened session is its own experiment: the last preset's story no longer fits
+            self.preset = PRESET_BY_NAME.get(message.preset)  # an opened session's own story (or none)
+        if message.origin in ("preset", "demo", "load"):
+            self.loads.answered()
         s = message.summary
         self.show_summary(s)
         self.say(f"model: {s.line()} on {', '.join(s.devices or (s.device,))}")
@@ -110,10 +123,8 @@ class LabScreen(LabDisplay):
         opened = message.origin == "load"
         for note in message.notes:
             self.say(f"from the session file: {note}" if opened else note)
-        if message.notes and not self.preset:
-            self.show_story("Note from the session file" if opened else "Note", message.notes[-1])
-        elif message.notes and self.preset:
-            self.show_story(self.preset_title(self.preset), f"{self.preset.story}  ⟶ {message.notes[-1]}")
+        last = message.notes[-1] if message.notes else ""
+        self.show_experiment(message.config, f"from the session file: {last}" if opened and last else last)
         self.plots.mark_dirty()
         if message.origin in ("preset", "demo", "load"):
             self._fresh_experiment(message.origin, message.replaced, in_place=False)
@@ -122,6 +133,9 @@ class LabScreen(LabDisplay):
 
     @on(ConfigApplied)
     def _config_applied(self, message: ConfigApplied) -> None:
+        self.show_experiment(message.config)  # a form change may make it a preset, or no longer one
+        if message.origin in ("preset", "demo"):
+            self.loads.answered()
         if self.view.summary is not None:  # a change in place can change the mode the summary names
             self.show_summary(self.view.summary)
         self.plots.mark_dirty()
@@ -140,7 +154,10 @@ class LabScreen(LabDisplay):
         history = f"{steps} step{'s' * (steps != 1)} of history"
         if in_place:  # same model: the session was reset (undoable) and keeps its snapshots
             text = f"History reset to step 0 ({history}; u undoes it, snapshots are kept)."
-        else:
+        elif origin == "preset":  # a new model: the snapshots come along (each restores its own experiment)
+            kept = f"; {'its snapshot is' if snaps == 1 else f'its {snaps} snapshots are'} kept (o)" if snaps else ""
+            text = f"The previous experiment ({history}) was replaced{kept}."
+        else:  # an opened file brings its own snapshots
             lost = history + (f", {snaps} snapshot{'s' * (snaps != 1)}" if snaps else "")
             text = f"The previous experiment ({lost}) was replaced."
         self.notify(f"{text} ctrl+s saves an experiment to a file.", title="new experiment")
@@ -151,8 +168,10 @@ class LabScreen(LabDisplay):
         if message.kind == "play" and self.view.idle:  # it ended (paused, diverged) and no other is asked for
             self.wants_play = False
         self.rate.measured(report)
+        config = self.view.config
         for note in report.notes:
-            self.show_story("Note", note)
+            if config is not None:
+                self.show_experiment(config, note)
         if report.divergence is not None:
             d = report.divergence
             self.notify(
@@ -167,6 +186,8 @@ class LabScreen(LabDisplay):
 
     @on(HistoryChanged)
     def _history_changed(self, message: HistoryChanged) -> None:
+        if message.ok and message.action != "snapshot":
+            self.rate.clear()  # the history moved back: the last run's rate is not this one's
         if not message.ok:
             self.notify(message.detail or f"{message.action} did nothing", severity="warning")
         elif message.action == "snapshot":
@@ -186,6 +207,8 @@ class LabScreen(LabDisplay):
     def _engine_failed(self, message: EngineFailed) -> None:
         if message.action == "load":  # ctrl+s must not offer (and replace) the file that did not open
             self.session_file = None
+        if message.action in ("apply", "load"):  # the switch on its way ended here: the old experiment stays
+            self.loads.answered()
         self.say(f"{message.action} failed: {message.text}")
         if message.untrusted is not None:
             dialogs.ask_trust(self, message.untrusted, message.text, message.field)
@@ -223,8 +246,15 @@ class LabScreen(LabDisplay):
             return False
         return True
 
+    def load_form_now(self) -> None:
+        """Show the settings a preset key left for the next frame, now (before the form is read)."""
+        if self.form_later is not None:
+            config, self.form_later = self.form_later, None
+            self.form.load(config)
+
     def apply_pending(self) -> bool:
         """Apply a valid, changed form before running; False (and say why) if the form is invalid."""
+        self.load_form_now()
         form = self.form
         config = form.validate_form()
         if config is None:
@@ -244,17 +274,24 @@ class LabScreen(LabDisplay):
         self.engine.pause()
 
     def action_step(self, count: int = 1) -> None:
-        """Steps queue behind each other (keys that arrive together all count); a play or run stops first."""
-        if self.can_act() and self.apply_pending():
-            if self.view.state == "running" or self.wants_play:
-                self.interrupt()
-            if not self.engine.step(count):
-                self.notify(f"{STEP_QUEUE} steps are queued already; this press was not added.", severity="warning")
+        """Steps and runs queue behind each other (keys that arrive together all count, and keys pressed while
+        an experiment loads wait for it); a play stops first."""
+        self._queue_steps(count, "step")
 
     def action_run_n(self, count: int | None = None) -> None:
+        """Like a step press: `n n` is two runs, one after the other."""
+        self.load_form_now()
+        self._queue_steps(count or self.form.applied.steps, "run")
+
+    def _queue_steps(self, count: int, kind: StepKind) -> None:
         if self.can_act() and self.apply_pending():
-            self.interrupt()
-            self.engine.run(count or self.form.applied.steps)
+            if self.wants_play or (self.view.state == "running" and self.view.detail == "play"):
+                self.interrupt()
+            if self.engine.step(count, kind):
+                self.loads.queue(count)
+                self.update_status()  # "queued: N steps" while an experiment loads
+            else:
+                self.notify(f"{STEP_QUEUE} presses are queued already; this one was not added.", severity="warning")
 
     def action_play_pause(self) -> None:
         """Toggle what the user last asked for, not the engine's state, which lags behind quick presses."""
@@ -262,6 +299,8 @@ class LabScreen(LabDisplay):
             self.action_pause()
         elif self.can_act() and self.apply_pending():
             self.wants_play = True
+            self.loads.queue(0, play=True)
+            self.update_status()
             self.engine.play()
 
     def action_pause(self) -> None:
@@ -300,13 +339,16 @@ class LabScreen(LabDisplay):
     def action_preset(self, name: str, origin: Origin = "preset") -> None:
         """A preset is a fresh experiment from step 0 (the engine's answer says what it replaced)."""
         preset = find_preset(name)
-        form = self.form
-        config = preset.config(form.applied)
+        self.load_form_now()  # a preset on top of the last one's settings (its device)
+        config = preset.config(self.form.applied)
         self.preset = preset
-        form.load(config)
-        self.show_story(self.preset_title(preset), preset.story)
+        self.form_later = config  # the form's ~20 fields a frame after the status: they lay out the whole screen
+        self.call_after_refresh(self.load_form_now)
+        self.show_experiment(config)
         self.say(f"preset {preset.name}: {preset.title}. {preset.story}")
         self.interrupt()
+        self.loads.switch(preset.name, time.monotonic())
+        self.update_status()  # says so now: the engine may take seconds to answer
         self.engine.apply(config, origin=origin)
 
     def action_pin(self, name: str | None = None) -> None:
@@ -357,6 +399,7 @@ class LabScreen(LabDisplay):
         dialogs.ask_open_session(self)
 
     def action_toggle_form(self) -> None:
+        self.load_form_now()
         self.form_open = not self.form_shown()
         self.update_form_visibility()
         if self.form_open:
@@ -378,6 +421,7 @@ class LabScreen(LabDisplay):
 
     def set_fields(self, settings: tuple[tuple[str, str], ...]) -> None:
         """Type values into form fields, then apply them as enter would (a demo's `set`)."""
+        self.load_form_now()
         form = self.form
         for name, value in settings:
             form.set_text(name, value)

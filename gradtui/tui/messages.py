@@ -42,6 +42,7 @@ class SessionReady(Message, bubble=False):
     notes: tuple[str, ...]
     origin: Origin
     replaced: Replaced | None = None  # set when a preset or opened file replaced an experiment
+    preset: str = ""  # the preset the session runs as or was started as ("": none), for its story
 
 
 @dataclass

@@ -15,7 +15,7 @@ from gradtui.tui.messages import ConfigApplied, StepsDone
 from gradtui.tui.screens.help import NotesScreen
 from gradtui.tui.widgets.status import StoryLine
 
-from .helpers import make_app, of_type, settle
+from .helpers import make_app, make_real_app, of_type, settle
 
 ASSET = Path(__file__).resolve().parents[2] / "assets" / "demo.txt"
 
@@ -120,3 +120,23 @@ async def test_a_long_note_at_80x24_says_it_is_cut_and_i_shows_it_whole() -> Non
         await pilot.pause()
         assert isinstance(app.screen, NotesScreen)
         assert note in str(app.screen.query_one(".latest", Static).render())
+
+
+@pytest.mark.e2e
+async def test_a_demos_snapshot_survives_its_model_switch() -> None:
+    """The shipped demo's `snapshot trained` (example 3, the mlp) is still there after the wrong-label beat
+    builds the cnn, and restores the mlp at its step (the real engine: Session.carry_over)."""
+    beats = parse_script("preset example3\nrun 3\nsnapshot trained\npreset wrong-label\nstep\n")
+    app = make_real_app(beats=beats)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for _ in beats:
+            await pilot.press("right")
+            await settle(pilot, timeout=120)
+        assert app.view.config is not None and app.view.config.model == "cnn" and app.view.step == 1
+        assert app.view.snapshot_names == ["trained"]
+        app.lab.action_restore("trained")
+        await settle(pilot, timeout=120)
+        assert app.view.config is not None and app.view.config.model == "mlp" and app.view.step == 3
+        story = app.query_one("#story", StoryLine).full.plain
+        assert story.startswith("4. Article example 3")  # the restored experiment names itself

@@ -111,4 +111,6 @@ async def test_an_opened_sessions_notes_say_they_come_from_the_file(tmp_path: Pa
         await settle(pilot)
         ready = of_type(messages, SessionReady)[0]
         assert ready.origin == "load" and any(note.startswith("Optimizer now adam") for note in ready.notes)
-        assert app.lab.stories[-1].plain.startswith("Note from the session file  ")
+        story = app.lab.stories[-1].plain  # the experiment it names, then the note, marked as the file's
+        assert story.startswith("mlp · prediction · adam 0.1 (preset 1, changed)")
+        assert "⟶ from the session file: Optimizer now adam" in story

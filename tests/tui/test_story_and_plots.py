@@ -74,7 +74,7 @@ async def test_switching_preset_while_playing_resets_the_rate_and_says_what_was_
         assert any("History reset to step 0" in n.message and "ctrl+s" in n.message for n in app._notifications)
         await pilot.press("space", "2")  # example 2: a new model, so a new session
         await settle(pilot)
-        assert any("was replaced" in n.message and "1 snapshot" in n.message for n in app._notifications)
+        assert any("was replaced; its snapshot is kept" in n.message for n in app._notifications)
 
 
 def test_help_says_s_names_the_snapshot_itself() -> None:
@@ -172,5 +172,5 @@ async def test_the_resume_offer_names_the_command_first_so_80x24_shows_it() -> N
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        shown = str(app.query_one("#story", StoryLine).render())
-        assert shown.startswith("Resume  gradtui --resume reopens an unsaved exploration")
+        shown = str(app.query_one("#hint", StoryLine).render())  # the line under the experiment's story
+        assert shown.startswith("gradtui --resume reopens an unsaved exploration")

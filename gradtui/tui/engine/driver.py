@@ -20,7 +20,7 @@ from textual.message_pump import MessagePump
 from gradtui.config import LabConfig
 from gradtui.lab import pins
 from gradtui.lab.results import StepReport
-from gradtui.tui.engine.protocol import Sessions
+from gradtui.tui.engine.protocol import EngineSession, Sessions
 from gradtui.tui.engine.sessions import KerasSessions
 from gradtui.tui.engine.worker import Worker
 from gradtui.tui.messages import (
@@ -60,11 +60,12 @@ class Engine(Worker):
         self.autosave_path = self.saver.autosave_path
         self._final_done = threading.Event()
         self._queued_steps = 0
+        self._saved: tuple[str, int] | None = None  # (the file last saved to, `changes` when it was saved)
 
     # -- commands (UI thread) --------------------------------------------------------------------
 
-    def step(self, n: int = 1) -> bool:
-        """Queue a step behind those already asked for; False when STEP_QUEUE are waiting already."""
+    def step(self, n: int = 1, kind: StepKind = "step") -> bool:
+        """Queue `n` steps behind those already asked for; False when STEP_QUEUE presses are waiting already."""
         with self._lock:
             if self._queued_steps >= STEP_QUEUE:
                 return False
@@ -73,17 +74,18 @@ class Engine(Worker):
         def do() -> None:
             with self._lock:
                 self._queued_steps -= 1
-            self._do_steps(n, "step")
+            self._do_steps(n, kind)
 
-        self._submit("step", do, cancellable=True, dropped=self._unqueue_step)
+        self._submit("run" if kind == "run" else "step", do, cancellable=True, dropped=self._unqueue_step)
         return True
 
     def _unqueue_step(self) -> None:
         with self._lock:
             self._queued_steps -= 1
 
-    def run(self, n: int) -> None:
-        self._submit("run", lambda: self._do_steps(n, "run"), cancellable=True)
+    def run(self, n: int) -> bool:
+        """Queue a run of `n` steps (one undo entry) like a step press: same queue, same cap."""
+        return self.step(n, "run")
 
     def play(self) -> None:
         self._submit("play", lambda: self._do_steps(PLAY_LIMIT, "play"), cancellable=True)
@@ -121,7 +123,7 @@ class Engine(Worker):
             if live is not current:  # another experiment: a session built for it, keeping every snapshot
                 self.session = live
                 self._freeze_heap()
-                self._post(SessionReady(live.summary, live.config, tuple(live.notes), "load"))
+                self._post(ready(live, "load"))
             elif live.config != before:
                 self._post(ConfigApplied(live.config, "load"))
             self._post(HistoryChanged("restore", True, name))
@@ -176,7 +178,7 @@ class Engine(Worker):
             else:
                 self.session = fresh
                 self._freeze_heap()
-                self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), origin, replaced))
+                self._post(ready(fresh, origin, replaced))
             self._settle()
 
         self._submit("apply", do)
@@ -187,7 +189,11 @@ class Engine(Worker):
         return self.saver.dirty
 
     def save(self, path: str) -> None:
-        self._submit("save", lambda: self.saver.save(self._session(), self.pins, path))
+        def do() -> None:
+            self.saver.save(self._session(), self.pins, path)
+            self._saved = (_same_file(path), self.changes)
+
+        self._submit("save", do)
 
     def autosave(self) -> None:
         """Autosave if anything changed (the UI's timer calls this; during play it lands between chunks)."""
@@ -237,12 +243,13 @@ class Engine(Worker):
     def _load(self, path: str) -> None:
         """Replace the session with a saved one (the current one stays if the file cannot be read)."""
         fresh = self._sessions.load(path)
-        replaced = self._size()
+        # the file just saved, with no change since: it holds the experiment it replaces, and says nothing
+        replaced = None if self._saved == (_same_file(path), self.changes) else self._size()
         if fresh.pins:  # the file's reference runs replace the current ones; a file without pins keeps them
             self.pins = fresh.pins
         self.session = fresh
         self._freeze_heap(replaced is not None)
-        self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), "load", replaced))
+        self._post(ready(fresh, "load", replaced))
         self._settle()
 
     def device_memory(self) -> tuple[tuple[str, float], ...]:
@@ -294,7 +301,7 @@ class Engine(Worker):
         replacing = self.session is not None
         self.session = fresh
         self._freeze_heap(replacing)
-        self._post(SessionReady(fresh.summary, fresh.config, tuple(fresh.notes), origin))
+        self._post(ready(fresh, origin))
         self._settle()
 
     @staticmethod
@@ -333,6 +340,16 @@ class Engine(Worker):
         if self.saver.autosave_wanted and self.session is not None:
             self._autosave_if_wanted()
         return False
+
+
+def ready(session: EngineSession, origin: Origin, replaced: Replaced | None = None) -> SessionReady:
+    """The message that `session` is live, with what the UI shows of it (its preset's story too)."""
+    return SessionReady(session.summary, session.config, tuple(session.notes), origin, replaced, session.preset)
+
+
+def _same_file(path: str) -> str:
+    """`path` as one spelling, so the file saved and the file opened compare equal however they were typed."""
+    return str(Path(path).expanduser().resolve())
 
 
 # what makes the lab's engine: the target its messages go to, the first config, a session file to open first

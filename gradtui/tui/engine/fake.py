@@ -10,6 +10,7 @@ the real engine, quickly and without importing TensorFlow; the numbers are plaus
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,9 +21,11 @@ from textual.message_pump import MessagePump
 
 from gradtui.config import DEFAULT_LR, LabConfig
 from gradtui.files import atomic_write_bytes
+from gradtui.lab import progress
 from gradtui.lab.history import Dims, History
 from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
+from gradtui.presets import preset_name
 from gradtui.tui.engine.driver import Engine
 from gradtui.tui.engine.protocol import Arrays, EngineSession
 from gradtui.tui.engine.worker import Command
@@ -33,6 +36,8 @@ CHUNK = 10  # steps per chunk: a pause or quit is seen within one
 CHUNK_SECONDS = 0.02  # the time one chunk takes (about 500 steps/s), so a play leaves the UI thread the GIL
 LOSS_RULES = ("example-loss", "batch-loss")
 CONFIG_KEY = "fake_config"
+PRESET_KEY = "fake_preset"
+HOLD_SECONDS = 30.0  # a held build gives up after this (a test that forgot to release it fails, not hangs)
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,14 @@ def _outputs(config: LabConfig) -> tuple[str, int, str]:
 
 
 class FakeSession:
-    """A session over a dense layer, NumPy only (EngineSession's interface)."""
+    """A session over a dense layer, NumPy only (EngineSession's interface). A build waits while `gate` is
+    clear (FakeEngine.hold_builds), so a test can look at the screen of a load in progress."""
 
-    def __init__(self, config: LabConfig) -> None:
+    def __init__(self, config: LabConfig, gate: threading.Event | None = None) -> None:
+        progress.phase("building model")
+        if gate is not None and not gate.wait(HOLD_SECONDS):
+            raise LabError(f"the fake build was held more than {HOLD_SECONDS:.0f} s")
+        self._gate = gate
         name, outputs, activation = _outputs(config)
         rng = np.random.default_rng(config.seed)
         self.config = config
@@ -89,6 +99,8 @@ class FakeSession:
         self._snapshots: dict[str, _State] = {}
         self._step = 0
         self._rng = rng
+        self.preset = preset_name(config)
+        progress.phase("tracing the step")
         self.history.append(self._row0())
 
     # -- what the view reads ---------------------------------------------------------------------
@@ -233,6 +245,13 @@ class FakeSession:
         if name not in self._snapshots:
             raise LabError(f"no snapshot named {name!r}")
         state = self._snapshots[name]
+        if state.w.shape != self.w.shape:  # another experiment's: a session built for it, as the real one does
+            other = FakeSession(state.config, self._gate)
+            other._snapshots = dict(self._snapshots)
+            other.step(state.rows - 1)  # its history again (plausible, as every fake number), then its weights
+            other._bring_back(state)
+            other._undo.clear()
+            return other
         self._undo.append(self._capture())
         self.config = state.config
         self._bring_back(state)
@@ -243,16 +262,23 @@ class FakeSession:
             self.config.seed,
             self.config.n_probe,
         ):
-            return FakeSession(config)
+            fresh = FakeSession(config, self._gate)
+            fresh._snapshots = {**self._snapshots}  # kept across a model switch, as Session.carry_over keeps them
+            return fresh
         if config.optimizer != self.config.optimizer:
             self.notes.append(f"Optimizer now {config.optimizer}: its state starts fresh.")
         self.config = config
         self.summary = replace(self.summary, mode="train" if config.rule in LOSS_RULES else "infer")
+        self.preset = preset_name(config) or self.preset  # as the real session: a tweak keeps its story
         return self
 
 
 class FakeSessions:
-    """Sessions from FakeSession; a session file is its config and history in an .npz."""
+    """Sessions from FakeSession; a session file is its config, preset and history in an .npz."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()  # builds wait while it is clear
+        self.gate.set()
 
     def prepare(self) -> None:
         """Nothing to import."""
@@ -262,17 +288,19 @@ class FakeSessions:
             from gradtui.config import ConfigError
 
             raise ConfigError("model", f"no such model file: {config.model}")
-        return FakeSession(config)
+        return FakeSession(config, self.gate)
 
     def load(self, path: str) -> EngineSession:
         try:
             with np.load(path) as arrays:
                 fields = json.loads(str(arrays[CONFIG_KEY]))
-                columns = {k: arrays[k] for k in arrays.files if k != CONFIG_KEY}
+                preset = str(arrays[PRESET_KEY]) if PRESET_KEY in arrays.files else ""
+                columns = {k: arrays[k] for k in arrays.files if k not in (CONFIG_KEY, PRESET_KEY)}
         except (OSError, ValueError, KeyError) as err:
             raise LabError(f"{path}: not a fake engine session ({err})") from err
         fields["input_shape"] = tuple(fields["input_shape"])
-        session = FakeSession(LabConfig(**fields))
+        session = FakeSession(LabConfig(**fields), self.gate)
+        session.preset = preset
         session.history.truncate(0)
         session.history.append(columns)
         session._step = len(session.history) - 1
@@ -281,6 +309,7 @@ class FakeSessions:
     def pack(self, session: EngineSession) -> Arrays:
         arrays = dict(session.history.to_dict())
         arrays[CONFIG_KEY] = np.array(json.dumps(session.config.__dict__))
+        arrays[PRESET_KEY] = np.array(session.preset)
         return arrays
 
     def write(self, path: str | Path, arrays: Arrays, compress: bool) -> None:
@@ -296,8 +325,16 @@ class FakeEngine(Engine):
     """The real Engine over FakeSessions, recording each command it was given (`calls`, in order)."""
 
     def __init__(self, target: MessagePump, config: LabConfig, session_file: str | None = None) -> None:
-        super().__init__(target, config, session_file, sessions=FakeSessions())
+        self.fakes = FakeSessions()
+        super().__init__(target, config, session_file, sessions=self.fakes)
         self.calls: list[Command] = []
+
+    def hold_builds(self) -> None:
+        """From now on a build (a preset on another model, an opened file) waits in its first phase."""
+        self.fakes.gate.clear()
+
+    def release_builds(self) -> None:
+        self.fakes.gate.set()
 
     def _submit(
         self,

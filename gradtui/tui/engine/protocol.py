@@ -29,6 +29,7 @@ class EngineSession(Protocol):
     notes: list[str]
     divergence: Divergence | None
     pins: tuple[Pin, ...]  # set before a save: the file carries the engine's pins
+    preset: str  # the preset it runs as, or was started as ("": none): an opened session's story
 
     @property
     def snapshot_names(self) -> list[str]: ...

@@ -19,6 +19,7 @@ from textual.message_pump import MessagePump
 
 from gradtui import logs, trust
 from gradtui.config import ConfigError
+from gradtui.lab import progress
 from gradtui.lab.results import LabError
 from gradtui.tui.engine.protocol import EngineSession, Sessions
 from gradtui.tui.engine.saver import Saver
@@ -60,6 +61,7 @@ class Worker:
         self.session: EngineSession | None = None
         self.saver = Saver(sessions, self._post)
         self.running = False  # a step/run/play is executing now (a single step too, which never says "running")
+        self.changes = 0  # commands run that changed what a save holds (a save notes the count it saved)
         self.log = logs.logger()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -117,6 +119,10 @@ class Worker:
         self._queue.put(_Command(name, fn, epoch, cancellable, dropped))
 
     def _main(self) -> None:
+        with progress.reporting(lambda phase: self._set_state("loading", phase)):  # a (re)build says what it does
+            self._serve()
+
+    def _serve(self) -> None:
         try:
             self._first_build()
         finally:
@@ -141,6 +147,7 @@ class Worker:
                     continue
                 if cmd.name in CHANGES:
                     self.saver.changed()  # set first: an autosave during the command clears it
+                    self.changes += 1
                 loaded = self.session
                 self._guarded(cmd.name, cmd.fn)
                 if cmd.name == "load" and self.session is not loaded:

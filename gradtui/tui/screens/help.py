@@ -15,7 +15,7 @@ from textual.widgets import Markdown, Static, TabbedContent
 
 from gradtui.presets import PRESETS
 from gradtui.tui import glossary
-from gradtui.tui.commands import ACTIONS, key_display
+from gradtui.tui.commands import ACTIONS, QUEUED_KEYS, key_display
 from gradtui.tui.demo import __doc__ as DEMO_DOC
 
 
@@ -27,7 +27,9 @@ def help_markdown() -> str:
     return (
         "# gradtui keys\n\n"
         + "\n".join(rows)
-        + "\n\nKeys act when no text field has focus (`escape` leaves a field).\n\n"
+        + "\n\nKeys act when no text field has focus (`escape` leaves a field). "
+        + QUEUED_KEYS
+        + "\n\n"
         + glossary.markdown()
         + "\n"
         + "## Demo scripts (`gradtui --demo FILE`, `→` plays the next beat)\n\n"

@@ -185,8 +185,12 @@ class StoryLine(Widget):
         self.full = Text()
 
     def show(self, text: Text) -> None:
+        """Show `text`; the screen is laid out again only if the line count changes (a layout of the whole
+        screen costs tens of milliseconds, which a preset key's feedback cannot spare)."""
+        before = self.get_content_height(self.size, self.size, self.content_size.width)
         self.full = text
-        self.refresh(layout=True)
+        after = self.get_content_height(self.size, self.size, self.content_size.width)
+        self.refresh(layout=after != before or not self.content_size.width)
 
     def max_lines(self) -> int:
         limit = self.styles.max_height
