@@ -2,358 +2,43 @@
 
 Flags are parsed and validated through LabConfig before TensorFlow is imported, so `--help`,
 `--version` and a bad flag answer at once. Exit codes: 0 ok, 1 engine failure, 2 bad input,
-3 the run diverged (the finite history is still written).
+3 the run diverged (the finite history is still written). The parser is cli_args.py's, the checks
+of flags and files cli_checks.py's.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
 
-from gradtui import __version__, relevance, trust
-from gradtui.config import FIELDS, LabConfig, implied_defaults
+from gradtui import trust
+from gradtui.cli_args import bind_dash_values, build_parser, config_from
+from gradtui.cli_checks import (
+    check_command_flags,
+    check_dir,
+    check_in,
+    check_out,
+    check_session,
+    continues,
+    parse_alphas,
+    precheck_files,
+    tensorboard_installed,
+)
+from gradtui.config import FIELDS, LabConfig
 from gradtui.devices import logical_cpus
-from gradtui.errors import ArrayFileError, ConfigError, UsageError, first_line, one_line
-from gradtui.presets import PRESET_BY_NAME
+from gradtui.errors import ConfigError, UsageError, first_line, one_line
 from gradtui.resume import choose_autosave, print_sessions
 from gradtui.safe_text import visible, visible_output
 from gradtui.stream import address
 
+# build_parser and config_from are the parser's (cli_args.py), kept importable from here
+__all__ = ["EXIT_DIVERGED", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "config_from", "main"]
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
-
-
-# Defaults that depend on the model, as config.implied_defaults chooses them (the `auto` values say in
-# their own help how they are chosen)
-IMPLIED_DEFAULTS = {
-    "rule": "prediction; batch-loss for a model file with --data",
-    "probe": "random; heldout for a model file with --data",
-}
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see {self.prog} --help)")
-
-
-def _add_lab_flags(parser: argparse.ArgumentParser, command: bool = False) -> None:
-    """The experiment flags. On a command they default to SUPPRESS, so `gradtui --lr 0.5 run` keeps the
-    --lr given before the command instead of argparse quietly resetting it to the command's default."""
-    group = parser.add_argument_group("experiment (every flag is also a field in the lab)")
-    unset = argparse.SUPPRESS if command else None
-    for spec in FIELDS:
-        choices = f" ({', '.join(spec.choices)})" if spec.choices and spec.metavar is None else ""
-        default = IMPLIED_DEFAULTS.get(spec.name) or LabConfig().as_text(spec.name)
-        group.add_argument(
-            spec.flag,
-            dest=spec.name,
-            metavar=spec.metavar or spec.name.upper(),
-            default=unset,
-            help=f"{spec.help}{choices} [default: {default}]",
-        )
-    group.add_argument(
-        "--preset",
-        choices=sorted(PRESET_BY_NAME),
-        default=unset,
-        help="start from one of the article's experiments; other flags apply on top",
-    )
-    group.add_argument(
-        trust.FLAG,
-        dest="trust_model",
-        action="store_true",
-        default=unset,
-        help="load the --model file even if loading it can run code (a SavedModel's graph, a Keras "
-        "file with a Lambda layer): only for files you trust; a demo or session file cannot grant this",
-    )
-
-
-def _alphas(text: str) -> tuple[float, ...]:
-    """--preview's comma-separated step multiples: finite numbers, 1 to 32 of them."""
-    try:
-        alphas = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise UsageError(f"--preview: give step multiples separated by commas, such as 0,1,2,4; got {text!r}") from None
-    if not 1 <= len(alphas) <= 32 or not all(math.isfinite(a) and abs(a) <= 1e6 for a in alphas):
-        raise UsageError(f"--preview: 1 to 32 finite multiples of the step (|alpha| <= 1e6), got {text!r}")
-    return alphas
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="gradtui",
-        description="A terminal lab: what does applying a gradient do to a Keras "
-        "model's predictions? With no command, opens the lab.",
-    )
-    parser.add_argument("--version", action="version", version=f"gradtui {__version__}")
-    parser.add_argument("--demo", metavar="FILE", help="replay a demo script (one key per beat)")
-    parser.add_argument("--session", metavar="FILE", help="open a saved session (created on save if missing)")
-    parser.add_argument(
-        "--resume",
-        nargs="?",
-        type=int,
-        const=0,
-        metavar="N",
-        help="reopen the newest readable autosave (written on quit, on a signal and every 30 s), or the N-th "
-        "that `gradtui sessions` lists",
-    )
-    parser.add_argument(
-        "--share",
-        metavar="[HOST:]PORT",
-        help="serve this lab to followers: browsers at the printed URL (with its token) and `gradtui follow` "
-        "on this machine; binds 127.0.0.1 unless HOST is given (docs/classroom.md)",
-    )
-    parser.add_argument(
-        "--share-max", type=int, default=40, metavar="N", help="followers at most, with --share [default: 40]"
-    )
-    _add_lab_flags(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    run = sub.add_parser(
-        "run",
-        help="run an experiment headless and print (or write) its history",
-        description="Run --steps steps headless; print a table; optionally write the history.",
-    )
-    _add_lab_flags(run, command=True)
-    run.add_argument(
-        "--out", metavar="FILE", help="write the whole history to FILE.json, FILE.csv or FILE.npz (columns for numpy)"
-    )
-    run.add_argument(
-        "--history",
-        choices=("exact", "bounded"),
-        default="exact",
-        help="exact: keep every step (refused up front if that would not fit in memory); bounded: keep the "
-        "latest steps exactly and summarise older ones into min/max/last buckets, as the lab does [default: exact]",
-    )
-    run.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files (curves, histograms)")
-    run.add_argument(
-        "--session",
-        dest="run_session",
-        metavar="FILE",
-        help="continue a saved session for --steps more steps, then save it back to FILE (refused if FILE "
-        "changed on disk meanwhile); a FILE that does not exist is created from the flags",
-    )
-    run.add_argument(
-        "--influence",
-        type=int,
-        default=0,
-        metavar="K",
-        help="attribute every step for every probe: per step the K largest per-row terms, the rest, the carry "
-        "and the residual, and at the end each training row's cumulative influence (written with --out)",
-    )
-    run.add_argument(
-        "--preview",
-        metavar="A,B,C",
-        help="at the end, print the probes and the loss along the next update, at w + alpha*dw for each alpha",
-    )
-    run.add_argument("--rows", type=int, default=12, metavar="N", help="table rows to print [default: 12]")
-    run.add_argument("--quiet", action="store_true", help="print no table")
-    bench = sub.add_parser(
-        "bench",
-        help="measure speed against plain Keras/TF loops",
-        description="Measure engine, TUI and memory figures as ratios from one run.",
-    )
-    bench.add_argument(
-        "--quick", action="store_true", help="smaller sizes (about 2.5 minutes on 2 cores, a minute of it playing)"
-    )
-    bench.add_argument("--json", metavar="FILE", help="write the figures as JSON")
-    bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
-    sub.add_parser("devices", help="list the devices TensorFlow can use")
-    follow = sub.add_parser(
-        "follow",
-        help="follow a lab shared with --share, read-only (no TensorFlow)",
-        description="Show a running lab's status, story, plots, pins and log as it goes. Your keys change "
-        "only your view. Without ADDRESS, follows the newest lab sharing on this machine.",
-    )
-    follow.add_argument(
-        "address",
-        nargs="?",
-        metavar="ADDRESS",
-        help=f"the lab's stream, [HOST:]PORT (its token from the state directory or ${address.TOKEN_ENV})",
-    )
-    sub.add_parser(
-        "sessions",
-        help="list the autosaves `--resume N` can reopen",
-        description="List the autosaves, newest first: when, the preset or model, the step, the snapshots, "
-        "and whether each reads back whole.",
-    )
-    return parser
-
-
-def typed_settings(args: argparse.Namespace) -> dict[str, str]:
-    """The experiment flags typed on the command line (before or after the command), by field name."""
-    return {spec.name: getattr(args, spec.name) for spec in FIELDS if getattr(args, spec.name, None) is not None}
-
-
-def config_from(args: argparse.Namespace) -> LabConfig:
-    """The preset (if any), then every flag given on top: one validation path for all; without a
-    preset, the defaults a model of one's own implies. A typed flag that the settled experiment
-    ignores is refused (relevance.APPLIES)."""
-    base = PRESET_BY_NAME[args.preset].config() if getattr(args, "preset", None) else LabConfig()
-    given = typed_settings(args)
-    config = LabConfig.parse(relevance.select_rule(given), base=base)
-    if not getattr(args, "preset", None):
-        config = implied_defaults(config, given)
-    relevance.check_typed(given, config)
-    return config
-
-
-def _check_command_flags(args: argparse.Namespace, config: LabConfig) -> None:
-    """Flags that belong to another command, or to a model file, refused with the reason."""
-    command = args.command
-    for flag, value in (("--demo", args.demo), ("--session", args.session)):
-        if value is not None and command is not None:
-            raise UsageError(f"{flag}: does not apply to gradtui {command}: it opens the lab (gradtui {flag} FILE)")
-    trusted = bool(getattr(args, "trust_model", False))
-    if args.share is not None and command is not None:
-        raise UsageError(f"--share: does not apply to gradtui {command}: it shares the lab (gradtui --share PORT)")
-    if command in ("bench", "devices", "follow", "sessions"):
-        typed = [flag for flag, name in _experiment_flags() if getattr(args, name, None) not in (None, False)]
-        if typed:
-            raise UsageError(f"{typed[0]}: does not apply to gradtui {command}: it takes no experiment settings")
-        return
-    if trusted and not config.is_user_model:
-        raise UsageError(
-            f"{trust.FLAG}: does not apply: it trusts the model file named by --model PATH "
-            f"(the model is {config.model})"
-        )
-
-
-def _experiment_flags() -> list[tuple[str, str]]:
-    return [(spec.flag, spec.name) for spec in FIELDS] + [("--preset", "preset"), (trust.FLAG, "trust_model")]
-
-
-def _check_out(path: str, suffixes: tuple[str, ...], flag: str) -> None:
-    """Refuse an output path that has the wrong suffix or cannot be written, before any work is done."""
-    from gradtui.files import check_writable
-
-    if not path.strip():
-        raise UsageError(f"{flag}: expected a file name")
-    try:
-        target = Path(path).expanduser()
-        if suffixes and target.suffix.lower() not in suffixes:
-            listed = " or ".join([", ".join(suffixes[:-1]), suffixes[-1]] if len(suffixes) > 1 else suffixes)
-            raise UsageError(f"{flag}: {path} must end in {listed}")
-        check_writable(target)
-    except (OSError, RuntimeError, ValueError) as err:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise UsageError(f"{flag}: cannot write {path}: {reason}") from err
-
-
-def _check_dir(path: str, flag: str) -> None:
-    """A directory gradtui will create (if missing) and write into."""
-    if not path.strip():
-        raise UsageError(f"{flag}: expected a directory name")
-    from gradtui.files import check_writable
-
-    try:
-        target = Path(path).expanduser()
-        if target.exists() and not target.is_dir():
-            raise UsageError(f"{flag}: {path} exists and is not a directory")
-        check_writable(target / "events", create_parents=True)
-    except (OSError, RuntimeError, ValueError) as err:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise UsageError(f"{flag}: cannot write to {path}: {reason}") from err
-
-
-def _check_in(path: str, flag: str) -> None:
-    """An input file that must exist and be readable."""
-    target = Path(path).expanduser()
-    try:
-        problem = (
-            None
-            if target.is_file() and os.access(target, os.R_OK)
-            else "is a directory, not a file"
-            if target.is_dir()
-            else "does not exist"
-            if not target.exists()
-            else "is not a readable file"
-        )
-    except (OSError, ValueError) as err:
-        problem = f"is not a usable path ({err})"
-    if problem:
-        raise UsageError(f"{flag}: {path} {problem}")
-
-
-def _check_session(path: str) -> None:
-    """--session (the lab's, or run's): an existing file must be a gradtui session (.npz); a new one must be
-    writable on save."""
-    target = Path(path).expanduser()
-    if not target.exists():
-        _check_out(path, (), "--session")
-        return
-    _check_in(path, "--session")
-    with target.open("rb") as handle:
-        head = handle.read(4)
-    if head[:2] != b"PK":
-        raise UsageError(f"--session: {path} is not a gradtui session file (expected the .npz the lab saves)")
-
-
-def _continues(args: argparse.Namespace) -> bool:
-    """`gradtui run --session FILE` on a FILE that exists: its own data and probe, not the flags'."""
-    return args.run_session is not None and Path(args.run_session).expanduser().exists()
-
-
-def _precheck_files(config: LabConfig, read: bool) -> None:
-    """What a --data or --probe file's content can be refused for without a model, before TensorFlow is
-    imported: its headers (keys, dtypes, rows, memory, compression ratio) and, with `read` (headless,
-    where no first frame waits), its values (NaN, infinities), read once for the build."""
-    from gradtui.lab import array_files, data_files
-
-    if config.data is not None:
-        data_files.precheck(config.data, read=read)
-    if config.probe not in ("random", "heldout"):
-        try:
-            array_files.npy_header(config.probe)
-        except ArrayFileError as err:
-            raise ConfigError("probe", str(err)) from err
-
-
-def _tensorboard_installed() -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("tensorboard") is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def _options(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]:
-    """(every option string, the ones that take a value), across the parser and its subcommands."""
-    every: set[str] = set()
-    valued: set[str] = set()
-    for action in parser._actions:
-        every.update(action.option_strings)
-        if action.option_strings and action.nargs is None and action.const is None:
-            valued.update(action.option_strings)
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                sub_every, sub_valued = _options(sub)
-                every |= sub_every
-                valued |= sub_valued
-    return every, valued
-
-
-def _bind_dash_values(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
-    """`--lr -1e-3` as `--lr=-1e-3`: argparse takes a value starting with '-' for an option unless it
-    looks like -1 or -.5, so a negative number in e-notation (or -inf) would get 'expected one
-    argument' instead of the flag's own check. Known options are never swallowed."""
-    every, valued = _options(parser)
-    out: list[str] = []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        nxt = argv[i + 1] if i + 1 < len(argv) else None
-        if arg in valued and nxt is not None and nxt.startswith("-") and nxt.split("=", 1)[0] not in every:
-            out.append(f"{arg}={nxt}")
-            i += 2
-        else:
-            out.append(arg)
-            i += 1
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -388,19 +73,19 @@ def _prepare(
     config, the autosave to resume; or the exit code of a refusal already printed."""
     try:
         parser = build_parser()
-        args = parser.parse_args(_bind_dash_values(list(sys.argv[1:] if argv is None else argv), parser))
+        args = parser.parse_args(bind_dash_values(list(sys.argv[1:] if argv is None else argv), parser))
         config = config_from(args)
         try:
             logical_cpus(os.environ)  # refused here, before the 3-second TensorFlow import
         except ValueError as err:
             raise UsageError(str(err)) from err
-        _check_command_flags(args, config)
+        check_command_flags(args, config)
         if args.command == "run":
             if args.out is not None:
-                _check_out(args.out, (".json", ".csv", ".npz"), "--out")
+                check_out(args.out, (".json", ".csv", ".npz"), "--out")
             if args.tensorboard is not None:
-                _check_dir(args.tensorboard, "--tensorboard")
-                if not _tensorboard_installed():
+                check_dir(args.tensorboard, "--tensorboard")
+                if not tensorboard_installed():
                     raise UsageError(
                         "--tensorboard: the tensorboard package is not installed (pip install tensorboard)"
                     )
@@ -408,18 +93,18 @@ def _prepare(
                 raise UsageError(f"--rows: must be at least 0, got {args.rows}")
             if not 0 <= args.influence <= 10_000:
                 raise UsageError(f"--influence: the number of terms kept per step, 1 to 10000, got {args.influence}")
-            args.preview = _alphas(args.preview) if args.preview is not None else None
+            args.preview = parse_alphas(args.preview) if args.preview is not None else None
         if args.command == "bench" and args.json is not None:
-            _check_out(args.json, (".json",), "--json")
+            check_out(args.json, (".json",), "--json")
         if args.command == "run" and args.run_session is not None:
-            _check_session(args.run_session)
+            check_session(args.run_session)
             if getattr(args, "preset", None) and Path(args.run_session).expanduser().exists():
                 raise UsageError(
                     f"--preset: {args.run_session} is continued as saved; a preset would start a new experiment "
                     "(give a new --session file to start one)"
                 )
-        if args.command in ("run", None) and not (args.command == "run" and _continues(args)):
-            _precheck_files(config, read=args.command == "run")
+        if args.command in ("run", None) and not (args.command == "run" and continues(args)):
+            precheck_files(config, read=args.command == "run")
         if args.resume is not None and args.command is not None:
             raise UsageError(f"--resume: does not apply to gradtui {args.command}: it opens the lab")
         resume: str | None = None
@@ -434,9 +119,9 @@ def _prepare(
             share = address.ShareSpec(host, port, args.share_max)
         if args.command is None:
             if args.demo is not None:
-                _check_in(args.demo, "--demo")
+                check_in(args.demo, "--demo")
             if args.session is not None:
-                _check_session(args.session)
+                check_session(args.session)
             if args.resume is not None:
                 if args.session is not None:
                     raise UsageError("--resume: reopens an autosave; give it or --session FILE, not both")

@@ -7,7 +7,6 @@ is recorded; the session then rebuilds the last finite state by replaying from t
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gradtui import logs
-from gradtui.config import LabConfig, fields_with
+from gradtui.config import LabConfig
 from gradtui.errors import ConfigError, LabError, first_line
 from gradtui.lab import compile_config, explain, held_out, measures, rules, session_file, timeline
 from gradtui.lab import data as lab_data
@@ -23,7 +22,7 @@ from gradtui.lab.accuracy import measure_baseline, scoring_for
 from gradtui.lab.history import History
 from gradtui.lab.models import check_drivable, device_of, devices_of, layer_groups, load_model
 from gradtui.lab.pins import Pin
-from gradtui.lab.rebuild import REBUILD_FIELDS  # a new model, probe or data set: a new session
+from gradtui.lab.reconfigure import Reconfiguring
 from gradtui.lab.record import SessionRecord
 from gradtui.lab.results import Divergence, ModelSummary, StepReport
 from gradtui.lab.runtime import memory_in_use, resolve_devices, strategy_for, tf
@@ -31,14 +30,13 @@ from gradtui.lab.step_graph import Parts, StepGraph
 from gradtui.lab.why import Explaining
 from gradtui.presets import preset_name
 
-OPTIMIZER_FIELDS = fields_with("optimizer")  # a fresh optimizer, its state and undo history gone
 CHUNK_SECONDS = 0.1  # target wall time of one compiled call when the caller leaves chunk=0
 MAX_CHUNK = 4096
 
 
-class Session(Explaining):
+class Session(Reconfiguring, Explaining):
     """One experiment. Methods are not thread-safe with each other; History reads are. The attribution
-    and preview methods are Explaining's (why.py)."""
+    and preview methods are Explaining's (why.py), the change of settings Reconfiguring's (reconfigure.py)."""
 
     # ---- building --------------------------------------------------------------------------------
 
@@ -124,22 +122,6 @@ class Session(Explaining):
         self._call(0)  # trace and optimise the compiled step now, so the first keypress does not wait for it
         self.history.append(self.graph.start_row(self._init_weights))
         self.notes.extend(self._static_notes(config))
-
-    def _effective(self, config: LabConfig) -> LabConfig:
-        """`config` as it runs: a batch larger than the training set is the training set."""
-        if self.data is not None and config.batch_size is not None and config.batch_size > len(self.data.x_train):
-            return dataclasses.replace(config, batch_size=len(self.data.x_train))
-        return config
-
-    def _settled(self, config: LabConfig) -> LabConfig:
-        """`config` with its autos settled (self.training's), as the step graph runs it."""
-        return self.training.settle(config, len(self.data.x_train) if self.data is not None else None)
-
-    def _static_notes(self, config: LabConfig) -> list[str]:
-        """What the settings explain before any step: the rule's notes and the mode's."""
-        return explain.for_rule(config, self.activation, self.outputs) + explain.for_mode(
-            config, self.model, self.data is not None and self.data.has_heldout
-        )
 
     def _parts(self, stateless: bool) -> Parts:
         from_logits = rules.from_logits(self.loss_name, self.activation)
@@ -340,10 +322,6 @@ class Session(Explaining):
         fresh.restore_state(state)
         return fresh
 
-    def same_variables(self, config: LabConfig) -> bool:
-        """Whether a state taken under `config` has this session's variables (model, data, optimizer)."""
-        return all(getattr(config, f) == getattr(self.config, f) for f in REBUILD_FIELDS + OPTIMIZER_FIELDS)
-
     def _snapshot(self, name: str) -> timeline.State:
         if name not in self.timeline.snapshots:
             have = ", ".join(self.timeline.snapshots) or "none"
@@ -376,56 +354,6 @@ class Session(Explaining):
 
     def optimizer_state(self) -> list[np.ndarray]:
         return [v.numpy() for v in self._opt_vars]
-
-    # ---- changing settings -----------------------------------------------------------------------
-
-    def with_config(self, config: LabConfig) -> Session:
-        """Apply new settings: in place when the model, probe and data stay, else a new session."""
-        old = self.config
-        if any(getattr(old, f) != getattr(config, f) for f in REBUILD_FIELDS):
-            return Session.build(config).carry_over(self)
-        config = self._effective(config)
-        if config == old:
-            return self
-        rules.check_against_model(config, self.activation, self.outputs)  # the loss is a rebuild field: unchanged
-        rules.check_data(config, self.data is not None)
-        saved = (self.config, self.training, self.optimizer, self._opt_vars, self._opt_init, self.graph)
-        try:
-            self.config, old_lr = config, self.training.lr
-            self.training = compile_config.resolve(config, self.compiled, self.loss_name)
-            if any(getattr(old, f) != getattr(config, f) for f in OPTIMIZER_FIELDS):
-                self._setup_optimizer()
-                self.timeline.undo.clear()
-                self.notes.append(
-                    f"Optimizer now {self.training.optimizer}: its state starts fresh and undo history was cleared."
-                )
-            elif old_lr != self.training.lr:
-                self.optimizer.learning_rate.assign(self.training.lr)
-            if all(getattr(old, f) == getattr(config, f) for f in fields_with("rebuild", "optimizer", "recompile")):
-                self.graph.retune(self._settled(config))
-            else:
-                with self.strategy.scope(), tf.device(self.device):  # its sign variable mirrored like the weights
-                    self.graph = StepGraph(
-                        self._settled(config), self.parts, self.optimizer, self.strategy, self.attributing
-                    )
-                    self._call(0)
-        except Exception:
-            (self.config, self.training, self.optimizer, self._opt_vars, self._opt_init, self.graph) = saved
-            raise
-        self.divergence, self._chunk = None, 1
-        self._why_after_config()
-        stale = set(self._static_notes(old))
-        self.notes = [n for n in self.notes if n not in stale and not explain.is_about_steps(n)]
-        self.notes.extend(self._static_notes(config))
-        self.summary = dataclasses.replace(self.summary, mode=config.effective_mode, **self.training.summary())
-        self.preset = preset_name(config) or self.preset  # a tweak keeps the story it was started with
-        return self
-
-    def carry_over(self, old: Session) -> Session:
-        """This new session with `old`'s named snapshots (each restores its own experiment) and pins."""
-        self.timeline.snapshots = {**old.timeline.snapshots, **self.timeline.snapshots}
-        self.pins = self.pins or old.pins
-        return self
 
     # ---- session files ---------------------------------------------------------------------------
 

@@ -94,7 +94,7 @@ class Explaining:
         raise NotImplementedError
 
     def _settled(self, config: LabConfig) -> LabConfig:
-        """`config` with its autos settled, as the step graph runs it (the Session's)."""
+        """`config` with its autos settled, as the step graph runs it (Reconfiguring's, reconfigure.py)."""
         raise NotImplementedError
 
     # ---- switching --------------------------------------------------------------------------------
