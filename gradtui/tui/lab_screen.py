@@ -31,6 +31,8 @@ from gradtui.tui.messages import (
     Origin,
     PinsChanged,
     Replaced,
+    SaveConflict,
+    SaveProblem,
     SessionReady,
     StepsDone,
 )
@@ -55,8 +57,10 @@ class LabScreen(LabDisplay):
         session_file: str | None = None,
         resume: str | None = None,
         frozen: bool = False,
+        notices: tuple[str, ...] = (),
     ) -> None:
         super().__init__(engine, config, resume or session_file, preset, frozen)
+        self.notices = notices  # shown until dismissed (damaged autosaves --resume moved aside)
         self.demo = demo or DemoRunner([])
         self.session_file = session_file  # where ctrl+s saves (never a file that failed to load)
         self.offer_resume = not (resume or session_file or preset or self.demo.beats)  # a plain start
@@ -71,13 +75,21 @@ class LabScreen(LabDisplay):
             banner = self.query_one("#demo-note", StoryLine)
             banner.show(Text(self.demo.intro()))
             banner.display = True
-        if self.offer_resume:
-            found = autosaves.newest(excluding=self.engine.autosave_path)
-            if found is not None:
-                self.show_story(
-                    "Resume",
-                    f"gradtui --resume reopens an unsaved exploration, autosaved to {autosaves.describe(found)}.",
-                )
+        for notice in self.notices:
+            self.show_notice(notice)
+        if self.offer_resume:  # every autosave is read whole first: off the event loop
+            self.run_worker(self._find_resume, thread=True, exit_on_error=False)
+
+    def _find_resume(self) -> None:
+        """The newest autosave that reads back whole, offered in the story; damaged newer ones are moved aside
+        (as --resume would) and named in a notice that stays until dismissed."""
+        choice = autosaves.newest_readable()
+        found = choice.path if choice.path != self.engine.autosave_path else None
+        if choice.notice:
+            self.app.call_from_thread(self.show_notice, choice.notice)
+        if found is not None:
+            text = f"gradtui --resume reopens an unsaved exploration, autosaved to {autosaves.describe(found)}."
+            self.app.call_from_thread(self.show_story, "Resume", text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         typing = self.typing_in_form()
@@ -195,6 +207,26 @@ class LabScreen(LabDisplay):
     def _file_written(self, message: FileWritten) -> None:
         self.say(f"wrote {message.what} to {message.path}")
         self.notify(f"{message.what} written to {message.path}")
+        if message.what == "session" and self.save_alert.startswith("save "):
+            self.save_alert = ""
+            self.update_status()
+
+    @on(SaveConflict)
+    def _save_conflict(self, message: SaveConflict) -> None:
+        self.say(f"save not written: {message.text}")
+        dialogs.ask_overwrite_changed(self, message.path, message.text)
+
+    @on(SaveProblem)
+    def _save_problem(self, message: SaveProblem) -> None:
+        """Shown at once on the status line, where it stays until a save lands where it was asked."""
+        if not message.line:
+            if self.save_alert.startswith(message.what):
+                self.save_alert = ""
+        else:
+            self.save_alert = message.line
+            self.say(message.line)
+            self.notify(message.line, title=f"{message.what} failed", severity="error", timeout=12)
+        self.update_status()
 
     @on(ConfigForm.Validity)
     def _form_validity(self, message: ConfigForm.Validity) -> None:
@@ -363,6 +395,7 @@ class LabScreen(LabDisplay):
 
     def action_leave_form(self) -> None:
         self.set_focus(None)
+        self.dismiss_notice()
 
     def action_leave_field(self) -> None:
         """Escape from a form text field, taken as the key arrives (see commands.lab_bindings)."""
