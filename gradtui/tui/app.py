@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["FROZEN_ENV", "GradApp"]
 
 FROZEN_ENV = "GRADTUI_FROZEN"  # set to 1 to hide timing-dependent text (snapshot tests, recorded demos)
-TOAST_REPEAT_SECONDS = 0.5  # the same toast asked for again within this is not posted again (floods)
+TOAST_REPEAT_SECONDS = 0.5  # the last toast asked for again within this is not posted again (floods)
 
 
 class GradApp(App[int]):
@@ -93,7 +93,7 @@ class GradApp(App[int]):
         self.watchdog: SignalWatchdog | None = None
         self._quitting = False
         self._crashed = False
-        self._toasted: dict[tuple[str, str, str], float] = {}  # each toast's last posting (flood guard)
+        self._toasted: tuple[tuple[str, str, str], float] = (("", "", ""), 0.0)  # the last toast posted, when
 
     @property
     def state(self) -> State:
@@ -203,11 +203,9 @@ class GradApp(App[int]):
         snapshot names, notes and error text: shown literally, never as markup, controls made visible."""
         message, title = visible(message, newlines=True), visible(title)
         key, now = (message, title, str(severity)), time.monotonic()
-        if now - self._toasted.get(key, -TOAST_REPEAT_SECONDS) < TOAST_REPEAT_SECONDS:
-            return
-        if len(self._toasted) > 64:
-            self._toasted = {k: t for k, t in self._toasted.items() if now - t < TOAST_REPEAT_SECONDS}
-        self._toasted[key] = now
+        if key == self._toasted[0] and now - self._toasted[1] < TOAST_REPEAT_SECONDS:
+            return  # the same toast again at once: a flood (its copies would queue before the first is shown)
+        self._toasted = (key, now)
         for shown in list(self._notifications):
             if shown.message == message and shown.title == title and shown.severity == severity:
                 self._unnotify(shown, refresh=False)  # shown again below, its time restarted

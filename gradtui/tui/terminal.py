@@ -93,8 +93,8 @@ def screen_driver(screen: IO[str]) -> type[Driver] | None:
             super().__init__(app, **kwargs)
             self._file = screen  # type: ignore[assignment]
             self.flood = KeyFlood()
-            self._resize_timer: threading.Timer | None = None
-            self._resize_lock = threading.Lock()
+            self._resize_handler: Callable[[int, Any], Any] | None = None
+            self._resize_pipe: tuple[int, int] | None = None
 
         def process_message(self, message: Message) -> None:
             """On the input thread: drop a flood's extra repeats before they are queued."""
@@ -108,25 +108,33 @@ def screen_driver(screen: IO[str]) -> type[Driver] | None:
             super().start_application_mode()  # type: ignore[no-untyped-call]
             handler = signal.getsignal(signal.SIGWINCH)
             if callable(handler):
-                signal.signal(signal.SIGWINCH, self._settled(handler))
+                self._resize_handler = handler
+                if self._resize_pipe is None:
+                    self._resize_pipe = wakeup_pipe()
+                    threading.Thread(target=self._settle_resizes, name="gradtui-resize", daemon=True).start()
+                signal.signal(signal.SIGWINCH, self._on_resize)
 
-        def _settled(self, handler: Callable[[int, Any], Any]) -> Callable[[int, Any], None]:
-            """SIGWINCH read once per RESIZE_SETTLE s at most, the size taken when it fires (the last one)."""
+        def _on_resize(self, signum: int, frame: Any) -> None:
+            """The signal handler: one byte down a pipe (no lock: a handler that waited on one could wait on
+            the very code it interrupted)."""
+            if self._resize_pipe is not None:
+                poke(self._resize_pipe[1])
 
-            def fire(signum: int) -> None:
-                with self._resize_lock:
-                    self._resize_timer = None
-                handler(signum, None)
-
-            def on_resize(signum: int, frame: Any) -> None:
-                with self._resize_lock:
-                    if self._resize_timer is not None:
-                        return
-                    self._resize_timer = threading.Timer(RESIZE_SETTLE, fire, (signum,))
-                    self._resize_timer.daemon = True
-                    self._resize_timer.start()
-
-            return on_resize
+        def _settle_resizes(self) -> None:
+            """SIGWINCH read once per RESIZE_SETTLE s at most, the size taken when it is read (the last one)."""
+            assert self._resize_pipe is not None
+            wake = self._resize_pipe[0]
+            while True:
+                try:
+                    os.read(wake, 4096)
+                    time.sleep(RESIZE_SETTLE)
+                    _drain(wake)
+                except OSError:
+                    return
+                handler = self._resize_handler
+                if handler is not None:
+                    with contextlib.suppress(Exception):  # the app may be closing
+                        handler(signal.SIGWINCH, None)
 
         def let_go(self) -> None:
             """Put the terminal back now, from any thread (the event loop may be stuck)."""
@@ -137,6 +145,28 @@ def screen_driver(screen: IO[str]) -> type[Driver] | None:
                     termios.tcsetattr(self.fileno, termios.TCSANOW, self.attrs_before)
 
     return ScreenDriver
+
+
+def wakeup_pipe() -> tuple[int, int]:
+    """A pipe a signal handler can poke without a lock (its write end never blocks)."""
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    return read, write
+
+
+def poke(fd: int) -> None:
+    with contextlib.suppress(OSError):  # full: a wake-up is pending anyway
+        os.write(fd, b"x")
+
+
+def _drain(fd: int) -> None:
+    os.set_blocking(fd, False)
+    try:
+        with contextlib.suppress(BlockingIOError):
+            while os.read(fd, 4096):
+                pass
+    finally:
+        os.set_blocking(fd, True)
 
 
 def let_go(app: App[Any]) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import IO
 
 from gradtui import logs
+from gradtui.tui.terminal import poke, wakeup_pipe
 
 GRACE = 2.0  # seconds the event loop has to begin leaving after a signal
 SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
@@ -39,7 +40,7 @@ class SignalWatchdog:
         self._save = save
         self._let_go = let_go
         self._screen = screen
-        self._signalled = threading.Event()
+        self._wake = wakeup_pipe()  # the signal handler's only way to wake the watchdog: no lock taken
         self._begun = threading.Event()  # the event loop has begun leaving (it answered)
         self._done = threading.Event()  # the app has exited normally: stand down
         self._deadline = GRACE
@@ -53,11 +54,12 @@ class SignalWatchdog:
         self._thread.start()
 
     def _handler(self, signum: int, frame: object) -> None:
-        """The main thread, between two bytecodes: a flag, a wake-up, a request. Never blocks."""
+        """The main thread, between two bytecodes: a flag, a byte down a pipe, a request to the loop. It takes
+        no lock (it may have interrupted the code holding it) and never blocks."""
         if self.signum:
             return  # a second signal changes nothing: the first is being acted on
         self.signum = signum
-        self._signalled.set()
+        poke(self._wake[1])
         with contextlib.suppress(RuntimeError):  # the loop is closed: the watchdog acts alone
             self._leave(signum)
 
@@ -66,15 +68,16 @@ class SignalWatchdog:
         watchdog takes over after that."""
         self._deadline = within
         self._begun.set()
-        self._signalled.set()
+        poke(self._wake[1])
 
     def stand_down(self) -> None:
         """The app has exited by itself: the watchdog has nothing to do."""
         self._done.set()
-        self._signalled.set()
+        poke(self._wake[1])
 
     def _watch(self) -> None:
-        self._signalled.wait()
+        with contextlib.suppress(OSError):
+            os.read(self._wake[0], 1)
         if self._done.is_set():
             return
         if not self._begun.wait(GRACE):
