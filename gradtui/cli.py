@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         prepared = _prepare(argv)
     if isinstance(prepared, int):
         return prepared
-    args, config, resume, share = prepared
+    args, config, resume, share, notices = prepared
     if getattr(args, "trust_model", False):
         trust.grant(config.model)  # the person at the keyboard named this path and this flag
     if args.command is None:
@@ -57,7 +57,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return _reported(
             lambda: run_app(
-                config, preset=args.preset, demo=args.demo, session_file=args.session, resume=resume, share_spec=share
+                config,
+                preset=args.preset,
+                demo=args.demo,
+                session_file=args.session,
+                resume=resume,
+                share_spec=share,
+                notices=notices,
             )
         )
     if args.command == "follow":
@@ -68,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _prepare(
     argv: list[str] | None,
-) -> tuple[argparse.Namespace, LabConfig, str | None, address.ShareSpec | None] | int:
+) -> tuple[argparse.Namespace, LabConfig, str | None, address.ShareSpec | None, list[str]] | int:
     """Parse and check every flag and file before any work (and before TensorFlow): the arguments, the
     config, the autosave to resume; or the exit code of a refusal already printed."""
     try:
@@ -108,6 +114,7 @@ def _prepare(
         if args.resume is not None and args.command is not None:
             raise UsageError(f"--resume: does not apply to gradtui {args.command}: it opens the lab")
         resume: str | None = None
+        notices: list[str] = []  # damaged autosaves moved aside by --resume: the lab shows them until dismissed
         share: address.ShareSpec | None = None
         if args.share is not None:
             try:
@@ -125,11 +132,11 @@ def _prepare(
             if args.resume is not None:
                 if args.session is not None:
                     raise UsageError("--resume: reopens an autosave; give it or --session FILE, not both")
-                resume = choose_autosave(args.resume)
+                resume = choose_autosave(args.resume, notices)
     except (UsageError, ConfigError) as err:
         print(f"gradtui: {visible(one_line(str(err).strip()))}", file=sys.stderr)
         return EXIT_USAGE
-    return args, config, resume, share
+    return args, config, resume, share, notices
 
 
 def _follow(where: str | None) -> int:

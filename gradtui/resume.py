@@ -10,15 +10,18 @@ import sys
 from gradtui.errors import UsageError as Refused  # a bad flag or file: printed as one line, exit 2
 
 
-def choose_autosave(number: int) -> str:
+def choose_autosave(number: int, notices: list[str] | None = None) -> str:
     """The autosave `--resume` (0: the newest readable, damaged newer ones moved aside and named on
-    stderr) or `--resume N` (the N-th that `gradtui sessions` lists) opens."""
+    stderr and in `notices`, which the lab shows until dismissed) or `--resume N` (the N-th that
+    `gradtui sessions` lists) opens."""
     from gradtui import autosave
 
     if number == 0:
         choice = autosave.newest_readable()
         if choice.notice:
             print(f"gradtui: {choice.notice}", file=sys.stderr)
+            if notices is not None:
+                notices.append(choice.notice)
         if choice.path is None:
             raise Refused(f"--resume: no readable autosave to resume in {autosave.directory()}")
         return str(choice.path)

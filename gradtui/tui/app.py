@@ -9,11 +9,10 @@ queue commands, results come back as messages. Terminal setup is in launcher.py.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import threading
-from typing import TYPE_CHECKING, ClassVar
+import time
+from typing import IO, TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import BindingType
@@ -24,12 +23,16 @@ from gradtui import autosave as autosaves
 from gradtui import logs
 from gradtui.config import LabConfig
 from gradtui.presets import find_preset
+from gradtui.safe_text import visible
+from gradtui.saving import SaveOutcome
 from gradtui.tui.commands import TYPED_ACTIONS, LabCommands, app_bindings
 from gradtui.tui.demo import Beat
 from gradtui.tui.demo_runner import DemoRunner
 from gradtui.tui.engine import FINAL_SAVE_SECONDS, Engine, EngineFactory
 from gradtui.tui.lab_screen import LabScreen
 from gradtui.tui.messages import State
+from gradtui.tui.terminal import KeysDropped, let_go
+from gradtui.tui.watchdog import SignalWatchdog
 
 if TYPE_CHECKING:
     from gradtui.tui.share import Share
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["FROZEN_ENV", "GradApp"]
 
 FROZEN_ENV = "GRADTUI_FROZEN"  # set to 1 to hide timing-dependent text (snapshot tests, recorded demos)
+TOAST_REPEAT_SECONDS = 0.5  # the last toast asked for again within this is not posted again (floods)
 
 
 class GradApp(App[int]):
@@ -65,6 +69,8 @@ class GradApp(App[int]):
         resume: str | None = None,
         engine: EngineFactory = Engine,
         share: Share | None = None,
+        notices: tuple[str, ...] = (),
+        screen: IO[str] | None = None,
     ) -> None:
         super().__init__(driver_class=driver_class)
         chosen = find_preset(preset) if preset else None
@@ -77,13 +83,17 @@ class GradApp(App[int]):
             session_file=session_file,  # opened first when it exists; where ctrl+s saves
             resume=resume,  # an autosave to reopen (saving never writes over it)
             frozen=frozen if frozen is not None else os.environ.get(FROZEN_ENV) == "1",
+            notices=notices,  # damaged autosaves --resume moved aside: shown until dismissed
         )
         self.lab.share = share  # --share: the lab screen offers each status to the followers
         self.engine = self.lab.engine
         self.view = self.lab.view  # all the UI reads of the engine goes through this
         self.exit_note = ""  # printed by the launcher once the terminal is restored
-        self.watchdog: threading.Timer | None = None
+        self.screen_file = screen  # the real terminal (fd 2 is the log while the app runs): for the watchdog
+        self.watchdog: SignalWatchdog | None = None
         self._quitting = False
+        self._crashed = False
+        self._toasted: tuple[tuple[str, str, str], float] = (("", "", ""), 0.0)  # the last toast posted, when
 
     @property
     def state(self) -> State:
@@ -95,11 +105,15 @@ class GradApp(App[int]):
     def on_mount(self) -> None:
         self.set_interval(autosaves.INTERVAL_SECONDS, self.engine.autosave)
         self.call_after_refresh(self.engine.start)  # once the first frame is painted (see Engine.start)
-        if not self.is_headless:
+        if not self.is_headless:  # a signal sets a flag; a watchdog acts if the event loop does not
             loop = asyncio.get_running_loop()
-            for signum in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
-                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
-                    loop.add_signal_handler(signum, self._signalled, signum)
+            self.watchdog = SignalWatchdog(
+                lambda signum: loop.call_soon_threadsafe(self._signalled, signum),
+                self._last_save,
+                lambda: let_go(self),
+                self.screen_file,
+            )
+            self.watchdog.install()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self._quitting:  # keys typed after q (or a signal) wait behind the final save: none opens anything
@@ -134,24 +148,46 @@ class GradApp(App[int]):
         if self._quitting:
             return
         self._quitting = self.lab.closing = True
-        if not self.is_headless:  # never hang on a gone terminal: the launcher cancels this once run() returns
-            self.watchdog = threading.Timer(FINAL_SAVE_SECONDS + 10, os._exit, (code or 1,))
-            self.watchdog.daemon = True
-            self.watchdog.start()
+        if self.watchdog is not None:  # never hang on a gone terminal or a stuck save: it takes over then
+            self.watchdog.begun(FINAL_SAVE_SECONDS + 10)
         if self.engine.dirty:
             self.notify("Saving the session before quitting...", timeout=30)
-        saved = await asyncio.to_thread(self.engine.final_save)
+        outcome = await asyncio.to_thread(self.engine.final_save)
         unfinished = self.engine.join_writes(0)
-        notes = []
-        if saved is not None:
-            notes.append(
-                f"gradtui: {why + ': ' if why else ''}the session was autosaved to {saved}; gradtui --resume reopens it"
-            )
+        notes = [exit_line(outcome, why)] if outcome is not None else []
+        if outcome is not None and not outcome.saved and code == 0:
+            code = 1  # the work could not be saved anywhere: say so in the exit code too
         for path in unfinished:
-            notes.append(f"gradtui: {path} was still being written; it is finished before gradtui exits")
+            notes.append(f"gradtui: {visible(path)} was still being written; it is finished before gradtui exits")
         self.exit_note = "\n".join(notes)
         self.engine.shutdown(timeout=0.9)
         self.exit(code)
+
+    def _last_save(self, signum: int) -> str:
+        """The watchdog's final autosave (its thread, the event loop stuck): the line to print."""
+        outcome = self.engine.final_save(timeout=FINAL_SAVE_SECONDS / 2)
+        name = signal.Signals(signum).name if signum else ""
+        return exit_line(outcome, name) if outcome is not None else "gradtui: nothing was unsaved"
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A crash: autosave what is unsaved first (the launcher prints where, and exits non-zero)."""
+        if not self._crashed:
+            self._crashed = True
+            logs.logger().error("the app crashed: %s: %s", type(error).__name__, error, exc_info=error)
+            try:
+                outcome = self.engine.final_save(timeout=FINAL_SAVE_SECONDS / 2)
+            except Exception:
+                logs.logger().exception("the autosave after the crash failed")
+            else:
+                if outcome is not None:
+                    self.exit_note = "\n".join(n for n in (self.exit_note, exit_line(outcome, "after a crash")) if n)
+        super()._handle_exception(error)
+
+    def on_keys_dropped(self, message: KeysDropped) -> None:
+        self.notify(
+            f"{message.key} arrived faster than the lab can act on it: the repeats past 100 a second were dropped",
+            severity="warning",
+        )
 
     def notify(
         self,
@@ -162,8 +198,14 @@ class GradApp(App[int]):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """A toast, unless the same one is still on screen (a hundred `u` presses make one toast).
-        Toasts quote paths, snapshot names, notes and error text: shown literally, never as markup."""
+        """A toast, unless the same one is still on screen (a hundred `u` presses make one toast) or was
+        just asked for (a flood of them would be queued before the first is shown). Toasts quote paths,
+        snapshot names, notes and error text: shown literally, never as markup, controls made visible."""
+        message, title = visible(message, newlines=True), visible(title)
+        key, now = (message, title, str(severity)), time.monotonic()
+        if key == self._toasted[0] and now - self._toasted[1] < TOAST_REPEAT_SECONDS:
+            return  # the same toast again at once: a flood (its copies would queue before the first is shown)
+        self._toasted = (key, now)
         for shown in list(self._notifications):
             if shown.message == message and shown.title == title and shown.severity == severity:
                 self._unnotify(shown, refresh=False)  # shown again below, its time restarted
@@ -171,3 +213,13 @@ class GradApp(App[int]):
 
     def on_unmount(self) -> None:
         self.engine.shutdown(timeout=0.9)
+
+
+def exit_line(outcome: SaveOutcome, why: str) -> str:
+    """What the terminal is told on exit about the last autosave: where it went and how to reopen it."""
+    said = f"gradtui: {why + ': ' if why else ''}"
+    if outcome.where_asked and outcome.written is not None:
+        return f"{said}the session was autosaved to {visible(outcome.written)}; gradtui --resume reopens it"
+    if outcome.written is not None:
+        return f"{said}{outcome.line('autosave')}; gradtui --session {visible(outcome.written)} reopens it"
+    return f"{said}{outcome.line('autosave')}: the unsaved work is lost"

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from gradtui.tui.lab_screen import LabScreen
 
 REPLACE = "Replace it"
+KEEP = "Keep it (cancel)"
 
 
 def default_path(stem: str, suffix: str) -> str:
@@ -76,10 +77,25 @@ def ask_save_session(lab: LabScreen) -> None:
             if answer == REPLACE:
                 save(path)
 
-        lab.app.push_screen(ChoiceScreen(f"{path} exists", [REPLACE, "Keep it (cancel)"]), confirmed)
+        lab.app.push_screen(ChoiceScreen(f"{path} exists", [REPLACE, KEEP]), confirmed)
 
     default = lab.session_file or default_path("gradtui-session", ".npz")
     lab.app.push_screen(PathScreen("Save session", default, must_exist=False), chosen)
+
+
+def ask_overwrite_changed(lab: LabScreen, path: str, change: str) -> None:
+    """The file changed on disk since this lab loaded or saved it (another gradtui saved it): nothing was
+    written; replace it only if the person says so, naming what changed."""
+    from gradtui.tui.screens.prompts import ChoiceScreen
+
+    def confirmed(answer: str | None) -> None:
+        if answer == REPLACE:
+            lab.engine.save(path, overwrite=True)
+        else:
+            lab.notify(f"{path} was kept as it is; ctrl+s saves this session to another file", severity="warning")
+
+    question = f"{change}. Nothing was written. Replace it with this lab's session?"
+    lab.app.push_screen(ChoiceScreen("Save session", [REPLACE, KEEP], question), confirmed)
 
 
 def ask_open_session(lab: LabScreen) -> None:

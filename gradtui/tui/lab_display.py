@@ -22,6 +22,7 @@ from gradtui import logs
 from gradtui.config import LabConfig
 from gradtui.lab.results import ModelSummary
 from gradtui.presets import Preset
+from gradtui.safe_text import visible
 from gradtui.tui.commands import FOOTER_DROPS, FOOTER_SHORT
 from gradtui.tui.engine import EngineFactory
 from gradtui.tui.experiment import heading, preset_title
@@ -67,6 +68,7 @@ class LabDisplay(Screen[None]):
         self.memory: tuple[tuple[str, float], ...] = ()  # (GPU:N, MB in use) per GPU replica, last read
         self.stories: list[Text] = []  # every explanation shown in the story line, oldest first (`i` shows them)
         self.share: Share | None = None  # --share: followers get what the status line shows
+        self.save_alert = ""  # a save or autosave that failed or landed elsewhere: on the status line until fixed
         self._log_serial = 0
 
     def compose(self) -> ComposeResult:
@@ -78,6 +80,7 @@ class LabDisplay(Screen[None]):
                 yield StoryLine(id="story")
                 yield StoryLine(id="demo-note")  # cut like the story, with the same hint to `i`
                 yield StoryLine(id="hint")  # a plain start's first-run hint; any key hides it
+                yield StoryLine(id="notice")  # stays until escape: e.g. which damaged autosaves were moved aside
                 yield PlotsPanel(id="plots")
         yield LabFooter(FOOTER_SHORT, FOOTER_DROPS)
 
@@ -138,7 +141,7 @@ class LabDisplay(Screen[None]):
         if lines and log is not None:  # before the panel mounts, the lines wait in the tail for the next tick
             self._log_serial = lines[-1][0]
             for _, text in lines:
-                log.add(Text(text))  # plain text (no markup), wrapped to the view's width (again after a resize)
+                log.add(Text(visible(text)))  # plain text (no markup, controls visible), wrapped to the view's width
 
     def read_memory(self) -> None:
         """GPU memory moves with allocations, not with each step: a reading every few seconds is plenty."""
@@ -167,7 +170,14 @@ class LabDisplay(Screen[None]):
             else:
                 self.plots.remove_class("-stale")
         self.query_one("#status", StatusLine).show(
-            device, step, rate, prediction, state, detail, self.share.followers if self.share else None
+            visible(device),
+            step,
+            rate,
+            prediction,
+            state,
+            visible(detail),  # "building <model path>"
+            self.share.followers if self.share else None,
+            alert=self.save_alert,
         )
         if self.share:
             self.share.offer(view, self.stories, self.preset, device, rate)
@@ -203,21 +213,41 @@ class LabDisplay(Screen[None]):
 
     def show_story(self, title: str, text: str) -> None:
         story = Text()
-        story.append(title, style="bold")
-        story.append("  " + text)
+        story.append(visible(title), style="bold")
+        story.append("  " + visible(text))  # notes come from session files too: controls made visible
         if self.stories and story.plain.startswith(self.stories[-1].plain):
             self.stories[-1] = story  # the same story, now with the engine's note appended
         else:
             self.stories = [*self.stories[1 - STORIES_KEPT :], story]
         self.query_one("#story", StoryLine).show(story)
 
+    def show_notice(self, text: str) -> None:
+        """A line that stays until dismissed (escape, or a click on it), unlike a toast; `i` keeps it too."""
+        notice = Text()
+        notice.append(visible(text))
+        notice.append("  (escape hides this)", style="italic")
+        self.stories = [*self.stories[1 - STORIES_KEPT :], notice]
+        line = self.query_one("#notice", StoryLine)
+        line.show(notice)
+        line.display = True
+
+    def dismiss_notice(self) -> bool:
+        """Hide the notice; whether one was shown."""
+        line = self.query_one("#notice", StoryLine)
+        shown = bool(line.display)
+        line.display = False
+        return shown
+
     def show_demo_note(self, note: Text) -> None:
+        note = Text(visible(note.plain), spans=note.spans)  # a demo script's text: controls made visible
         self.stories = [*self.stories[1 - STORIES_KEPT :], note]  # `i` shows a note the banner had to cut
         self.query_one("#demo-note", StoryLine).show(note)
 
     def show_summary(self, s: ModelSummary) -> None:
         devices = s.devices or (s.device,)
-        self.form.summary(f"{s.line()}\ndata: {s.data}\nprobe: {s.probe}\ndevice: {devices_label(devices)}")
+        self.form.summary(
+            visible(f"{s.line()}\ndata: {s.data}\nprobe: {s.probe}\ndevice: {devices_label(devices)}", newlines=True)
+        )
 
     # -- the form's place ------------------------------------------------------------------------
 

@@ -32,6 +32,8 @@ from gradtui.tui.messages import (
     Origin,
     PinsChanged,
     Replaced,
+    SaveConflict,
+    SaveProblem,
     SessionReady,
     StepKind,
     StepsDone,
@@ -59,8 +61,10 @@ class LabScreen(LabDisplay):
         session_file: str | None = None,
         resume: str | None = None,
         frozen: bool = False,
+        notices: tuple[str, ...] = (),
     ) -> None:
         super().__init__(engine, config, resume or session_file, preset, frozen)
+        self.notices = notices  # shown until dismissed (damaged autosaves --resume moved aside)
         self.demo = demo or DemoRunner([])
         self.session_file = session_file  # where ctrl+s saves (never a file that failed to load)
         self.offer_resume = not (resume or session_file or preset or self.demo.beats)  # a plain start
@@ -76,14 +80,23 @@ class LabScreen(LabDisplay):
             banner = self.query_one("#demo-note", StoryLine)
             banner.show(Text(self.demo.intro()))
             banner.display = True
-        if self.offer_resume:
-            found = autosaves.newest(excluding=self.engine.autosave_path)
-            if found is None:
-                self.show_hint(FIRST_HINT)  # a new user's three keys
-            else:
-                self.show_hint(
-                    f"gradtui --resume reopens an unsaved exploration, autosaved to {autosaves.describe(found)}."
-                )
+        for notice in self.notices:
+            self.show_notice(notice)
+        if self.offer_resume:  # every autosave is read whole first: off the event loop
+            self.run_worker(self._find_resume, thread=True, exit_on_error=False)
+
+    def _find_resume(self) -> None:
+        """The newest autosave that reads back whole, offered in the hint line (else a new user's three
+        keys); damaged newer ones are moved aside (as --resume would) and named in a notice that stays."""
+        choice = autosaves.newest_readable()
+        found = choice.path if choice.path != self.engine.autosave_path else None
+        if choice.notice:
+            self.app.call_from_thread(self.show_notice, choice.notice)
+        if found is None:
+            self.app.call_from_thread(self.show_hint, FIRST_HINT)
+        else:
+            text = f"gradtui --resume reopens an unsaved exploration, autosaved to {autosaves.describe(found)}."
+            self.app.call_from_thread(self.show_hint, text)
 
     def on_key(self, event: events.Key) -> None:
         """Any key hides the first-run hint (and still does what it does)."""
@@ -221,6 +234,26 @@ class LabScreen(LabDisplay):
     def _file_written(self, message: FileWritten) -> None:
         self.say(f"wrote {message.what} to {message.path}")
         self.notify(f"{message.what} written to {message.path}")
+        if message.what == "session" and self.save_alert.startswith("save "):
+            self.save_alert = ""
+            self.update_status()
+
+    @on(SaveConflict)
+    def _save_conflict(self, message: SaveConflict) -> None:
+        self.say(f"save not written: {message.text}")
+        dialogs.ask_overwrite_changed(self, message.path, message.text)
+
+    @on(SaveProblem)
+    def _save_problem(self, message: SaveProblem) -> None:
+        """Shown at once on the status line, where it stays until a save lands where it was asked."""
+        if not message.line:
+            if self.save_alert.startswith(message.what):
+                self.save_alert = ""
+        else:
+            self.save_alert = message.line
+            self.say(message.line)
+            self.notify(message.line, title=f"{message.what} failed", severity="error", timeout=12)
+        self.update_status()
 
     @on(ConfigForm.Validity)
     def _form_validity(self, message: ConfigForm.Validity) -> None:
@@ -409,6 +442,7 @@ class LabScreen(LabDisplay):
 
     def action_leave_form(self) -> None:
         self.set_focus(None)
+        self.dismiss_notice()
 
     def action_leave_field(self) -> None:
         """Escape from a form text field, taken as the key arrives (see commands.lab_bindings)."""

@@ -10,10 +10,7 @@ import argparse
 import contextlib
 import os
 import sys
-from typing import IO, Any
-
-from textual.app import App
-from textual.driver import Driver
+from typing import IO
 
 from gradtui import logs
 from gradtui.config import LabConfig
@@ -22,25 +19,9 @@ from gradtui.stream.address import ShareSpec
 from gradtui.tui import demo as demo_script
 from gradtui.tui.app import GradApp
 from gradtui.tui.demo import DemoError
+from gradtui.tui.engine import Engine, EngineFactory
 from gradtui.tui.share import Share
-
-
-def _screen_driver(screen: IO[str]) -> type[Driver] | None:
-    """A terminal driver that draws on `screen` (a copy of the terminal's fd 2).
-
-    Textual draws on sys.__stderr__, i.e. fd 2; while the app runs fd 2 is pointed at the log
-    file so TensorFlow's C++ logs cannot draw over the screen, so the app must draw elsewhere.
-    """
-    if sys.platform == "win32":
-        return None
-    from textual.drivers.linux_driver import LinuxDriver
-
-    class ScreenDriver(LinuxDriver):
-        def __init__(self, app: App[Any], **kwargs: Any) -> None:
-            super().__init__(app, **kwargs)
-            self._file = screen  # type: ignore[assignment]
-
-    return ScreenDriver
+from gradtui.tui.terminal import screen_driver
 
 
 def run_app(
@@ -50,9 +31,13 @@ def run_app(
     session_file: str | None,
     resume: str | None = None,
     share_spec: ShareSpec | None = None,
+    notices: list[str] | None = None,
+    engine: EngineFactory = Engine,
 ) -> int:
-    """The TUI, as `gradtui` runs it: exit code 0 on a normal quit, 2 for bad arguments, 1 on a crash,
-    128 + the signal's number after SIGHUP, SIGTERM or SIGINT (the session autosaved first)."""
+    """The TUI, as `gradtui` runs it: exit code 0 on a normal quit, 2 for bad arguments, 1 on a crash or
+    when unsaved work could not be saved anywhere, 128 + the signal's number after SIGHUP, SIGTERM or
+    SIGINT (the session autosaved first, however busy the app was: watchdog.py). `engine`: tests run
+    the real terminal path on the fake engine."""
     try:
         beats = demo_script.load_script(demo) if demo else None
         if preset:
@@ -77,16 +62,19 @@ def run_app(
             preset=preset,
             beats=beats,
             session_file=session_file,
-            driver_class=_screen_driver(screen) if screen else None,
+            driver_class=screen_driver(screen) if screen else None,
             resume=resume,
             share=share,
+            notices=tuple(notices or ()),
+            screen=screen,
+            engine=engine,
         )
         if share is not None:  # the URL stays in the log tab; a toast says where
             app.call_later(app.notify, f"Sharing: {share.url} (also in the Log tab)", timeout=20)
         with logs.fd2_to_log():
             code = app.run()
         if app.watchdog is not None:
-            app.watchdog.cancel()
+            app.watchdog.stand_down()
     except Exception as err:
         logs.logger().exception("the app crashed")
         print(f"gradtui: the app stopped: {type(err).__name__}: {err} (details in {logs.log_file()})", file=sys.stderr)
@@ -100,9 +88,10 @@ def run_app(
     if app.exit_note:
         with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
             print(app.exit_note, file=sys.stderr)
-    if app.return_code not in (0, None):
+    if app.return_code not in (0, None):  # a crash exits non-zero, even after `q` had asked for 0
         print(f"gradtui: the app stopped with an error (details in {logs.log_file()})", file=sys.stderr)
-    return code if isinstance(code, int) else (app.return_code or 0)
+        return app.return_code or 1
+    return code if isinstance(code, int) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -94,3 +94,21 @@ class FileWritten(Message, bubble=False):
 
     what: Literal["session", "history", "screen"]
     path: str
+
+
+@dataclass
+class SaveConflict(Message, bubble=False):
+    """A save found its file changed on disk since this lab loaded or wrote it: nothing was written; the
+    lab asks whether to write over it (`text` names what changed, with its step counts)."""
+
+    path: str
+    text: str
+
+
+@dataclass
+class SaveProblem(Message, bubble=False):
+    """A save or autosave did not land where it was asked (`line` says where it went, or that it went
+    nowhere); an empty `line` after an autosave: autosaves land where they belong again."""
+
+    what: Literal["save", "autosave"]
+    line: str

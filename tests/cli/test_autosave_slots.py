@@ -146,9 +146,9 @@ def test_sessions_lists_autosaves_and_resume_n_picks_one(run_cli: Run, monkeypat
         opened.update(kwargs)
         return 0
 
-    import gradtui.tui.app
+    import gradtui.tui.launcher
 
-    monkeypatch.setattr(gradtui.tui.app, "run_app", fake_app)
+    monkeypatch.setattr(gradtui.tui.launcher, "run_app", fake_app)
     assert run_cli("--resume", "2")[0] == 0 and opened["resume"] == str(older)
     code, out, err = run_cli("--resume", "1")
     assert code == 2 and bad.name in err and "damaged" in err and len(err.splitlines()) == 1

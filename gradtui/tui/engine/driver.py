@@ -20,7 +20,9 @@ from textual.message_pump import MessagePump
 from gradtui.config import LabConfig
 from gradtui.lab import pins
 from gradtui.lab.results import StepReport
+from gradtui.saving import SaveOutcome
 from gradtui.tui.engine.protocol import EngineSession, Sessions
+from gradtui.tui.engine.saver import identify_for_load
 from gradtui.tui.engine.sessions import KerasSessions
 from gradtui.tui.engine.worker import Worker
 from gradtui.tui.messages import (
@@ -188,9 +190,12 @@ class Engine(Worker):
         """Something changed since the last save or autosave."""
         return self.saver.dirty
 
-    def save(self, path: str) -> None:
+    def save(self, path: str, overwrite: bool = False) -> None:
+        """Save to `path`; over a file changed on disk since this lab loaded or wrote it only with
+        `overwrite` (else the lab is asked: SaveConflict)."""
+
         def do() -> None:
-            self.saver.save(self._session(), self.pins, path)
+            self.saver.save(self._session(), self.pins, path, overwrite)
             self._saved = (_same_file(path), self.changes)
 
         self._submit("save", do)
@@ -203,9 +208,11 @@ class Engine(Worker):
     def _autosave_if_wanted(self) -> None:
         self.saver.autosave_if_wanted(self.session, self.pins)
 
-    def final_save(self, timeout: float = FINAL_SAVE_SECONDS) -> Path | None:
-        """On quit or a signal (from any thread but the engine's): stop a run, autosave what is unsaved,
-        and wait for every write to finish. The autosave's path, or None when nothing was unsaved."""
+    def final_save(self, timeout: float = FINAL_SAVE_SECONDS) -> SaveOutcome | None:
+        """On quit, a signal or a crash (from any thread but the engine's): stop a run, autosave what is
+        unsaved (from the session as it stands between two chunks), and wait for every write to finish.
+        Where the autosave landed (its `line` says so when not where asked), or None when nothing was
+        unsaved."""
         if self.session is None or self.saver.nothing_unsaved(timeout):
             return None
         self.pause()
@@ -218,10 +225,16 @@ class Engine(Worker):
             finally:
                 self._final_done.set()
 
+        before = self.saver.last_autosave
         self._submit("autosave", do)
-        self._final_done.wait(timeout)
+        answered = self._final_done.wait(timeout)
         self.join_writes(timeout)
-        return self.autosave_path if self.autosave_path.exists() and not self.dirty else None
+        last = self.saver.last_autosave
+        if last is None or (last is before and self.dirty):  # the engine did not get to it in time
+            kept = last.written if last is not None else None
+            why = f"the engine did not answer within {timeout:g} s" if not answered else "it could not be written"
+            return SaveOutcome(self.autosave_path, kept, failure=why + ("; the last autosave is kept" if kept else ""))
+        return last
 
     def join_writes(self, timeout: float) -> list[str]:
         """Wait for writes in progress; the names of those still unfinished after `timeout`."""
@@ -242,7 +255,9 @@ class Engine(Worker):
 
     def _load(self, path: str) -> None:
         """Replace the session with a saved one (the current one stays if the file cannot be read)."""
+        identity = identify_for_load(path)  # before reading: a change during the read counts as a change
         fresh = self._sessions.load(path)
+        self.saver.loaded_from(path, identity, int(fresh.history.last("step")) if len(fresh.history) else None)
         # the file just saved, with no change since: it holds the experiment it replaces, and says nothing
         replaced = None if self._saved == (_same_file(path), self.changes) else self._size()
         if fresh.pins:  # the file's reference runs replace the current ones; a file without pins keeps them

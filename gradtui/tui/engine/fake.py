@@ -20,7 +20,6 @@ import numpy as np
 from textual.message_pump import MessagePump
 
 from gradtui.config import DEFAULT_LR, LabConfig
-from gradtui.files import atomic_write_bytes
 from gradtui.lab import progress
 from gradtui.lab.history import Dims, History
 from gradtui.lab.pins import Pin
@@ -38,6 +37,9 @@ LOSS_RULES = ("example-loss", "batch-loss")
 CONFIG_KEY = "fake_config"
 PRESET_KEY = "fake_preset"
 HOLD_SECONDS = 30.0  # a held build gives up after this (a test that forgot to release it fails, not hangs)
+STEP_KEY = "current/step"  # where a real session file keeps its step count (session_peek.step_of reads it)
+NOTES_KEY = "fake_notes"
+SNAPSHOTS_KEY = "fake_snapshots"
 
 
 @dataclass(frozen=True)
@@ -295,7 +297,10 @@ class FakeSessions:
             with np.load(path) as arrays:
                 fields = json.loads(str(arrays[CONFIG_KEY]))
                 preset = str(arrays[PRESET_KEY]) if PRESET_KEY in arrays.files else ""
-                columns = {k: arrays[k] for k in arrays.files if k not in (CONFIG_KEY, PRESET_KEY)}
+                notes = json.loads(str(arrays[NOTES_KEY])) if NOTES_KEY in arrays.files else []
+                snapshots = json.loads(str(arrays[SNAPSHOTS_KEY])) if SNAPSHOTS_KEY in arrays.files else []
+                extra = (CONFIG_KEY, PRESET_KEY, NOTES_KEY, SNAPSHOTS_KEY, STEP_KEY)
+                columns = {k: arrays[k] for k in arrays.files if k not in extra}
         except (OSError, ValueError, KeyError) as err:
             raise LabError(f"{path}: not a fake engine session ({err})") from err
         fields["input_shape"] = tuple(fields["input_shape"])
@@ -304,21 +309,32 @@ class FakeSessions:
         session.history.truncate(0)
         session.history.append(columns)
         session._step = len(session.history) - 1
+        session.notes.extend(str(note) for note in notes)  # text from a file: the lab shows it as it would a real one's
+        for name in snapshots:
+            session.snapshot(str(name))
         return session
 
     def pack(self, session: EngineSession) -> Arrays:
         arrays = dict(session.history.to_dict())
         arrays[CONFIG_KEY] = np.array(json.dumps(session.config.__dict__))
         arrays[PRESET_KEY] = np.array(session.preset)
+        arrays[STEP_KEY] = np.array(int(session.history.last("step")) if len(session.history) else 0)
+        arrays[NOTES_KEY] = np.array(json.dumps(session.notes[1:]))  # the first is the fake's own
+        arrays[SNAPSHOTS_KEY] = np.array(json.dumps(session.snapshot_names))
         return arrays
 
-    def write(self, path: str | Path, arrays: Arrays, compress: bool) -> None:
+    def to_bytes(self, arrays: Arrays, compress: bool) -> bytes:
         import io
 
         buffer = io.BytesIO()
         save: Callable[..., None] = np.savez_compressed if compress else np.savez
         save(buffer, **arrays)
-        atomic_write_bytes(Path(path), buffer.getvalue())
+        return buffer.getvalue()
+
+    def step_of(self, path: Path) -> int | None:
+        from gradtui.lab.session_peek import step_of
+
+        return step_of(path)
 
 
 class FakeEngine(Engine):

@@ -56,4 +56,9 @@ class Sessions(Protocol):
     def pack(self, session: EngineSession) -> Arrays:
         """A copy of what the session's file holds (quick: the writer thread does the slow part)."""
 
-    def write(self, path: str | Path, arrays: Arrays, compress: bool) -> None: ...
+    def to_bytes(self, arrays: Arrays, compress: bool) -> bytes:
+        """The file's bytes (the saver writes them under the file's lock and remembers their hash)."""
+
+    def step_of(self, path: Path) -> int | None:
+        """The step count of the session file at `path` read cheaply, None if unreadable (what a save that
+        finds the file changed on disk names)."""

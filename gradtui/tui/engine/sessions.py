@@ -33,10 +33,15 @@ class KerasSessions:
 
         return session_file.pack(_real(session))
 
-    def write(self, path: str | Path, arrays: Arrays, compress: bool) -> None:
+    def to_bytes(self, arrays: Arrays, compress: bool) -> bytes:
         from gradtui.lab import session_file
 
-        session_file.write(path, arrays, compress=compress)
+        return session_file.to_bytes(arrays, compress=compress)
+
+    def step_of(self, path: Path) -> int | None:
+        from gradtui.lab import session_peek
+
+        return session_peek.step_of(path)
 
 
 def _real(session: EngineSession) -> Session:

@@ -83,6 +83,7 @@ class Worker:
         self._queue.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self.saver.close()  # the autosave's lock: other labs may prune the file once this one is gone
         return not self._thread.is_alive()
 
     @property

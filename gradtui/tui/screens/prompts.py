@@ -1,4 +1,8 @@
-"""Small modal prompts: export (format + path), a file path, a choice from a list, trusting a model."""
+"""Small modal prompts: export (format + path), a file path, a choice from a list, trusting a model.
+
+Text from elsewhere (paths, snapshot names, error text) is shown literally and with control characters
+made visible (safe_text.visible): never as markup, never as escape codes sent to the terminal.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 
+from gradtui.safe_text import visible
 from gradtui.tui.widgets.form import FieldInput  # keeps editing keys in typing order
+
+
+def literal(text: str) -> Text:
+    """Text from elsewhere as a title or label: no markup, control characters visible."""
+    return Text(visible(text))
+
 
 EXPORT_FORMATS = (
     ("history as CSV", "csv"),
@@ -61,7 +72,8 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
                 yield Button("Cancel", compact=True, id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#path", Input).focus()
+        if self.is_attached and self.query("#path"):  # not when the app quits while it mounts
+            self.query_one("#path", Input).focus()
 
     @on(Select.Changed, "#format")
     def _format_changed(self, event: Select.Changed) -> None:
@@ -75,7 +87,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
         fmt = str(self.query_one("#format", Select).value)
         problem = check_writable(path)
         if problem:
-            self.query_one(".problem", Static).update(Text(problem))  # it quotes the path: shown literally
+            self.query_one(".problem", Static).update(literal(problem))  # it quotes the path: shown literally
             return
         self.dismiss((fmt, path))
 
@@ -98,14 +110,15 @@ class PathScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = self.title_text
+            box.border_title = literal(self.title_text)  # Text: never markup
             with Horizontal(classes="row"):
                 yield Label("path")
                 yield FieldInput(self.default, compact=True, id="path")
             yield Static("", classes="problem")
 
     def on_mount(self) -> None:
-        self.query_one("#path", Input).focus()
+        if self.is_attached and self.query("#path"):
+            self.query_one("#path", Input).focus()
 
     @on(Input.Submitted)
     def _ok(self) -> None:
@@ -115,7 +128,7 @@ class PathScreen(ModalScreen[str | None]):
         else:
             problem = check_writable(path)
         if problem:
-            self.query_one(".problem", Static).update(Text(problem))  # it quotes the path: shown literally
+            self.query_one(".problem", Static).update(literal(problem))  # it quotes the path: shown literally
             return
         self.dismiss(path)
 
@@ -126,17 +139,22 @@ class ChoiceScreen(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
     DEFAULT_CSS = PROMPT_CSS.format(name="ChoiceScreen")
 
-    def __init__(self, title: str, choices: list[str]) -> None:
+    def __init__(self, title: str, choices: list[str], question: str = "") -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
+        self.question = question  # a longer explanation above the choices (the title row is short)
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = self.title_text
-            yield OptionList(*(Text(choice) for choice in self.choices), id="choices")  # names, not markup
+            box.border_title = literal(self.title_text)  # Text: never markup
+            if self.question:
+                yield Static(literal(self.question), classes="question")
+            yield OptionList(*(literal(choice) for choice in self.choices), id="choices")  # names, not markup
 
     def on_mount(self) -> None:
+        if not self.query(OptionList):
+            return
         options = self.query_one(OptionList)
         options.highlighted = len(self.choices) - 1  # the newest snapshot
         options.focus()
@@ -174,8 +192,8 @@ class TrustScreen(ModalScreen[bool]):
         with Vertical() as box:
             box.border_title = "Trust this model file?"
             text = Text()
-            text.append(self.path, style="bold")
-            text.append(f"\n{self.why}\n\n")
+            text.append(visible(self.path), style="bold")
+            text.append(f"\n{visible(self.why)}\n\n")
             text.append("y", style="bold")
             text.append(": trust it and load it (for this run of gradtui)   any other key: do not")
             yield Static(text)

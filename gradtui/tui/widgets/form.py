@@ -33,6 +33,7 @@ from gradtui.config import (
     implied_defaults,
     parse_field,
 )
+from gradtui.safe_text import visible
 
 OWN_FILE = "file"  # the model Select's entry for "a model file of your own" (its path goes in #model-path)
 MODEL_PANE = ("model", "new_head", "weights")
@@ -147,7 +148,7 @@ class FieldRow(Vertical):
             return  # every key press validates the form: an unchanged row must not re-lay the screen out
         self._error = message
         self.set_class(message is not None, "-invalid")
-        self.query_one(".field-error", Static).update(Text(message or ""))  # messages quote paths and values
+        self.query_one(".field-error", Static).update(Text(visible(message or "")))  # messages quote paths and values
 
 
 class ConfigForm(VerticalScroll):

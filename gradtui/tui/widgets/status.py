@@ -125,8 +125,12 @@ class StatusLine(Static):
         state: str,
         detail: str,
         followers: int | None = None,
+        alert: str = "",
     ) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
+        if alert:  # a save that did not land where asked: first, so no width cuts it off
+            text.append(f" {alert} ", style="reverse bold red")
+            text.append(" ")
         text.append(f" {state} ", style=f"reverse {STATE_STYLE.get(state, 'bold')}")
         if detail:
             text.append(f" {detail}", style="italic")

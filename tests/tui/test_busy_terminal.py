@@ -1,0 +1,232 @@
+"""The lab in a real terminal, busy or flooded: signals still save and exit, escape codes from files never
+reach the terminal, keys typed after `q` do not crash it, and a crash exits non-zero after an autosave.
+
+The lab runs through the launcher's real terminal path (run_app: its driver, log redirect, watchdog) on a
+pseudo-terminal, on the fake engine (no TensorFlow), so each test takes seconds. `z` is made to spin
+the event loop for a minute where a test needs it busy, or to raise where it needs a crash.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import re
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+from gradtui.config import LabConfig
+from gradtui.lab.session_peek import step_of
+from gradtui.tui.engine.fake import FakeSessions
+
+ROOT = Path(__file__).resolve().parents[2]
+ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
+PWNED = "\x1b]0;pwned\x07\x1b[2J"
+
+_RUN = textwrap.dedent(
+    """
+    import sys, time
+    from gradtui.config import LabConfig
+    from gradtui.tui.engine.fake import FakeEngine
+    from gradtui.tui.lab_screen import LabScreen
+    from gradtui.tui.launcher import run_app
+
+    def busy(self):
+        end = time.monotonic() + 60
+        while time.monotonic() < end:  # the event loop spins: no message, no callback runs
+            pass
+
+    def crash(self):
+        raise RuntimeError("a bug in a key's action")
+
+    if sys.argv[1] == "busy":
+        LabScreen.action_toggle_zero = busy
+    elif sys.argv[1] == "crash":
+        LabScreen.action_toggle_zero = crash
+    sys.exit(run_app(LabConfig(), None, None, sys.argv[2] or None, engine=FakeEngine))
+    """
+)
+
+
+class FakeLab:
+    """The lab on the fake engine in a pty of `size`; everything it writes to the terminal is kept."""
+
+    def __init__(self, state: Path, mode: str = "", session: str = "", size: tuple[int, int] = (120, 40)) -> None:
+        env = {**os.environ, "XDG_STATE_HOME": str(state), "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
+        env.pop("GRADTUI_FROZEN", None)
+        self.master, slave = os.openpty()
+        self.resize(*size, signal_it=False, fd=slave)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _RUN, mode, session],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=state,
+            env=env,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.output = bytearray()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.output.extend(chunk)
+
+    def text(self) -> str:
+        return ANSI.sub(b"", bytes(self.output)).decode("utf-8", "replace")
+
+    def wait_for(self, pattern: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if re.search(pattern, self.text()):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no {pattern!r} on the screen; the end of it: {self.text()[-600:]!r}")
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def resize(self, columns: int, rows: int, signal_it: bool = True, fd: int | None = None) -> None:
+        fcntl.ioctl(self.master if fd is None else fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        if signal_it:
+            os.kill(self.proc.pid, signal.SIGWINCH)
+
+    def finish(self, timeout: float) -> tuple[int | None, float]:
+        """The exit code (None: still running after `timeout`, then killed) and how long it took."""
+        started = time.monotonic()
+        try:
+            code: int | None = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+            self.proc.kill()
+            self.proc.wait()
+        took = time.monotonic() - started
+        self._reader.join(5)
+        os.close(self.master)
+        return code, took
+
+    def restored(self) -> bool:
+        tail = bytes(self.output[-4000:])
+        return all(seq in tail for seq in (b"\x1b[?1049l", b"\x1b[?25h"))
+
+
+def autosaves(state: Path) -> list[Path]:
+    return sorted((state / "gradtui").glob("autosave-*.npz"))
+
+
+def test_sigterm_while_the_event_loop_is_busy_autosaves_restores_the_terminal_and_exits_143(tmp_path: Path) -> None:
+    lab = FakeLab(tmp_path, "busy")
+    lab.wait_for(r"ready")
+    lab.type("   ")
+    lab.wait_for(r"step 3 ")
+    lab.type("z")  # the event loop spins for a minute from here
+    time.sleep(0.5)
+    os.kill(lab.proc.pid, signal.SIGTERM)
+    time.sleep(0.05)
+    os.kill(lab.proc.pid, signal.SIGTERM)
+    code, took = lab.finish(20)
+    assert code == 128 + signal.SIGTERM, lab.text()[-800:]
+    assert took < 2.0 + 3.0  # the watchdog's 2 s, then a quick save (the minute of spinning is not waited for)
+    assert lab.restored()
+    saved = autosaves(tmp_path)
+    assert len(saved) == 1 and step_of(saved[0]) == 3
+    assert f"SIGTERM: the session was autosaved to {saved[0]}" in lab.text().replace("\r\n", "")
+
+
+def test_a_flood_of_keys_and_resizes_then_two_sigterms_exits_at_once(tmp_path: Path) -> None:
+    lab = FakeLab(tmp_path)
+    lab.wait_for(r"ready")
+    lab.type(" " * 5000)  # pasted spaces
+    rng = random.Random(21)
+    for _ in range(20):
+        lab.resize(rng.randint(20, 200), rng.randint(5, 60))
+        time.sleep(0.02)
+    lab.resize(1, 1)
+    time.sleep(0.05)
+    lab.resize(400, 120)
+    time.sleep(0.05)
+    lab.wait_for(r"faster than the lab", 20)  # the drop is said once (a toast), and the steps go on
+    time.sleep(1.0)
+    lab.type("\x13")  # ctrl+s
+    time.sleep(0.5)
+    os.kill(lab.proc.pid, signal.SIGTERM)
+    time.sleep(0.05)
+    os.kill(lab.proc.pid, signal.SIGTERM)
+    code, took = lab.finish(30)
+    assert code == 128 + signal.SIGTERM
+    assert took < 5.0
+    assert lab.restored()
+    saved = autosaves(tmp_path)
+    assert len(saved) == 1 and (step_of(saved[0]) or 0) > 0  # the steps the engine took were saved
+
+
+def test_typing_question_quits_cleanly_after_saving(tmp_path: Path) -> None:
+    lab = FakeLab(tmp_path)
+    lab.wait_for(r"ready")
+    lab.type("   ")
+    lab.wait_for(r"step 3 ")
+    lab.type("question")  # q, then `e` (export) and the rest arrive while it quits
+    code, _ = lab.finish(30)
+    assert code == 0
+    assert "stopped with an error" not in lab.text()
+    assert "NoMatches" not in (tmp_path / "gradtui" / "gradtui.log").read_text()
+    saved = autosaves(tmp_path)
+    assert len(saved) == 1 and step_of(saved[0]) == 3
+
+
+def test_a_crash_autosaves_and_exits_non_zero(tmp_path: Path) -> None:
+    lab = FakeLab(tmp_path, "crash")
+    lab.wait_for(r"ready")
+    lab.type("  ")
+    lab.wait_for(r"step 2 ")
+    lab.type("z")
+    code, _ = lab.finish(30)
+    assert code == 1
+    saved = autosaves(tmp_path)
+    assert len(saved) == 1 and step_of(saved[0]) == 2
+    assert f"after a crash: the session was autosaved to {saved[0]}" in lab.text().replace("\r\n", "")
+    assert "the app stopped with an error" in lab.text()
+
+
+def test_escape_codes_in_an_opened_sessions_note_and_snapshot_never_reach_the_terminal(tmp_path: Path) -> None:
+    sessions = FakeSessions()
+    session = sessions.build(LabConfig())
+    session.step(4)
+    session.notes.append(f"note {PWNED} end")
+    session.snapshot(f"snap{PWNED}")
+    path = tmp_path / "hostile.npz"
+    path.write_bytes(sessions.to_bytes(sessions.pack(session), compress=True))
+    lab = FakeLab(tmp_path, session=str(path), size=(160, 48))
+    lab.wait_for(r"ready")
+    lab.wait_for(r"step 4 ")
+    lab.type("o")  # the snapshot list
+    lab.wait_for(r"snap\\x1b\]0;pwned\\x07\\x1b\[2J")
+    lab.type("\x1b")
+    time.sleep(0.3)
+    lab.type("]]]]]")  # to the log tab (the note is logged as it is loaded)
+    time.sleep(0.5)
+    lab.type("q")
+    code, _ = lab.finish(30)
+    assert code == 0
+    written = bytes(lab.output)
+    assert b"]0;pwned" not in written.replace(b"\\x1b]0;pwned", b"")  # only its visible form
+    assert b"pwned\x07" not in written and b"\x1b[2J" not in written  # (Textual's own OSC 22 ends in BEL)
+    shown = lab.text()
+    assert r"note \x1b]0;pwned\x07\x1b[2J end" in shown
