@@ -21,7 +21,7 @@ from gradtui.tui import dialogs
 from gradtui.tui.commands import TYPED_ACTIONS, lab_bindings
 from gradtui.tui.demo_runner import DemoRunner
 from gradtui.tui.engine import STEP_QUEUE, EngineFactory
-from gradtui.tui.lab_display import LabDisplay
+from gradtui.tui.lab_why import ExplainingScreen
 from gradtui.tui.messages import (
     ConfigApplied,
     EngineFailed,
@@ -40,8 +40,9 @@ from gradtui.tui.widgets.plots_panel import zero_toast
 from gradtui.tui.widgets.status import StoryLine
 
 
-class LabScreen(LabDisplay):
-    """The lab: its keys (commands.lab_bindings), their actions, and the engine's messages."""
+class LabScreen(ExplainingScreen):
+    """The lab: its keys (commands.lab_bindings), their actions, and the engine's messages (the Why and
+    Preview tabs' are lab_why.py's)."""
 
     BINDINGS: ClassVar[list[BindingType]] = lab_bindings()  # type: ignore[assignment]
 
