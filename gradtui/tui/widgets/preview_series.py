@@ -20,14 +20,14 @@ def linear_note(until: float | None) -> str:
     off = f"{OFF_BY:.0%}"
     if until is None:
         return f"linear (within {off}) for every α shown"
-    return f"linear until about {until:g}x this step (then off by > {off})"
+    return f"linear until about {until:g}x this step"
 
 
 def predictions(preview: Preview, probe: int, classes: tuple[str, ...] = ()) -> Chart:
     """The probe's prediction along the update (solid) and its first-order line y + α·J·Δw."""
     chart = Chart(f"probe {probe} along the update", "prediction", xlabel=ALPHA)
     chart.xmarks.append(Mark(1.0, "this step"))
-    chart.note = "| at α = 1: this step; " + linear_note(preview.linear_until)
+    chart.note = linear_note(preview.linear_until)
     if probe >= preview.predictions.shape[1]:
         return chart
     a = preview.alphas
@@ -65,6 +65,6 @@ def curvature_line(preview: Preview) -> str:
             " (above it: a plain step overshoots)" if c > limit else " (below it: a plain step does not overshoot)"
         )
     return (
-        f"step {preview.step} previewed · curvature along it uᵀHu/uᵀu = {c:.4g} beside 2/η = {limit:.4g}{verdict}"
-        f" · |Δw| = {preview.update_norm:.3g}"
+        f"step {preview.step} previewed (│ at α = 1: this step): probes {linear_note(preview.linear_until)} · "
+        f"curvature along it uᵀHu/uᵀu = {c:.4g} beside 2/η = {limit:.4g}{verdict}"
     )

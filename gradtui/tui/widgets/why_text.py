@@ -43,8 +43,9 @@ def bar(value: float, scale: float, half: int) -> Text:
 
 def bar_line(name: str, value: float, scale: float, width: int, style: str = "") -> Text:
     """`name  bar  value` in `width` columns (the bar takes what is left)."""
-    half = max(2, (width - NAME_WIDTH - VALUE_WIDTH - 2) // 2)
-    label = Text(name[:NAME_WIDTH].ljust(NAME_WIDTH), style)
+    name_width = min(34, max(NAME_WIDTH, width // 4))
+    half = max(2, (width - name_width - VALUE_WIDTH - 2) // 2)
+    label = Text(name[:name_width].ljust(name_width), style)
     return Text.assemble(label, " ", bar(value, scale, half), " ", Text(number(value).rjust(VALUE_WIDTH - 1)))
 
 
@@ -81,7 +82,7 @@ def this_step(
             out.append(bar_line(("↑ " if term > 0 else "↓ ") + name, float(term), scale, width))
     rest = len(a.rows) - len(shown)
     if a.source != "none" and rest > 0:
-        noun = "probes" if a.source == "probes" else "rows of the batch"
+        noun = "probes" if a.source == "probes" else "rows"
         out.append(bar_line(f"  rest ({rest} {noun})", a.rest(shown), scale, width, "dim"))
     elif a.source == "none":
         out.append(bar_line("  random direction", a.direction, scale, width))
@@ -136,31 +137,40 @@ def matrix_lines(report: WhyReport, rows: int, width: int) -> list[Text]:
     return out
 
 
-def gallery(report: WhyReport, a: StepAttribution | None, i: Influence | None, width: int) -> list[Text]:
+Tile = tuple[str, list[Text]]  # a caption and a thumbnail
+TILE = 18  # columns a thumbnail and its caption take (16 and a gap)
+
+
+def tiles(report: WhyReport, a: StepAttribution | None, i: Influence | None) -> list[Tile]:
     """Thumbnails of the rows that pushed most up and down this step and over the run (when pictures)."""
     picks: list[tuple[str, int]] = []
     if a is not None:
         for up, name in ((True, "up most"), (False, "down most")):
-            rows, _ = a.pushed(1, up)
-            picks += [(name, int(r)) for r in rows]
+            picks += [(name, int(r)) for r in a.pushed(1, up)[0]]
     if i is not None:
-        for rows, name in ((i.proponents(1)[0], "top +"), (i.opponents(1)[0], "top -")):
+        for rows, name in ((i.proponents(1)[0], "run: most +"), (i.opponents(1)[0], "run: most -")):
             picks += [(name, int(r)) for r in rows]
-    drawn = [(name, row, t) for name, row in picks if row in report.images and (t := thumbnail(report.images[row]))]
-    if not drawn:
-        return []
-    drawn = drawn[: max(1, width // 20)]
-    height = max(len(t) for _, _, t in drawn)
-    lines = [Text("  ".join(f"{name} ({row})"[:18].ljust(18) for name, row, _ in drawn), "dim")]
-    for y in range(height):
-        line = Text()
-        for n, (_, _, t) in enumerate(drawn):
-            if n:
-                line.append("    ")
-            cell = t[y] if y < len(t) else Text(" " * t[0].cell_len)
-            line.append_text(cell)
-            line.append(" " * max(0, 18 - cell.cell_len - (4 if n + 1 < len(drawn) else 0)))
-        lines.append(line)
+    out: list[Tile] = []
+    for name, row in picks:
+        picture = thumbnail(report.images[row]) if row in report.images else None
+        if picture:
+            out.append((f"{name} {row}", picture))
+    return out
+
+
+def grid(shown: list[Tile], columns: int) -> list[Text]:
+    """Tiles in rows of `columns`, each under its caption."""
+    lines: list[Text] = []
+    for at in range(0, len(shown), columns):
+        group = shown[at : at + columns]
+        lines.append(Text("".join(caption[: TILE - 1].ljust(TILE) for caption, _ in group), "dim"))
+        for y in range(max(len(t) for _, t in group)):
+            line = Text()
+            for _, t in group:
+                cell = t[y] if y < len(t) else Text(" " * t[0].cell_len)
+                line.append_text(cell)
+                line.append(" " * (TILE - cell.cell_len))
+            lines.append(line)
     return lines
 
 
@@ -178,8 +188,17 @@ def why_text(report: WhyReport | None, probe: int, width: int, height: int, clas
     header.append("  (j: next probe)", "dim")
     if a is None:
         return Text("\n").join([header, Text("the next step (space) shows which rows moved it", "italic")])
-    wide = width >= WIDE
     body = height - 1
+    shown = tiles(report, a, i)
+    side: list[Text] = []
+    if shown and width >= 60 + 2 + TILE:  # the thumbnails to the right of the numbers
+        columns = min(len(shown), 2, (width - 62) // TILE)
+        tile_rows = len(shown[0][1]) + 1
+        fit = max(0, body // tile_rows) * columns
+        side = grid(shown[:fit], columns) if fit else []
+        if side:
+            width -= columns * TILE + 2
+    wide = width >= WIDE
     compact = body < 14 and not wide
     extra = 0 if compact else 3 + len(a.carry)
     matrix = report.matrix is not None
@@ -200,11 +219,10 @@ def why_text(report: WhyReport | None, probe: int, width: int, height: int, clas
             kk = max(1, min(SHOWN, (body - len(lines) - 1) // 2))
             lines += run_so_far(report, i, kk, width, classes)
         lines += matrix_lines(report, body - len(lines), width)
-    room = body - len(lines)
-    pictures = gallery(report, a, i, width)
-    if pictures and room >= len(pictures) + 1:
-        lines += [Text(), *pictures]
-    return Text("\n").join([header, *lines[:body]])
+    lines = lines[:body]
+    if side:
+        lines = [Text.assemble(_fit(x, width), "  ", y) for x, y in _pairs(lines, side)]
+    return Text("\n").join([header, *lines])
 
 
 def _fit(line: Text, width: int) -> Text:
