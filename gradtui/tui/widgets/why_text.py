@@ -17,7 +17,7 @@ from gradtui.tui.widgets.thumbnail import thumbnail
 
 WIDE = 120  # from this many columns: this step on the left, the run so far on the right
 UP, DOWN = "green", "red"
-NAME_WIDTH = 22
+NAME_WIDTH = 26
 VALUE_WIDTH = 11
 
 
