@@ -117,7 +117,7 @@ async def test_v_previews_the_next_update_and_changes_nothing() -> None:
         assert preview is not None and preview.step == 2
         assert np.array_equal(fake(app).w, w) and len(fake(app).history) == rows
         line = str(app.lab.query_one("#preview-line").render())
-        assert "step 2 previewed" in line and f"2/η = {preview.stability:.4g}" in line
+        assert "step 2: " in line and f"2/η {preview.stability:.4g}" in line
         await pilot.press("space")  # the tab open: the next step's update is previewed again
         await settle(pilot)
         await wait_until(pilot, lambda: app.lab.plots.preview.preview.step == 3)  # type: ignore[union-attr]

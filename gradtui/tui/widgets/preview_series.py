@@ -56,14 +56,19 @@ def objective(preview: Preview) -> Chart:
     return chart
 
 
-def curvature_line(preview: Preview) -> str:
-    """The curvature along the step beside the stability limit of a plain gradient step."""
+def curvature_line(preview: Preview, width: int = 200) -> str:
+    """The step, where the probes stop being linear, and the curvature along the step beside the
+    stability limit of a plain gradient step (shorter at narrow widths)."""
     c, limit = preview.curvature, preview.stability
+    over = math.isfinite(c) and math.isfinite(limit) and c > limit
+    if width < 150:
+        return (
+            f"step {preview.step}: {linear_note(preview.linear_until)} · uᵀHu/uᵀu {c:.4g} vs 2/η {limit:.4g}"
+            f"{' (overshoots)' if over else ''} · │ α=1"
+        )
     verdict = ""
     if math.isfinite(c) and math.isfinite(limit):
-        verdict = (
-            " (above it: a plain step overshoots)" if c > limit else " (below it: a plain step does not overshoot)"
-        )
+        verdict = " (above it: a plain step overshoots)" if over else " (below it: a plain step does not overshoot)"
     return (
         f"step {preview.step} previewed (│ at α = 1: this step): probes {linear_note(preview.linear_until)} · "
         f"curvature along it uᵀHu/uᵀu = {c:.4g} beside 2/η = {limit:.4g}{verdict}"

@@ -19,7 +19,7 @@ class PreviewView(Vertical):
     """A line of figures over two charts; `show` draws a preview, `select` another probe of it."""
 
     DEFAULT_CSS = """
-    PreviewView #preview-line { height: auto; max-height: 2; padding: 0 1; }
+    PreviewView #preview-line { height: 1; padding: 0 1; }
     PreviewView .panels { height: 1fr; }
     PreviewView .panels > ChartPlot { margin-right: 1; }
     PreviewView .panels > ChartPlot:last-child { margin-right: 0; }
@@ -46,6 +46,9 @@ class PreviewView(Vertical):
         self.probe = probe
         self._draw()
 
+    def on_resize(self) -> None:
+        self._line()
+
     def mark_stale(self) -> None:
         if self.preview is not None and not self.stale:
             self.stale = True
@@ -54,7 +57,7 @@ class PreviewView(Vertical):
     def _line(self) -> None:
         if self.preview is None:
             return
-        text = preview_series.curvature_line(self.preview)
+        text = preview_series.curvature_line(self.preview, self.size.width)
         if self.stale:
             text = "(of an earlier step: v previews again) " + text
         self.query_one("#preview-line", Static).update(Text(text))

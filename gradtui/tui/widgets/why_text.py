@@ -17,6 +17,7 @@ from gradtui.tui.widgets.thumbnail import thumbnail
 
 WIDE = 120  # from this many columns: this step on the left, the run so far on the right
 UP, DOWN = "green", "red"
+CARRY_NAMES = {"Adam first-moment history": "Adam history"}  # the carry's parts as the bars name them
 NAME_WIDTH = 26
 VALUE_WIDTH = 11
 
@@ -73,7 +74,7 @@ def this_step(
     up_rows, up_terms = a.pushed(k, up=True)
     down_rows, down_terms = a.pushed(k, up=False)
     shown = np.concatenate([up_rows, down_rows])
-    carry = list(a.carry)
+    carry = [(CARRY_NAMES.get(name, name), value) for name, value in a.carry]
     values = [*up_terms, *down_terms, a.forecast, a.actual, *(v for _, v in carry)]
     scale = max((abs(v) for v in values if math.isfinite(v)), default=0.0)
     for rows, terms in ((up_rows, up_terms), (down_rows, down_terms)):
@@ -188,7 +189,7 @@ def why_text(report: WhyReport | None, probe: int, width: int, height: int, clas
     header.append("  (j: next probe)", "dim")
     if a is None:
         return Text("\n").join([header, Text("the next step (space) shows which rows moved it", "italic")])
-    body = height - 1
+    body, full = height - 1, width
     shown = tiles(report, a, i)
     side: list[Text] = []
     if shown and width >= 60 + 2 + TILE:  # the thumbnails to the right of the numbers
@@ -222,7 +223,14 @@ def why_text(report: WhyReport | None, probe: int, width: int, height: int, clas
     lines = lines[:body]
     if side:
         lines = [Text.assemble(_fit(x, width), "  ", y) for x, y in _pairs(lines, side)]
-    return Text("\n").join([header, *lines])
+    return Text("\n").join([_cut(line, full) for line in (header, *lines)])
+
+
+def _cut(line: Text, width: int) -> Text:
+    """One row, never wrapped: cut to `width` with an ellipsis."""
+    line = line.copy()
+    line.truncate(width, overflow="ellipsis")
+    return line
 
 
 def _fit(line: Text, width: int) -> Text:
