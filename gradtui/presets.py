@@ -33,7 +33,9 @@ PRESETS: tuple[Preset, ...] = (
         "Article example 1: gradient of the prediction, SGD",
         "Dense(10,relu)->Dense(1,sigmoid). The tape differentiates the prediction itself and "
         "apply_gradients descends it: the probe's prediction falls towards 0 a little each step. "
-        "As in the article, except that the weights and the normal probe are seeded.",
+        "As in the article, except that the weights and the normal probe are seeded. Why the other probes "
+        "follow: w opens the Why tab, whose probe-by-probe matrix says how far pushing probe j moves probe i "
+        "(with n_probe 4 in the form, four probes; j cycles them).",
         {"model": "mlp", "rule": "prediction", "target": "sum", "sign": "descend", "optimizer": "sgd", "lr": 0.1},
     ),
     Preset(
@@ -93,7 +95,8 @@ PRESETS: tuple[Preset, ...] = (
         "One example, the wrong label: held-out accuracy falls",
         "Train the pre-trained CNN on one held-out image (a vline) with the wrong label 0 (hline). "
         "The probe flips to that label in two steps; held-out accuracy keeps drawing down as the "
-        "model learns the mistake.",
+        "model learns the mistake. w opens the Why tab: the one row this rule trains on, the mislabelled "
+        "image, is what pushes the vline output down, step after step (v previews the next step).",
         {
             "model": "cnn",
             "rule": "example-loss",

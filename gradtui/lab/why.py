@@ -82,6 +82,7 @@ class Explaining:
     history: History
     data: DataSet | None
     outputs: int
+    x_probe: Any
     _why: WhyState | None = None
     _plain_graph: StepGraph | None = None
     _attributing_graph: StepGraph | None = None  # the last one built, kept to switch back without a trace
@@ -327,6 +328,16 @@ class Explaining:
             "since": why.since.copy(),
         }
         return arrays, dict(LOG_MEANINGS)
+
+    def row_inputs(self, source: str, rows: np.ndarray) -> np.ndarray | None:
+        """The inputs of these rows (training rows, or the probes under the probe rules), as NumPy: the
+        Why view draws image rows as thumbnails. None when there are no rows."""
+        index = np.asarray(rows, np.int64)
+        if source == "rows" and self.data is not None:
+            return np.asarray(self.data.x_train[index])
+        if source == "probes":
+            return np.asarray(self.x_probe.numpy())[index]
+        return None
 
     def preview(self, alphas: Sequence[float] = lab_preview.ALPHAS) -> lab_preview.Preview:
         """Probes and loss along the next update, w + α·Δw, changing nothing (see preview.py)."""

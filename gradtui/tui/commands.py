@@ -82,6 +82,24 @@ ACTIONS: tuple[Action, ...] = (
         footer=False,
         palette=False,
     ),
+    Action(
+        "w",
+        "why",
+        "Why",
+        "The Why tab: which training rows pushed the probe this step and over the run (attribution runs "
+        "only while the tab is open)",
+        footer=False,
+    ),
+    Action(
+        "v",
+        "preview",
+        "Preview",
+        "Preview the next update: probes and loss at w + α·Δw against the first-order line (changes nothing)",
+        footer=False,
+    ),
+    Action(
+        "j", "next_probe", "Probe", "Next probe: the one the prediction, forecast, Why and Preview draw", footer=False
+    ),
     Action("t", "toggle_theme", "Theme", "Switch between the light and dark themes", footer=False, app=True),
 )
 GROUPS = {"tabs": Binding.Group("Tab")}  # keys shown as one footer entry: `[ ] Tab`
@@ -206,6 +224,7 @@ class DemoLab(Protocol):
     def action_unpin(self) -> None: ...
     def set_fields(self, settings: tuple[tuple[str, str], ...]) -> None: ...
     def show_tab(self, name: str) -> None: ...
+    def action_preview(self) -> None: ...
     def say(self, text: str) -> None: ...
     def notify(
         self, message: str, *, title: str = "", severity: SeverityLevel = "information", timeout: float | None = None
@@ -228,5 +247,6 @@ DEMO_ACTIONS: dict[str, Callable[[DemoLab, DemoCommand], None]] = {
     "pin": lambda lab, c: lab.action_pin(c.arg or None),
     "unpin": lambda lab, c: lab.action_unpin(),
     "tab": lambda lab, c: lab.show_tab(c.arg),
+    "preview": lambda lab, c: lab.action_preview(),
     "note": lambda lab, c: lab.say(f"note: {c.arg}"),
 }

@@ -13,7 +13,8 @@ Format (one command per line; `#` starts a comment; blank lines are ignored):
     set NAME=VALUE [...]     change settings, validated like the form and the CLI (e.g. set lr=0.5)
     pin [NAME]               pin the run so far as a reference on every plot (named NAME, else its preset)
     unpin                    clear the pinned runs
-    tab NAME                 bring up a plot tab (Gradients, Update/weight, Held-out, Forecast, Log)
+    tab NAME                 bring up a tab (Gradients, Update/weight, Held-out, Forecast, Why, Preview, Log)
+    preview                  preview the next update along w + α·Δw in the Preview tab (changes nothing)
     note TEXT                show TEXT on screen (and in the log)
 
 Each command is one beat, except that `note`, `set`, `pin`, `unpin` and `tab` lines join the beat of
@@ -46,8 +47,9 @@ VERBS = (
     "unpin",
     "tab",
     "note",
+    "preview",
 )
-NO_ARGS = ("play", "pause", "undo", "reset", "unpin")
+NO_ARGS = ("play", "pause", "undo", "reset", "unpin", "preview")
 JOINING = ("note", "set", "pin", "unpin", "tab")  # these join the beat of the command after them
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from gradtui.tui.widgets.plot_table import PLOTS, tabs
+from gradtui.tui.widgets.plot_table import PLOTS, VIEWS, tabs
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,51 @@ GLOSSARY: dict[str, tuple[Term, ...]] = {
             "where forecast and actual agree; points off it: the output curves over the step (a large step).",
         ),
     ),
+    "why": (
+        Term(
+            "why (this step)",
+            "the step's forecast change of the probe's tracked output, J(w)·Δw, split exactly into one term per "
+            "training row of the batch, (1/B)·J·P(∇ℓᵢ) with P the optimizer's preconditioner this step: ↑ rows "
+            "pushed the output up, ↓ down (bars on one scale). `rest` sums the rows not listed.",
+        ),
+        Term(
+            "momentum / Adam history / weight decay",
+            "the carry: the part of the update that does not come from this batch (the optimizer's memory "
+            "and decoupled weight decay), also through J. Terms plus carry = the forecast (the sum).",
+        ),
+        Term("residual", "the actual change minus the forecast: what the first-order picture missed."),
+        Term(
+            "since step N (proponents +, opponents -)",
+            "each row's terms summed over every step since attribution began (TracIn influence): the rows "
+            "that pushed the output up (+) and down (-) most; same class / other classes sums the rows "
+            "labelled as the tracked output against the rest. Attribution runs only while the Why tab is "
+            "open; undo, reset and restores start the sums again.",
+        ),
+        Term(
+            "probe rules, random rule",
+            "under the prediction and example-loss rules the rows are the probes themselves, and the matrix "
+            "J_i·P(∇f_j) says how far pushing probe j moves probe i (the empirical NTK under this optimizer). "
+            "Under the random rule the step came from no data: only the random direction and the carry.",
+        ),
+    ),
+    "preview": (
+        Term(
+            "along the update",
+            "w + α·Δw for α from 0 to 8, Δw the update the next step would make (computed without changing "
+            "weights, optimizer state or history); α = 1 (the vertical line) is this step.",
+        ),
+        Term(
+            "first order / second order",
+            "the straight line y + α·J·Δw the forecast assumes, and for the objective the parabola from one "
+            "Hessian-vector product along Δw. `linear until about Nx this step`: the first α where the "
+            "probes' change is off the line by more than 10%.",
+        ),
+        Term(
+            "uᵀHu/uᵀu beside 2/η",
+            "the objective's curvature along the step; above 2/η (the learning rate's stability limit) a "
+            "plain gradient step along this direction overshoots.",
+        ),
+    ),
     "compare": (
         Term(
             "ref:NAME",
@@ -95,7 +140,7 @@ def all_keys() -> list[str]:
     for plot in PLOTS:
         if plot.tab_key not in keys:
             keys.append(plot.tab_key)
-    return [*keys, "compare"]
+    return [*keys, *(view.key for view in VIEWS), "compare"]
 
 
 def markdown() -> str:
@@ -109,7 +154,11 @@ def for_tab(tab_id: str | None) -> Text:
     """The current tab's terms (and the always-shown plots' and the comparison's), for `i`; literal text."""
     plots = tabs().get(tab_id or "", ())
     label = plots[0].tab if plots else None
-    keys = [*dict.fromkeys(plot.tab_key for plot in plots), *(p.key for p in PLOTS if p.tab is None), "compare"]
+    own = list(dict.fromkeys(plot.tab_key for plot in plots))
+    for view in VIEWS:
+        if view.tab_id == tab_id:
+            label, own = view.tab, [view.key]
+    keys = [*own, *(p.key for p in PLOTS if p.tab is None), "compare"]
     text = Text()
     text.append(f"What the {label} tab and the plots above it show" if label else "What the plots show", "bold")
     for term in entries(keys):

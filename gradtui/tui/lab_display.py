@@ -18,6 +18,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import TabbedContent
 
+from gradtui import autosave as autosaves
 from gradtui import logs
 from gradtui.config import LabConfig
 from gradtui.lab.results import ModelSummary
@@ -47,6 +48,9 @@ STORIES_KEPT = 20  # explanations `i` shows, newest first
 
 if TYPE_CHECKING:
     from gradtui.tui.share import Share
+
+
+FIRST_HINT = "Keys: space steps · 1-6 pick an experiment · ? lists all (any key hides this)"
 
 
 class LabDisplay(Screen[None]):
@@ -200,6 +204,19 @@ class LabDisplay(Screen[None]):
         engine's latest note after an arrow."""
         title, story, self.preset = heading(config, self.preset)
         self.show_story(title, f"{story}  ⟶ {note}" if note and story else note or story)
+
+    def find_resume(self) -> None:
+        """The newest autosave that reads back whole, offered in the hint line (else a new user's three
+        keys); damaged newer ones are moved aside (as --resume would) and named in a notice that stays."""
+        choice = autosaves.newest_readable()
+        found = choice.path if choice.path != self.engine.autosave_path else None
+        if choice.notice:
+            self.app.call_from_thread(self.show_notice, choice.notice)
+        if found is None:
+            self.app.call_from_thread(self.show_hint, FIRST_HINT)
+        else:
+            text = f"gradtui --resume reopens an unsaved exploration, autosaved to {autosaves.describe(found)}."
+            self.app.call_from_thread(self.show_hint, text)
 
     def show_hint(self, text: str) -> None:
         hint = self.query_one("#hint", StoryLine)

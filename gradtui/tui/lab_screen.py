@@ -15,14 +15,13 @@ from rich.text import Text
 from textual import events, on
 from textual.binding import BindingType
 
-from gradtui import autosave as autosaves
 from gradtui.config import LabConfig
 from gradtui.presets import PRESET_BY_NAME, Preset, find_preset
 from gradtui.tui import dialogs
 from gradtui.tui.commands import TYPED_ACTIONS, lab_bindings
 from gradtui.tui.demo_runner import DemoRunner
 from gradtui.tui.engine import STEP_QUEUE, EngineFactory
-from gradtui.tui.lab_display import LabDisplay
+from gradtui.tui.lab_why import ExplainingScreen
 from gradtui.tui.messages import (
     ConfigApplied,
     EngineFailed,
@@ -43,11 +42,10 @@ from gradtui.tui.widgets.plot_table import find_tab, tab_names
 from gradtui.tui.widgets.plots_panel import zero_toast
 from gradtui.tui.widgets.status import StoryLine
 
-FIRST_HINT = "Keys: space steps · 1-6 pick an experiment · ? lists all (any key hides this)"
 
-
-class LabScreen(LabDisplay):
-    """The lab: its keys (commands.lab_bindings), their actions, and the engine's messages."""
+class LabScreen(ExplainingScreen):
+    """The lab: its keys (commands.lab_bindings), their actions, and the engine's messages (the Why and
+    Preview tabs' are lab_why.py's)."""
 
     BINDINGS: ClassVar[list[BindingType]] = lab_bindings()  # type: ignore[assignment]
 
@@ -83,20 +81,7 @@ class LabScreen(LabDisplay):
         for notice in self.notices:
             self.show_notice(notice)
         if self.offer_resume:  # every autosave is read whole first: off the event loop
-            self.run_worker(self._find_resume, thread=True, exit_on_error=False)
-
-    def _find_resume(self) -> None:
-        """The newest autosave that reads back whole, offered in the hint line (else a new user's three
-        keys); damaged newer ones are moved aside (as --resume would) and named in a notice that stays."""
-        choice = autosaves.newest_readable()
-        found = choice.path if choice.path != self.engine.autosave_path else None
-        if choice.notice:
-            self.app.call_from_thread(self.show_notice, choice.notice)
-        if found is None:
-            self.app.call_from_thread(self.show_hint, FIRST_HINT)
-        else:
-            text = f"gradtui --resume reopens an unsaved exploration, autosaved to {autosaves.describe(found)}."
-            self.app.call_from_thread(self.show_hint, text)
+            self.run_worker(self.find_resume, thread=True, exit_on_error=False)
 
     def on_key(self, event: events.Key) -> None:
         """Any key hides the first-run hint (and still does what it does)."""

@@ -13,7 +13,9 @@ from typing import Literal
 from textual.message import Message
 
 from gradtui.config import LabConfig
+from gradtui.lab.preview_result import Preview
 from gradtui.lab.results import ModelSummary, StepReport
+from gradtui.tui.why_report import WhyReport
 
 State = Literal["loading", "ready", "running", "paused", "diverged", "error"]
 # what asked for a session or config: the first build, a form change, an opened file, a preset key,
@@ -112,3 +114,17 @@ class SaveProblem(Message, bubble=False):
 
     what: Literal["save", "autosave"]
     line: str
+
+
+@dataclass
+class WhyReady(Message, bubble=False):
+    """The attribution as of a step (while the Why tab is open): every attributed probe's split and sums."""
+
+    report: WhyReport
+
+
+@dataclass
+class PreviewReady(Message, bubble=False):
+    """The preview along the next update (`v`, or the Preview tab after a step)."""
+
+    preview: Preview

@@ -21,10 +21,10 @@ from gradtui.config import LabConfig
 from gradtui.lab import pins
 from gradtui.lab.results import StepReport
 from gradtui.saving import SaveOutcome
+from gradtui.tui.engine.explainer import Explainer
 from gradtui.tui.engine.protocol import EngineSession, Sessions
 from gradtui.tui.engine.saver import identify_for_load
 from gradtui.tui.engine.sessions import KerasSessions
-from gradtui.tui.engine.worker import Worker
 from gradtui.tui.messages import (
     ConfigApplied,
     EngineFailed,
@@ -42,7 +42,7 @@ STEP_QUEUE = 100  # step presses waiting at most; more are refused (and the UI s
 FINAL_SAVE_SECONDS = 20.0  # on quit or a signal: how long to wait for the last autosave
 
 
-class Engine(Worker):
+class Engine(Explainer):
     """Owns the session on a single worker thread; every public method is called from the UI thread.
 
     `sessions` makes them: the Keras lab's by default, NumPy ones in UI tests (fake.py)."""
@@ -351,6 +351,7 @@ class Engine(Worker):
         """Polled by a run between compiled chunks, where the session is consistent: autosave if asked."""
         if self._stop.is_set():
             return True  # stopping: an autosave asked for now runs as its own command, after the run
+        self._why_between_chunks()  # the Why tab, while open, follows the run
         self.saver.changed()  # the steps so far are unsaved
         if self.saver.autosave_wanted and self.session is not None:
             self._autosave_if_wanted()

@@ -26,6 +26,7 @@ from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
 from gradtui.presets import preset_name
 from gradtui.tui.engine.driver import Engine
+from gradtui.tui.engine.fake_why import FakeExplaining
 from gradtui.tui.engine.protocol import Arrays, EngineSession
 from gradtui.tui.engine.worker import Command
 
@@ -62,9 +63,10 @@ def _outputs(config: LabConfig) -> tuple[str, int, str]:
     return Path(config.model).stem or config.model, 1, "sigmoid"
 
 
-class FakeSession:
-    """A session over a dense layer, NumPy only (EngineSession's interface). A build waits while `gate` is
-    clear (FakeEngine.hold_builds), so a test can look at the screen of a load in progress."""
+class FakeSession(FakeExplaining):
+    """A session over a dense layer, NumPy only (EngineSession's interface; the Why and Preview tabs'
+    part is fake_why.py's). A build waits while `gate` is clear (FakeEngine.hold_builds), so a test can
+    look at the screen of a load in progress."""
 
     def __init__(self, config: LabConfig, gate: threading.Event | None = None) -> None:
         progress.phase("building model")
@@ -181,6 +183,7 @@ class FakeSession:
         after = self._predict(self.x_probe, w, b)
         forecast = self._first_order(before, self.x_probe @ uw + ub)
         norms = (np.linalg.norm(self.w), np.linalg.norm(self.b) or 1.0)
+        self._attribute(before, sign * lr, forecast, after - before)  # (the Why tab's, when on)
         self.w, self.b = w, b
         self._step += 1
         return {
@@ -206,6 +209,7 @@ class FakeSession:
         self.history.truncate(state.rows)
         self._step = state.rows - 1
         self.divergence = state.divergence
+        self._restart_sums()
 
     def step(self, n: int = 1, chunk: int = 0, should_stop: Callable[[], bool] | None = None) -> StepReport:
         started, first = time.perf_counter(), self._step + 1
@@ -269,7 +273,10 @@ class FakeSession:
             return fresh
         if config.optimizer != self.config.optimizer:
             self.notes.append(f"Optimizer now {config.optimizer}: its state starts fresh.")
+        sources = self._source()
         self.config = config
+        if self._source() != sources:
+            self.attribution_off()  # rows now mean something else: the engine turns it on afresh
         self.summary = replace(self.summary, mode="train" if config.rule in LOSS_RULES else "infer")
         self.preset = preset_name(config) or self.preset  # as the real session: a tweak keeps its story
         return self

@@ -6,15 +6,17 @@ The real ones are the lab's Session and engine/sessions.py (Keras, TensorFlow); 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from gradtui.config import LabConfig
+from gradtui.lab.attribution import AttributionSpec, Influence, ProbeMatrix, StepAttribution
 from gradtui.lab.history import History
 from gradtui.lab.pins import Pin
+from gradtui.lab.preview_result import ALPHAS, Preview
 from gradtui.lab.results import Divergence, ModelSummary, StepReport
 
 Arrays = dict[str, np.ndarray]  # what a session file holds, packed
@@ -42,6 +44,18 @@ class EngineSession(Protocol):
     def restore(self, name: str) -> EngineSession: ...
     def with_config(self, config: LabConfig) -> EngineSession: ...
     def device_memory(self) -> tuple[tuple[str, float], ...]: ...
+    # the Why and Preview tabs (lab/why.py; docs/attribution.md)
+    @property
+    def attributing(self) -> AttributionSpec | None: ...
+    def attribution_on(
+        self, probes: Sequence[int] | None = None, outputs: Mapping[int, int] | None = None, log_top: int = 0
+    ) -> AttributionSpec: ...
+    def attribution_off(self) -> None: ...
+    def attribution(self, probe: int) -> StepAttribution | None: ...
+    def influence(self, probe: int) -> Influence | None: ...
+    def probe_matrix(self) -> ProbeMatrix | None: ...
+    def row_inputs(self, source: str, rows: np.ndarray) -> np.ndarray | None: ...
+    def preview(self, alphas: Sequence[float] = ALPHAS) -> Preview: ...
 
 
 class Sessions(Protocol):

@@ -27,7 +27,7 @@ from gradtui.tui.messages import EngineFailed, EngineState, State
 
 Command = Literal[
     "build", "apply", "load", "step", "run", "play", "undo", "reset", "snapshot", "restore", "pin", "unpin",
-    "save", "autosave", "export",
+    "save", "autosave", "export", "why", "preview",
 ]  # fmt: skip
 # commands that change what a save holds
 CHANGES: frozenset[Command] = frozenset(

@@ -115,6 +115,21 @@ PLOT_BY_KEY = {plot.key: plot for plot in PLOTS}
 LOG_TAB = "Log"  # the tab after the plots' tabs: the log view
 
 
+@dataclass(frozen=True)
+class View:
+    """A tab drawn from the engine's answers rather than the history (after the plots' tabs)."""
+
+    key: str  # the tab is `tab-<key>`; its glossary entry is GLOSSARY[key]
+    tab: str
+
+    @property
+    def tab_id(self) -> str:
+        return f"tab-{self.key}"
+
+
+VIEWS: tuple[View, ...] = (View("why", "Why"), View("preview", "Preview"))
+
+
 def tabs() -> dict[str, tuple[Plot, ...]]:
     """Each tab's id and its plots (one, or a group's small multiples), in order."""
     out: dict[str, tuple[Plot, ...]] = {}
@@ -126,7 +141,7 @@ def tabs() -> dict[str, tuple[Plot, ...]]:
 
 def tab_names() -> tuple[str, ...]:
     """Every tab's label, in order (plots' tabs, then the log)."""
-    return (*(plots[0].tab or "" for plots in tabs().values()), LOG_TAB)
+    return (*(plots[0].tab or "" for plots in tabs().values()), *(view.tab for view in VIEWS), LOG_TAB)
 
 
 def find_tab(name: str) -> str | None:
@@ -135,4 +150,7 @@ def find_tab(name: str) -> str | None:
     for plot in PLOTS:
         if plot.tab is not None and wanted in (plot.tab.lower(), plot.key, plot.tab_key):
             return plot.tab_id
+    for view in VIEWS:
+        if wanted in (view.tab.lower(), view.key):
+            return view.tab_id
     return "tab-log" if wanted == LOG_TAB.lower() else None

@@ -226,6 +226,8 @@ class ChartPlot(PlotextPlot):
             draw(x.tolist(), y.tolist(), marker=marker, color=colour)
         for mark in chart.marks:
             plt.hline(mark.y, color=colours[OTHERS_HUE])
+        for mark in chart.xmarks:
+            plt.vline(mark.y, color=colours[OTHERS_HUE])
         if log:
             plt.yscale("log")
         plt.ylim(left_axis.lo, left_axis.hi)

@@ -19,8 +19,12 @@ from gradtui.lab.pins import Pin
 from gradtui.lab.results import ModelSummary
 from gradtui.tui.widgets import series
 from gradtui.tui.widgets.log_view import LogView
-from gradtui.tui.widgets.plot_table import LOG_TAB, PLOTS, Inputs, Plot, tabs
+from gradtui.tui.widgets.plot_table import LOG_TAB, PLOTS, VIEWS, Inputs, Plot, tabs
 from gradtui.tui.widgets.plots import ChartPlot
+from gradtui.tui.widgets.preview_view import PreviewView
+from gradtui.tui.widgets.why_view import WhyView
+
+VIEW_WIDGETS: dict[str, type[WhyView] | type[PreviewView]] = {"why": WhyView, "preview": PreviewView}  # per VIEWS tab
 
 REFRESH_SECONDS = 0.25  # plots and status redraw a few times a second, never once per step
 STAGGER_SECONDS = 0.06  # while running, the plots of one redraw paint in separate frames this far apart
@@ -66,6 +70,9 @@ class PlotsPanel(Vertical):
                 with TabPane(plots[0].tab or tab_id, id=tab_id), Horizontal(classes="panels"):
                     for plot in plots:  # one, or small multiples side by side
                         yield ChartPlot(plot.title, id=plot.widget_id)
+            for view in VIEWS:
+                with TabPane(view.tab, id=view.tab_id):
+                    yield VIEW_WIDGETS[view.key](id=f"view-{view.key}")
             with TabPane(LOG_TAB, id="tab-log"):
                 yield LogView(max_lines=2000, min_width=20, id="log")
 
@@ -112,6 +119,18 @@ class PlotsPanel(Vertical):
 
     def show_tab(self, tab_id: str) -> None:
         self.query_one("#tabs", TabbedContent).active = tab_id
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one("#tabs", TabbedContent).active
+
+    @property
+    def why(self) -> WhyView:
+        return self.query_one(WhyView)
+
+    @property
+    def preview(self) -> PreviewView:
+        return self.query_one(PreviewView)
 
     def _visible(self) -> list[Plot]:
         active = self.query_one("#tabs", TabbedContent).active

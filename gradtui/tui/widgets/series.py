@@ -52,6 +52,7 @@ class Chart:
     scatter: bool = False  # x is not the step: points, not lines (forecast against actual)
     refs: list[str] = field(default_factory=list)  # one legend text per pin: `ref:NAME`, and what it left out
     titled: bool = False  # the title names its one live line: the legend lists only the pins
+    xmarks: list[Mark] = field(default_factory=list)  # vertical reference lines, at x = Mark.y (the preview's α = 1)
 
 
 def _finite(label: str, x: np.ndarray, y: np.ndarray) -> Series:
