@@ -123,6 +123,8 @@ class Baselines:
         from gradtui.lab.optimizers import make_optimizer
         from gradtui.lab.runtime import tf
 
+        # its autos as the engine runs them (built-in models: a registry optimizer, its rate and batch)
+        config = session._settled(config).replace(optimizer=session.training.optimizer)
         self.tf = tf
         self.device = session.device
         data = session.data

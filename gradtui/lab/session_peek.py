@@ -21,7 +21,7 @@ from numpy.lib import format as npy_format
 from gradtui.config import ConfigError, LabConfig
 from gradtui.errors import SessionFileError, first_line
 from gradtui.lab import array_files, session_check, session_file
-from gradtui.presets import PRESETS
+from gradtui.presets import matching
 
 STEP_MEMBER = "current/step.npy"
 _MAX_STEP_MEMBER = 4096  # a scalar's .npy is ~130 bytes; anything larger is not a step count
@@ -89,13 +89,14 @@ class SessionInfo:
 
 
 def describe_experiment(config: LabConfig) -> str:
-    """`preset example2` when the settings are exactly one of the article's experiments, else `model mlp`."""
-    for preset in PRESETS:
-        try:
-            if preset.config() == config:
-                return f"preset {preset.name}"
-        except ConfigError:
-            continue
+    """`preset example2` when the settings are exactly one of the article's experiments (autos settled as
+    a built-in model runs them), else `model mlp`."""
+    try:
+        preset = matching(config)
+    except ConfigError:
+        preset = None
+    if preset is not None:
+        return f"preset {preset.name}"
     return f"model {config.model if not config.is_user_model else Path(config.model).name}"
 
 

@@ -224,7 +224,7 @@ async def test_a_plain_start_skips_a_damaged_newest_autosave_and_says_so_until_d
         notice = app.lab.query_one("#notice", StoryLine)
         await wait_until(pilot, lambda: bool(notice.display))
         assert f"skipped a damaged autosave, moved aside: {broken.name}.damaged" in notice.full.plain
-        assert any(f"autosaved to {good}" in story.plain for story in app.lab.stories)  # the offer: the readable one
+        assert f"autosaved to {good}" in app.lab.query_one("#hint", StoryLine).full.plain  # the offer: the readable one
         assert not broken.exists() and broken.with_name(broken.name + ".damaged").exists()
         await steps(pilot, 2)
         await pilot.pause(9)  # a toast would be gone by now; the notice stays

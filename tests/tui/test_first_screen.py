@@ -48,6 +48,7 @@ async def test_80x24_names_the_experiment_shows_the_keys_and_the_footer_fits_pre
         story = str(app.query_one("#story", StoryLine).render())
         assert story.startswith("1. Article example 1: gradient of the prediction, SGD")  # the default is example 1
         hint = app.query_one("#hint", StoryLine)
+        await wait_until(pilot, lambda: bool(hint.display))  # decided after the resume lookup's thread
         assert hint.display and "space steps" in str(hint.render()) and "1-6" in str(hint.render())
         footer = " ".join(str(w.render()) for w in app.screen.query("Footer > *"))
         for words in ("space Step", "1-6 Presets", "e Export", "? Help", "q Quit"):
@@ -76,8 +77,15 @@ def test_settings_without_a_preset_get_the_rules_story() -> None:
     assert story.startswith("The loss on labelled minibatches")
 
 
+async def _settled_with_hint(pilot: Pilot[Any]) -> None:
+    """Ready, and the hint line shown (the resume lookup that decides it runs on a thread)."""
+    await settle(pilot)
+    await wait_until(pilot, lambda: bool(pilot.app.query_one("#hint", StoryLine).display))
+    await pilot.pause()
+
+
 def test_the_first_screen_at_80x24(snap_compare: Any) -> None:
-    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=settle)
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_settled_with_hint)
 
 
 def test_a_preset_switch_in_progress_at_80x24(snap_compare: Any) -> None:

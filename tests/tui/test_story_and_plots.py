@@ -18,6 +18,7 @@ from gradtui.tui.widgets.plots import ChartPlot
 from gradtui.tui.widgets.status import STORY_HINT, StoryLine, fit_text, wrapped_lines
 
 from .helpers import make_app, make_real_app, settle, wait_until
+from .test_durable_lab import session_bytes
 
 ZERO_GRADIENT_END = "argmax to move a prediction."  # the last words of example 2's engine note
 
@@ -168,7 +169,9 @@ async def test_heldout_panels_each_read_off_their_own_labelled_axis_at_80x24() -
 
 
 async def test_the_resume_offer_names_the_command_first_so_80x24_shows_it() -> None:
-    (autosave.directory() / "autosave-20260101-000000-1.npz").write_bytes(b"")  # found by name
+    found = autosave.directory() / "autosave-20260101-000000-1.npz"
+    found.parent.mkdir(parents=True, exist_ok=True)
+    found.write_bytes(session_bytes(4))  # a readable autosave (a damaged one is moved aside, not offered)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
