@@ -20,7 +20,10 @@ import termios
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from gradtui.config import LabConfig
 from gradtui.lab.session_peek import step_of
@@ -55,6 +58,19 @@ _RUN = textwrap.dedent(
 )
 
 
+STARTED: list[subprocess.Popen[bytes]] = []  # every lab a test started: killed after it, pass or fail
+
+
+@pytest.fixture(autouse=True)
+def _no_lab_outlives_its_test() -> Iterator[None]:
+    yield
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 class FakeLab:
     """The lab on the fake engine in a pty of `size`; everything it writes to the terminal is kept."""
 
@@ -73,6 +89,7 @@ class FakeLab:
             start_new_session=True,
         )
         os.close(slave)
+        STARTED.append(self.proc)
         self.output = bytearray()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
