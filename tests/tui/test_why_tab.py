@@ -118,7 +118,8 @@ async def test_v_previews_the_next_update_and_changes_nothing() -> None:
         assert np.array_equal(fake(app).w, w) and len(fake(app).history) == rows
         line = str(app.lab.query_one("#preview-line").render())
         assert "step 2: " in line and f"2/η {preview.stability:.4g}" in line
-        await pilot.press("space")  # the tab open: the next step's update is previewed again
+        await pilot.press("space")
         await settle(pilot)
+        await pilot.press("v")  # after a step, v previews the next update again
         await wait_until(pilot, lambda: app.lab.plots.preview.preview.step == 3)  # type: ignore[union-attr]
         assert len(of_type(messages, PreviewReady)) >= 2
