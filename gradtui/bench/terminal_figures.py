@@ -42,10 +42,15 @@ def _step_mark(step: int) -> re.Pattern[bytes]:
 
 
 def launch_in_pty(
-    args: list[str], size: tuple[int, int], env: dict[str, str], cwd: Path | None = None
+    args: list[str],
+    size: tuple[int, int],
+    env: dict[str, str],
+    cwd: Path | None = None,
+    entry: tuple[str, ...] = ("-m", "gradtui"),
 ) -> tuple[subprocess.Popen[bytes], int]:
     """`python -m gradtui ARGS` on a new pseudo-terminal of `size` (columns, rows), in its own process
-    group as a login shell would start it; returns the process and the terminal's master end."""
+    group as a login shell would start it; returns the process and the terminal's master end. `entry`
+    replaces `-m gradtui` (the tests run the lab on the fake engine with `-c SCRIPT`)."""
     import fcntl
     import struct
     import termios
@@ -54,7 +59,7 @@ def launch_in_pty(
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gradtui", *args],
+        [sys.executable, *entry, *args],
         stdin=slave,
         stdout=slave,
         stderr=slave,

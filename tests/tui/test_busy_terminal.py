@@ -8,29 +8,19 @@ the event loop for a minute where a test needs it busy, or to raise where it nee
 
 from __future__ import annotations
 
-import fcntl
 import os
 import random
-import re
 import signal
-import struct
-import subprocess
-import sys
-import termios
 import textwrap
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from gradtui.config import LabConfig
 from gradtui.lab.session_peek import step_of
 from gradtui.tui.engine.fake import FakeSessions
 
-ROOT = Path(__file__).resolve().parents[2]
-ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
+from .pty_lab import PtyLab
+
 PWNED = "\x1b]0;pwned\x07\x1b[2J"
 
 _RUN = textwrap.dedent(
@@ -58,90 +48,9 @@ _RUN = textwrap.dedent(
 )
 
 
-STARTED: list[subprocess.Popen[bytes]] = []  # every lab a test started: killed after it, pass or fail
-
-
-@pytest.fixture(autouse=True)
-def _no_lab_outlives_its_test() -> Iterator[None]:
-    yield
-    while STARTED:
-        proc = STARTED.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-
-
-class FakeLab:
-    """The lab on the fake engine in a pty of `size`; everything it writes to the terminal is kept."""
-
-    def __init__(self, state: Path, mode: str = "", session: str = "", size: tuple[int, int] = (120, 40)) -> None:
-        env = {**os.environ, "XDG_STATE_HOME": str(state), "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
-        env.pop("GRADTUI_FROZEN", None)
-        self.master, slave = os.openpty()
-        self.resize(*size, signal_it=False, fd=slave)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _RUN, mode, session],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            cwd=state,
-            env=env,
-            start_new_session=True,
-        )
-        os.close(slave)
-        STARTED.append(self.proc)
-        self.output = bytearray()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.output.extend(chunk)
-
-    def text(self) -> str:
-        return ANSI.sub(b"", bytes(self.output)).decode("utf-8", "replace")
-
-    def wait_for(self, pattern: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if re.search(pattern, self.text()):
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"no {pattern!r} on the screen; the end of it: {self.text()[-600:]!r}")
-
-    def type(self, keys: str) -> None:
-        os.write(self.master, keys.encode())
-
-    def resize(self, columns: int, rows: int, signal_it: bool = True, fd: int | None = None) -> None:
-        fcntl.ioctl(self.master if fd is None else fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-        if signal_it:
-            os.kill(self.proc.pid, signal.SIGWINCH)
-
-    def finish(self, timeout: float) -> tuple[int | None, float]:
-        """The exit code (None: still running after `timeout`, then killed) and how long it took."""
-        started = time.monotonic()
-        try:
-            code: int | None = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            code = None
-            self.proc.kill()
-            self.proc.wait()
-        took = time.monotonic() - started
-        self._reader.join(5)
-        os.close(self.master)
-        return code, took
-
-    def restored(self) -> bool:
-        tail = bytes(self.output[-4000:])
-        return all(seq in tail for seq in (b"\x1b[?1049l", b"\x1b[?25h"))
+def fake_lab(state: Path, mode: str = "", session: str = "", size: tuple[int, int] = (120, 40)) -> PtyLab:
+    """The lab on the fake engine in a pty of `size` (`mode`: busy or crash makes `z` spin or raise)."""
+    return PtyLab(state, [mode, session], entry=("-c", _RUN), size=size, cwd=state)
 
 
 def autosaves(state: Path) -> list[Path]:
@@ -149,7 +58,7 @@ def autosaves(state: Path) -> list[Path]:
 
 
 def test_sigterm_while_the_event_loop_is_busy_autosaves_restores_the_terminal_and_exits_143(tmp_path: Path) -> None:
-    lab = FakeLab(tmp_path, "busy")
+    lab = fake_lab(tmp_path, "busy")
     lab.wait_for(r"ready")
     lab.type("   ")
     lab.wait_for(r"step 3 ")
@@ -168,7 +77,7 @@ def test_sigterm_while_the_event_loop_is_busy_autosaves_restores_the_terminal_an
 
 
 def test_a_flood_of_keys_and_resizes_then_two_sigterms_exits_at_once(tmp_path: Path) -> None:
-    lab = FakeLab(tmp_path)
+    lab = fake_lab(tmp_path)
     lab.wait_for(r"ready")
     lab.type(" " * 5000)  # pasted spaces
     rng = random.Random(21)
@@ -195,7 +104,7 @@ def test_a_flood_of_keys_and_resizes_then_two_sigterms_exits_at_once(tmp_path: P
 
 
 def test_typing_question_quits_cleanly_after_saving(tmp_path: Path) -> None:
-    lab = FakeLab(tmp_path)
+    lab = fake_lab(tmp_path)
     lab.wait_for(r"ready")
     lab.type("   ")
     lab.wait_for(r"step 3 ")
@@ -209,7 +118,7 @@ def test_typing_question_quits_cleanly_after_saving(tmp_path: Path) -> None:
 
 
 def test_a_crash_autosaves_and_exits_non_zero(tmp_path: Path) -> None:
-    lab = FakeLab(tmp_path, "crash")
+    lab = fake_lab(tmp_path, "crash")
     lab.wait_for(r"ready")
     lab.type("  ")
     lab.wait_for(r"step 2 ")
@@ -230,7 +139,7 @@ def test_escape_codes_in_an_opened_sessions_note_and_snapshot_never_reach_the_te
     session.snapshot(f"snap{PWNED}")
     path = tmp_path / "hostile.npz"
     path.write_bytes(sessions.to_bytes(sessions.pack(session), compress=True))
-    lab = FakeLab(tmp_path, session=str(path), size=(160, 48))
+    lab = fake_lab(tmp_path, session=str(path), size=(160, 48))
     lab.wait_for(r"ready")
     lab.wait_for(r"step 4 ")
     lab.type("o")  # the snapshot list
