@@ -49,7 +49,6 @@ from gradtui.text_values import choice, number, whole_number, yes_no
 #                variable of the graph; steps: not in the graph), so nothing is traced again
 Effect = Literal["rebuild", "optimizer", "recompile", "live"]
 DEFAULT_LR = 0.1  # --lr auto without a compile config to read it from: the article's rate
-AUTO_FIELDS = ("lr", "batch_size")  # fields whose None means `auto` (chosen when the model and data are known)
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,26 @@ class Field:
     @property
     def flag(self) -> str:
         return flag_of(self.name)
+
+
+def _choice(name: str, choices: tuple[str, ...], help: str, group: str, *, effect: Effect) -> Field:
+    """A field that takes one of `choices` (the flag lists them, the form offers them)."""
+    return Field(name, lambda t: choice(t, choices), help, group, choices, effect=effect)
+
+
+def _whole(name: str, lo: int, hi: int, metavar: str, help: str, group: str, *, effect: Effect) -> Field:
+    """A whole number from `lo` to `hi`."""
+    return Field(name, lambda t: whole_number(t, lo=lo, hi=hi), help, group, metavar=metavar, effect=effect)
+
+
+def _number(name: str, lo: float, hi: float, metavar: str, help: str, group: str, *, effect: Effect) -> Field:
+    """A number from `lo` to `hi`."""
+    return Field(name, lambda t: number(t, lo=lo, hi=hi), help, group, metavar=metavar, effect=effect)
+
+
+def _auto(name: str, parse: Callable[[str], Any], metavar: str, help: str, group: str, *, effect: Effect) -> Field:
+    """A field whose None means `auto`: chosen when the model and data are known (see AUTO_FIELDS)."""
+    return Field(name, parse, help, group, ("auto",), metavar, effect=effect)
 
 
 FIELDS: tuple[Field, ...] = (
@@ -85,18 +104,15 @@ FIELDS: tuple[Field, ...] = (
         ("no", "yes"),
         effect="rebuild",
     ),
-    Field(
+    _choice(
         "weights",
-        lambda t: choice(t, WEIGHTS),
+        WEIGHTS,
         "vgg16/mobilenetv2 weights: imagenet, none, or auto (imagenet if cached)",
         "model",
-        WEIGHTS,
         effect="rebuild",
     ),
-    Field("input_shape", parse_shape, "vgg16/mobilenetv2 input shape", "model", (), "H,W,C", effect="rebuild"),
-    Field(
-        "classes", lambda t: whole_number(t, lo=2, hi=1000), "classes of a new head", "model", (), "K", effect="rebuild"
-    ),
+    Field("input_shape", parse_shape, "vgg16/mobilenetv2 input shape", "model", metavar="H,W,C", effect="rebuild"),
+    _whole("classes", 2, 1000, "K", "classes of a new head", "model", effect="rebuild"),
     Field(
         "probe",
         parse_probe,
@@ -106,22 +122,13 @@ FIELDS: tuple[Field, ...] = (
         "random|heldout|PATH",
         effect="rebuild",
     ),
-    Field(
-        "n_probe",
-        lambda t: whole_number(t, lo=1, hi=256),
-        "how many probe rows (random/heldout)",
-        "data",
-        (),
-        "N",
-        effect="rebuild",
-    ),
+    _whole("n_probe", 1, 256, "N", "how many probe rows (random/heldout)", "data", effect="rebuild"),
     Field(
         "data",
         parse_data,
         "a .npz with x_train, y_train [, x_test, y_test]; auto = built-in",
         "data",
-        (),
-        "PATH",
+        metavar="PATH",
         effect="rebuild",
     ),
     Field(
@@ -130,17 +137,15 @@ FIELDS: tuple[Field, ...] = (
         "fraction of x_train held out for evaluation when the .npz has no x_test, as fit's validation_split "
         "(0 = train on every row)",
         "data",
-        (),
-        "FRACTION",
+        metavar="FRACTION",
         effect="rebuild",
     ),
-    Field(
+    _choice(
         "holdout_rows",
-        lambda t: choice(t, HOLDOUT_ROWS),
+        HOLDOUT_ROWS,
         "which rows --holdout takes: last (the last rows in file order, before shuffling, as validation_split) "
         "or random (a seeded random fraction)",
         "data",
-        HOLDOUT_ROWS,
         effect="rebuild",
     ),
     Field(
@@ -148,11 +153,10 @@ FIELDS: tuple[Field, ...] = (
         parse_eval_max,
         "evaluate on at most N held-out rows (none = all of them)",
         "data",
-        (),
-        "N",
+        metavar="N",
         effect="rebuild",
     ),
-    Field("rule", lambda t: choice(t, RULES), "what the tape differentiates", "rule", RULES, effect="recompile"),
+    _choice("rule", RULES, "what the tape differentiates", "rule", effect="recompile"),
     Field(
         "target",
         parse_target,
@@ -162,112 +166,62 @@ FIELDS: tuple[Field, ...] = (
         "sum|argmax|class:K",
         effect="recompile",
     ),
-    Field("sign", lambda t: choice(t, SIGNS), "descend (apply_gradients) or ascend", "rule", SIGNS, effect="live"),
+    _choice("sign", SIGNS, "descend (apply_gradients) or ascend", "rule", effect="live"),
     Field(
-        "label",
-        parse_optional_label,
-        "example-loss label for the probe rows",
-        "rule",
-        (),
-        "K",
-        effect="recompile",
+        "label", parse_optional_label, "example-loss label for the probe rows", "rule", metavar="K", effect="recompile"
     ),
-    Field(
+    _choice(
         "loss",
-        lambda t: choice(t, LOSSES),
+        LOSSES,
         "loss; auto: the model file's compile config, else by the output activation",
         "rule",
-        LOSSES,
         effect="rebuild",
     ),
-    Field(
+    _choice(
         "mode",
-        lambda t: choice(t, MODES),
+        MODES,
         "training=True for the gradient (train), False (infer), or auto: train for loss rules, as fit does",
         "rule",
-        MODES,
         effect="recompile",
     ),
-    Field(
-        "optimizer",
-        lambda t: choice(t, OPTIMIZER_CHOICES),
-        "the optimizer; auto: the model file's compile config (its class and arguments), else sgd",
+    _choice(
         "optimizer",
         OPTIMIZER_CHOICES,
+        "the optimizer; auto: the model file's compile config (its class and arguments), else sgd",
+        "optimizer",
         effect="optimizer",
     ),
-    Field(
+    _auto(
         "lr",
         parse_lr,
+        "LR",
         f"learning rate; auto: the model file's compile config, else {DEFAULT_LR:g}",
         "optimizer",
-        ("auto",),
-        "LR",
         effect="live",
     ),
-    Field(
-        "momentum",
-        lambda t: number(t, lo=0.0, hi=0.999),
-        "momentum of the momentum/nesterov optimizers",
-        "optimizer",
-        (),
-        "M",
-        effect="optimizer",
+    _number(
+        "momentum", 0.0, 0.999, "M", "momentum of the momentum/nesterov optimizers", "optimizer", effect="optimizer"
     ),
     Field(
         "clipnorm",
         parse_optional_float,
         "clip each gradient's norm (none = off)",
         "optimizer",
-        (),
-        "C",
+        metavar="C",
         effect="optimizer",
     ),
-    Field(
-        "weight_decay",
-        lambda t: number(t, lo=0.0, hi=1.0),
-        "decoupled weight decay",
-        "optimizer",
-        (),
-        "WD",
-        effect="optimizer",
-    ),
-    Field(
+    _number("weight_decay", 0.0, 1.0, "WD", "decoupled weight decay", "optimizer", effect="optimizer"),
+    _auto(
         "batch_size",
         parse_batch_size,
+        "B",
         "batch-loss minibatch size; auto: 32 with --data (as fit), 100 on the built-in data",
         "run",
-        ("auto",),
-        "B",
         effect="recompile",
     ),
-    Field(
-        "steps",
-        lambda t: whole_number(t, lo=1, hi=10_000_000),
-        "steps for `run` and Run N",
-        "run",
-        (),
-        "N",
-        effect="live",
-    ),
-    Field(
-        "eval_every",
-        lambda t: whole_number(t, lo=1, hi=1_000_000),
-        "held-out evaluation every K steps",
-        "run",
-        (),
-        "K",
-        effect="recompile",
-    ),
-    Field(
-        "seed",
-        lambda t: whole_number(t, lo=0, hi=2**31 - 1),
-        "seed for weights, probes, data, batches",
-        "run",
-        (),
-        "S",
-        effect="rebuild",
-    ),
+    _whole("steps", 1, 10_000_000, "N", "steps for `run` and Run N", "run", effect="live"),
+    _whole("eval_every", 1, 1_000_000, "K", "held-out evaluation every K steps", "run", effect="recompile"),
+    _whole("seed", 0, 2**31 - 1, "S", "seed for weights, probes, data, batches", "run", effect="rebuild"),
     Field(
         "device",
         parse_device,
@@ -279,6 +233,7 @@ FIELDS: tuple[Field, ...] = (
     ),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
+AUTO_FIELDS = tuple(f.name for f in FIELDS if f.choices == ("auto",))  # None means `auto` (see _auto): lr, batch_size
 
 
 def fields_with(*effects: Effect) -> tuple[str, ...]:
