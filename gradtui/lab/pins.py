@@ -83,9 +83,23 @@ def is_pin_key(key: str) -> bool:
     return match is not None and int(match.group(1)) < MAX_PINS and match.group(2) in COLUMNS
 
 
+def description(pin: Pin) -> dict[str, Any]:
+    """A pin but its columns, as JSON: a session file's metadata and the stream's `pins` message hold this."""
+    return {"label": pin.label, "model": pin.model, "layers": list(pin.layers), "outputs": pin.outputs}
+
+
+def from_description(described: Mapping[str, Any], columns: dict[str, np.ndarray]) -> Pin:
+    """The pin `description` told of, with its `columns` (made read-only). KeyError, TypeError or ValueError
+    if the description is malformed; the caller has checked the columns."""
+    for values in columns.values():
+        values.setflags(write=False)
+    layers = tuple(str(name) for name in described["layers"])
+    return Pin(str(described["label"]), str(described["model"]), layers, int(described["outputs"]), columns)
+
+
 def describe(pins: Sequence[Pin]) -> list[dict[str, Any]]:
     """What a file's metadata (JSON) says of each pin; its columns go in `to_arrays`."""
-    return [{"label": p.label, "model": p.model, "layers": list(p.layers), "outputs": p.outputs} for p in pins]
+    return [description(p) for p in pins]
 
 
 def to_arrays(pins: Sequence[Pin]) -> dict[str, np.ndarray]:
@@ -110,10 +124,7 @@ def from_arrays(arrays: Mapping[str, np.ndarray], described: Any) -> tuple[Pin, 
             rows = len(columns.get("step", ()))
             if "step" not in columns or any(len(values) != rows for values in columns.values()):
                 raise ValueError(f"pins: pin {i} has columns of different lengths")
-            for values in columns.values():
-                values.setflags(write=False)
-            layers = tuple(str(name) for name in item["layers"])
-            pins.append(Pin(str(item["label"]), str(item["model"]), layers, int(item["outputs"]), columns))
+            pins.append(from_description(item, columns))
     except (KeyError, TypeError) as err:
         raise ValueError(f"pins: malformed ({type(err).__name__}: {err})") from err
     return tuple(pins)

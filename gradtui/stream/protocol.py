@@ -27,7 +27,7 @@ from rich.style import Style
 from rich.text import Span, Text
 
 from gradtui.lab.measures import Dims
-from gradtui.lab.pins import Pin
+from gradtui.lab.pins import Pin, description, from_description
 from gradtui.lab.results import ModelSummary
 
 VERSION = 1
@@ -116,32 +116,17 @@ def unpack_dims(packed: Any) -> Dims:
 
 
 def pack_pins(pins: tuple[Pin, ...]) -> list[dict[str, Any]]:
-    return [
-        {
-            "label": p.label,
-            "model": p.model,
-            "layers": list(p.layers),
-            "outputs": p.outputs,
-            "columns": pack_columns(p.columns),
-        }
-        for p in pins
-    ]
+    """Each pin as a session file describes it (lab.pins.description), with its columns beside."""
+    return [{**description(p), "columns": pack_columns(p.columns)} for p in pins]
 
 
 def unpack_pins(packed: Any) -> tuple[Pin, ...]:
     if not isinstance(packed, list):
         raise ProtocolError("pins must be a list")
-    out = []
     try:
-        for item in packed:
-            columns = unpack_columns(item["columns"])
-            for values in columns.values():
-                values.setflags(write=False)
-            layers = tuple(str(name) for name in item["layers"])
-            out.append(Pin(str(item["label"]), str(item["model"]), layers, int(item["outputs"]), columns))
+        return tuple(from_description(item, unpack_columns(item["columns"])) for item in packed)
     except (KeyError, TypeError) as err:
         raise ProtocolError(f"malformed pin ({err})") from err
-    return tuple(out)
 
 
 def pack_text(text: Text) -> dict[str, Any]:

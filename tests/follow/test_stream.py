@@ -14,6 +14,7 @@ import pytest
 from rich.text import Text
 
 from gradtui.follow.mirror import Mirror
+from gradtui.lab import pins
 from gradtui.lab.history import History
 from gradtui.lab.pins import make_pin
 from gradtui.stream import protocol
@@ -70,6 +71,24 @@ def test_arrays_and_texts_survive_the_wire_exactly() -> None:
     assert again.plain == "[bold]not markup[/]" and again.spans[0].start == 0 and again.spans[0].end == 3
     with pytest.raises(protocol.ProtocolError):
         protocol.unpack_array({"dtype": "O", "shape": [1], "b64": ""})  # only History's dtypes are decoded
+
+
+def test_a_pin_read_from_the_stream_is_the_pin_a_session_file_reads_back() -> None:
+    """The wire's pins message and a session file's pin section share lab.pins' description: the same pin
+    either way, read-only, and a malformed one is a protocol error."""
+    made = (make_pin(history(9, seed=3), "example1", "mlp", ("dense", "out")), make_pin(history(4), "b", "cnn", ("c",)))
+    wire = protocol.unpack_pins(protocol.decode(protocol.encode({"pins": protocol.pack_pins(made)}))["pins"])
+    filed = pins.from_arrays(pins.to_arrays(made), json.loads(json.dumps(pins.describe(made))))
+    assert [pins.description(p) for p in wire] == [pins.description(p) for p in filed] == pins.describe(made)
+    for a, b in zip(wire, filed, strict=True):
+        assert a.columns.keys() == b.columns.keys()
+        for name, values in a.columns.items():
+            assert values.dtype == b.columns[name].dtype and values.tobytes() == b.columns[name].tobytes()
+            assert not values.flags.writeable and not b.columns[name].flags.writeable
+    with pytest.raises(protocol.ProtocolError, match="malformed pin"):
+        protocol.unpack_pins(
+            [{**pins.description(made[0]), "layers": 3, "columns": protocol.pack_columns(made[0].columns)}]
+        )
 
 
 def test_late_joiner_gets_the_bounded_history_then_increments(publisher: Publisher) -> None:
