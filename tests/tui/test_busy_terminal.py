@@ -156,3 +156,30 @@ def test_escape_codes_in_an_opened_sessions_note_and_snapshot_never_reach_the_te
     assert b"pwned\x07" not in written and b"\x1b[2J" not in written  # (Textual's own OSC 22 ends in BEL)
     shown = lab.text()
     assert r"snap\x1b]0;pwned\x07\x1b[2J" in shown  # the snapshot list showed the name, made visible
+    assert r"from the session file: note \x1b]0;pwned\x07\x1b[2J end" in shown  # the log tab showed the note
+
+
+def test_escape_codes_pasted_into_the_form_and_the_path_prompt_never_reach_the_terminal(tmp_path: Path) -> None:
+    lab = FakeLab(tmp_path, size=(160, 48))
+    lab.wait_for(r"ready")
+    for _ in range(12):  # tab through the form: each field takes the paste (Textual types an ESC in one as ^)
+        lab.type("\t")
+        time.sleep(0.2)
+        lab.type(f"\x1b[200~{PWNED}\x9b2J\x1b[201~")  # a bracketed paste
+    time.sleep(0.5)
+    lab.type("\x1b")  # out of the form
+    time.sleep(0.3)
+    lab.type("\x13")  # ctrl+s: the path prompt
+    lab.wait_for(r"Save session")
+    lab.type("\x15")  # ctrl+u: the prefilled path goes, so a file named by the paste would show in tmp_path
+    lab.type(f"\x1b[200~x{PWNED}\x9b2J\x1b[201~")
+    time.sleep(0.5)  # (Textual's parser types a pasted ESC's sequence as keys, ESC as ^: printable)
+    lab.type("\x1b")
+    time.sleep(0.3)
+    lab.type("q")
+    code, _ = lab.finish(30)
+    assert code == 0
+    written = bytes(lab.output)
+    assert b"\x1b]0;pwned" not in written  # (the parser's printable "^]0;pwned" keys are harmless)
+    assert b"pwned\x07" not in written and b"\x1b[2J" not in written and b"\xc2\x9b" not in written
+    assert not [p for p in tmp_path.iterdir() if "pwned" in p.name]  # nothing saved under the pasted name

@@ -326,7 +326,7 @@ class FakeSessions:
         arrays[CONFIG_KEY] = np.array(json.dumps(session.config.__dict__))
         arrays[PRESET_KEY] = np.array(session.preset)
         arrays[STEP_KEY] = np.array(int(session.history.last("step")) if len(session.history) else 0)
-        arrays[NOTES_KEY] = np.array(json.dumps(session.notes[1:]))  # the first is the fake's own
+        arrays[NOTES_KEY] = np.array(json.dumps(session.notes))  # every note, as a real session file keeps them
         arrays[SNAPSHOTS_KEY] = np.array(json.dumps(session.snapshot_names))
         return arrays
 

@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 
 from gradtui.safe_text import visible
-from gradtui.tui.widgets.form import FieldInput  # keeps editing keys in typing order
+from gradtui.tui.widgets.field_input import FieldInput  # typing order; control characters refused
 
 
 def literal(text: str) -> Text:
@@ -47,7 +47,16 @@ PROMPT_CSS = """
 """
 
 
-class ExportScreen(ModalScreen[tuple[str, str] | None]):
+class SaysRefusals:
+    """A prompt whose path field refused a paste (control characters): the refusal on its problem line."""
+
+    def on_field_input_refused(self, event: FieldInput.Refused) -> None:
+        event.stop()
+        assert isinstance(self, ModalScreen)
+        self.query_one(".problem", Static).update(literal(event.line))
+
+
+class ExportScreen(SaysRefusals, ModalScreen[tuple[str, str] | None]):
     """Ask what to export and where; returns (format, path) or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
@@ -96,7 +105,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
         self.dismiss(None)
 
 
-class PathScreen(ModalScreen[str | None]):
+class PathScreen(SaysRefusals, ModalScreen[str | None]):
     """Ask for a file path (save or open); returns it or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]

@@ -4,8 +4,9 @@ Every edit re-validates the whole form through the same parsers as the CLI; erro
 under their field and make the form invalid (the app disables running). A valid form is applied
 when a choice changes, an input is submitted (enter) or left (tab), or a run starts.
 
-Keys typed faster than the app handles them must still act in typing order: see FieldInput and the
-app's priority tab/escape bindings (commands.bindings).
+Keys typed faster than the app handles them must still act in typing order, and a pasted control
+character is refused in one line under its field: see FieldInput and the app's priority tab/escape
+bindings (commands.bindings).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextlib
 from typing import Any
 
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
@@ -34,6 +35,7 @@ from gradtui.config import (
     parse_field,
 )
 from gradtui.safe_text import visible
+from gradtui.tui.widgets.field_input import FieldInput
 
 OWN_FILE = "file"  # the model Select's entry for "a model file of your own" (its path goes in #model-path)
 MODEL_PANE = ("model", "new_head", "weights")
@@ -61,26 +63,6 @@ LABELS = {
     "weight_decay": "wt decay",
     "input_shape": "input shape",
 }
-
-
-class FieldInput(Input):
-    """An Input whose editing keys (end, backspace, home, …) act in the order they were typed.
-
-    Textual inserts a printable key when the Input's own queue reaches it, but runs the Input's
-    key bindings only after the key has bubbled up through every container to the App. In a burst
-    such as `end backspace backspace 3 0 4` the digits then land first and the late backspaces
-    delete them, leaving "", "3" or a wrong but valid number. Running the Input's own bindings here,
-    in its queue, keeps every key in order.
-    """
-
-    async def _on_key(self, event: events.Key) -> None:
-        if not event.is_printable:
-            for binding in self._bindings.key_to_bindings.get(event.key, ()):
-                if not binding.priority and await self.app.run_action(binding.action, self):
-                    event.stop()
-                    event.prevent_default()
-                    return
-        await super()._on_key(event)
 
 
 def is_closed_choice(spec: Field) -> bool:
@@ -372,7 +354,7 @@ class ConfigForm(VerticalScroll):
         return implied
 
     def summary(self, text: str) -> None:
-        self.query_one("#model-summary", Static).update(Text(text))  # model, layer and file names
+        self.query_one("#model-summary", Static).update(Text(visible(text, newlines=True)))  # model, layer, file names
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -390,6 +372,15 @@ class ConfigForm(VerticalScroll):
                 self.validate_form()
                 return
         self.submit_if_valid()
+
+    @on(FieldInput.Refused)
+    def _refused(self, event: FieldInput.Refused) -> None:
+        """A paste with control characters: said under its field until the next edit re-validates it."""
+        event.stop()
+        for row in event.field.ancestors:
+            if isinstance(row, FieldRow):
+                row.show_error(event.line)
+                return
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
