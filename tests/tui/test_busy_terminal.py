@@ -160,7 +160,7 @@ def test_escape_codes_in_an_opened_sessions_note_and_snapshot_never_reach_the_te
 
 
 def test_escape_codes_pasted_into_the_form_and_the_path_prompt_never_reach_the_terminal(tmp_path: Path) -> None:
-    lab = FakeLab(tmp_path, size=(160, 48))
+    lab = fake_lab(tmp_path, size=(160, 48))
     lab.wait_for(r"ready")
     for _ in range(12):  # tab through the form: each field takes the paste (Textual types an ESC in one as ^)
         lab.type("\t")
