@@ -136,6 +136,8 @@ class Sizes:
     replica_steps: int = 200  # steps of the several-devices run and of its single-device twin
     tf_import_runs: int = 3  # timed `import tensorflow` runs (the median is the reference)
     preset_rounds: int = 3  # rounds of preset switches cnn <-> mlp in one app (medians reported)
+    classroom_pairs: int = 12  # pairs of latency windows, no follower and 30 (medians of the windows)
+    classroom_window_s: float = 5.0  # one latency window
 
 
 FULL = Sizes(
@@ -176,6 +178,8 @@ QUICK = Sizes(
     play_seconds=60.0,
     export_rows=1_000_000,
     export_repeats=2,
+    classroom_pairs=8,
+    classroom_window_s=3.0,
 )
 TINY = Sizes(
     "tiny",
@@ -198,6 +202,8 @@ TINY = Sizes(
     replica_steps=20,
     tf_import_runs=1,
     preset_rounds=1,
+    classroom_pairs=1,
+    classroom_window_s=1.0,
 )
 
 
