@@ -29,16 +29,17 @@ PLOT_ROWS = 100_000
 
 
 class _LatencyProbe:
-    """A thread that posts a callback to the app every 20 ms, as the driver's input thread posts keys."""
+    """A thread that posts a callback to the app every 20 ms (by default), as the driver's input thread posts keys."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, interval: float = PROBE_INTERVAL_S) -> None:
         self.app = app
+        self.interval = interval
         self.delays: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="gradtui-bench-probe", daemon=True)
 
     def _main(self) -> None:
-        while not self._stop.wait(PROBE_INTERVAL_S):
+        while not self._stop.wait(self.interval):
             posted = time.perf_counter()
             self.app.call_later(self._arrived, posted)
 
