@@ -50,6 +50,9 @@ TARGETS: tuple[tuple[str, str, str, float], ...] = (
     ("attribution_cnn_off_vs_plain", "step after attribution off / never on, cnn", ">=", 0.98),
     ("attribution_mlp_vs_plain", "step with one probe attributed / plain, mlp", ">=", 0.5),
     ("attribution_cnn_vs_plain", "step with one probe attributed / plain, cnn", ">=", 0.5),
+    ("preview_key_first_s", "v to the cnn preset's first preview on screen, 3 s after ready", "<=", 1.0),
+    ("preview_key_batch_first_s", "v to the first preview on screen, cnn on batch-loss, 3 s after ready", "<=", 1.0),
+    ("preview_cnn_first_s", "the cnn's first preview, never traced ahead", "<=", 1.0),
     ("preview_cnn_s", "step preview, cnn (traced)", "<=", 1.0),
 )
 
@@ -106,7 +109,12 @@ FIGURE_KEYS = (
     "attribution_cnn_off_vs_plain",
     "attribution_cnn_ms_per_probe",
     "preview_cnn_first_s",
+    "preview_cnn_prepare_s",
+    "preview_cnn_prepared_first_s",
     "preview_cnn_s",
+    "preview_key_first_s",
+    "preview_key_batch_first_s",
+    "preview_key_at_once_s",
 )
 # measured only where there are several devices of one kind
 REPLICA_KEYS = ("replicas", "replicas_max_abs_diff", "replicas_steps_per_s", "one_device_steps_per_s")

@@ -64,6 +64,8 @@ def run_bench(quick: bool = False, json_path: str | None = None, tiny: bool = Fa
         results.notes.append("vgg16 skipped: no GPU")
     with section(results, "attribution and the step preview: cost when used, none when not"):
         why_figures.why_figures(sizes, results)
+    with section(results, "the app in a terminal: v to the first step preview on screen"):
+        terminal_figures.preview_key_figures(results)
     with section(results, "one device vs several (correctness)"):
         engine_figures.replica_figure(sizes, results)
     with section(results, "TUI auto-run and UI latency"):

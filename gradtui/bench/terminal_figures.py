@@ -264,6 +264,31 @@ def preset_switch_figures(sizes: Sizes, results: Results) -> None:
     results.extra["preset_key_to_loading_ms_each"] = [round(f * 1e3, 1) for f in feedback]
 
 
+PREVIEW_MARK = re.compile("uᵀHu/uᵀu".encode())  # the Preview tab's line, painted once the preview is back
+PREVIEW_PAUSE_S = 3.0  # a person looks at the freshly loaded experiment before pressing v
+# (figure, the lab's arguments, seconds from "ready" to `v`): the cnn preset a person loads, and the cnn on
+# batch-loss (the preview's heaviest: forward passes over the batch), with the pause and at once
+PREVIEW_RUNS = (
+    ("preview_key_first_s", ("--preset", "example2-class"), PREVIEW_PAUSE_S),
+    ("preview_key_batch_first_s", ("--model", "cnn", "--rule", "batch-loss"), PREVIEW_PAUSE_S),
+    ("preview_key_at_once_s", ("--model", "cnn", "--rule", "batch-loss"), 0.0),
+)
+
+
+def preview_key_figures(results: Results) -> None:
+    """`v` to the step preview on screen, the first in a freshly started lab on the cnn: after a person's
+    pause (the engine has traced the preview ahead while idle) and at once (it has not)."""
+    if sys.platform == "win32":
+        raise RuntimeError("needs a POSIX pseudo-terminal")
+    for figure, args, pause in PREVIEW_RUNS:
+        with Terminal(KEY_TERMINAL, args) as term:
+            term.wait_for(READY_MARK, 180)
+            time.sleep(pause)
+            term.take()
+            pressed = term.type(b"v")
+            results.figures[figure] = term.wait_for(PREVIEW_MARK, 60) - pressed
+
+
 def _play_memory(term: Terminal, sizes: Sizes, results: Results) -> float:
     """RSS growth of the app process while it plays, sampled every half second after a warm-up.
 

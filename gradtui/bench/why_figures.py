@@ -21,25 +21,31 @@ if TYPE_CHECKING:
     from gradtui.lab.session import Session
 
 PROBES = 4  # the probes of the per-probe cost's session
+ROUNDS_PER_CNN_ROUND = 4  # the interleaved rounds: 4 per `Sizes.cnn_rounds` (and one), each a quarter as long
 
 
 Variant = tuple["Session", Callable[[], object]]  # a session, and the switch that sets its compiled step
 
 
 def _rates(variants: dict[str, Variant], sizes: Sizes) -> dict[str, list[float]]:
-    """Steps/s of each variant in each round, interleaved round by round."""
+    """Steps/s of each variant in each round, interleaved round by round.
+
+    Many short rounds rather than a few long ones: on a shared machine the load changes within seconds,
+    and a round's ratio compares variants run a fraction of a second apart; the rotating order keeps
+    any variant from always following another."""
     rates: dict[str, list[float]] = {name: [] for name in variants}
     guess: dict[str, float] = {}
     for name, (session, switch) in variants.items():  # trace each variant and settle its chunk size first
         switch()
         guess[name] = _warm_engine(session, sizes.warmup_s / 2)
     names = list(variants)
-    for i in range(sizes.cnn_rounds):
+    for i in range(ROUNDS_PER_CNN_ROUND * sizes.cnn_rounds + 1):
         for name in names[i % len(names) :] + names[: i % len(names)]:
             session, switch = variants[name]
             switch()
-            guess[name] = _engine_rate(session, sizes.seconds / 2, guess[name])
-            rates[name].append(guess[name])
+            rate = _engine_rate(session, sizes.seconds / ROUNDS_PER_CNN_ROUND, guess[name])
+            rates[name].append(rate)
+            guess[name] = statistics.median(rates[name])
     return rates
 
 
@@ -88,10 +94,21 @@ def per_probe_figure(spec: dict[str, str], stem: str, sizes: Sizes, results: Res
 
 
 def preview_figure(session: Session, results: Results) -> None:
-    """The cnn's preview: the first (which traces it) and the median of five more."""
+    """The cnn's preview: the first of a graph never previewed (it traces it); on a new session, the
+    tracing ahead the lab does while idle (`prepare_preview`) and the first preview after it; then the
+    median of five more."""
+    from gradtui.lab.session import Session
+
     started = time.perf_counter()
     session.preview()
     results.figures["preview_cnn_first_s"] = time.perf_counter() - started
+    fresh = Session.build(session.config)
+    started = time.perf_counter()
+    fresh.prepare_preview()
+    results.figures["preview_cnn_prepare_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    fresh.preview()
+    results.figures["preview_cnn_prepared_first_s"] = time.perf_counter() - started
     times = []
     for _ in range(5):
         started = time.perf_counter()

@@ -21,19 +21,13 @@ from gradtui.lab.preview_result import ALPHAS, OFF_BY, Preview, first_off
 from gradtui.lab.results import LabError
 from gradtui.lab.runtime import tf
 
-__all__ = ["ALPHAS", "OFF_BY", "Preview", "first_off", "next_update", "preview"]
+__all__ = ["ALPHAS", "OFF_BY", "Preview", "first_off", "function", "next_update", "prepare", "prepared", "preview"]
 
 
-def preview(graph: Any, device: str, step: int, alphas: Sequence[float] = ALPHAS) -> Preview:
-    """Preview `graph`'s next step; LabError where it cannot (a SavedModel, several devices)."""
-    if not graph.parts.stateless:
-        raise LabError("the preview needs a Keras model (a SavedModel's graph has no stateless call)")
-    if graph.strategy.num_replicas_in_sync > 1:
-        raise LabError("the preview runs on one device: choose one with --device")
-    fn = getattr(graph, "_preview_fn", None)
-    if fn is None:
-        fn = tf.function(_previewer(graph), autograph=False)
-        graph._preview_fn = fn
+def preview(graph: Any, device: str, step: int, alphas: Sequence[float] = ALPHAS, previewer: Any = None) -> Preview:
+    """Preview `graph`'s next step (with `previewer`'s compiled preview, a graph of the same config, where
+    given); LabError where it cannot (a SavedModel, several devices)."""
+    fn = function(graph, previewer)
     with tf.device(device):
         old, state, delta = next_update(graph)
         out = {k: v.numpy() for k, v in fn(tf.constant(list(alphas), tf.float32), old, delta, state).items()}
@@ -60,6 +54,34 @@ def preview(graph: Any, device: str, step: int, alphas: Sequence[float] = ALPHAS
         linear_until=first_off(a, predictions - y0[None], linear - y0[None]),
         objective_linear_until=first_off(a, objective - o0, a * o1),
     )
+
+
+def function(graph: Any, previewer: Any = None) -> Any:
+    """`graph`'s compiled preview (`previewer`'s, where given: one of the same config, whose compiled
+    preview is kept); LabError where there can be none (a SavedModel, several devices)."""
+    if not graph.parts.stateless:
+        raise LabError("the preview needs a Keras model (a SavedModel's graph has no stateless call)")
+    if graph.strategy.num_replicas_in_sync > 1:
+        raise LabError("the preview runs on one device: choose one with --device")
+    fn = getattr(previewer or graph, "_preview_fn", None)
+    if fn is None:
+        fn = tf.function(_previewer(previewer or graph), autograph=False)
+    graph._preview_fn = fn
+    return fn
+
+
+def prepare(graph: Any, device: str, previewer: Any = None) -> None:
+    """Trace and run `graph`'s preview once along a zero update (changing nothing), so that the first
+    preview asked for does not wait for the tracing (the lab does this while its engine is idle)."""
+    fn = function(graph, previewer)
+    with tf.device(device):
+        state = [tf.identity(v) for v in graph.parts.model.non_trainable_variables]
+        old = [tf.identity(v) for v in graph.parts.variables]
+        fn(tf.constant(list(ALPHAS), tf.float32), old, [tf.zeros_like(w) for w in old], state)["uu"].numpy()
+
+
+def prepared(graph: Any) -> bool:
+    return getattr(graph, "_preview_fn", None) is not None
 
 
 def next_update(graph: Any) -> tuple[list[tf.Tensor], list[tf.Tensor], list[tf.Tensor]]:

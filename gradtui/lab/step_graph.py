@@ -7,6 +7,7 @@ non-finite step stops the loop before it is recorded, and `where` says what went
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from gradtui.config import LabConfig, fields_with
 from gradtui.lab import held_out, measures, progress, rules
 from gradtui.lab.accuracy import Baseline, Scoring
 from gradtui.lab.attribution import AttributionSpec
-from gradtui.lab.attribution_graph import Attributor
+from gradtui.lab.attribution_graph import Attributor, Weighing
 from gradtui.lab.batching import Batching
 from gradtui.lab.data import DataSet
 from gradtui.lab.held_out import Evaluate, eval_batch
@@ -115,31 +116,44 @@ class StepGraph(Batching):
     # ---- the step -------------------------------------------------------------------------------
 
     def _gradients(
-        self, step: tf.Tensor, y: tf.Tensor | None = None, order: tf.Tensor | None = None
+        self,
+        step: tf.Tensor,
+        y: tf.Tensor | None = None,
+        order: tf.Tensor | None = None,
+        weighing: Weighing | None = None,
     ) -> tuple[Any, Any, tf.Tensor, list[Any]]:
         """The rule: (objective, loss, probe predictions, gradient to apply before the sign).
 
         `y`, the probe predictions at the current weights, saves a forward pass where the rule does
-        not differentiate them; `order`, this epoch's permutation, saves drawing it.
+        not differentiate them; `order`, this epoch's permutation, saves drawing it. With `weighing`
+        (attribution), the gradient is taken with each row's part weighed, under its outer tape.
         """
         parts, config = self.parts, self.config
         rule = rules.BY_NAME[config.rule]
         batch, loss_fn, replica = self._replica_part(step, rule.needs_data, order)
-        with tf.GradientTape() as tape:
-            if y is None or not rule.probe_is_constant:
-                y = parts.model(parts.x_probe, training=False)
-            inputs = rules.RuleInputs(
-                parts.model,
-                parts.x_probe,
-                y,
-                self.probe_labels,
-                loss_fn,
-                config.target,
-                batch,
-                self.training,
-            )
-            objective, loss = rule.objective(inputs)
-        grads = tape.gradient(objective, parts.variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        model: Any = parts.model
+        with weighing.recording() if weighing is not None else contextlib.nullcontext():
+            with tf.GradientTape() as tape:
+                if y is None or not rule.probe_is_constant:
+                    y = parts.model(parts.x_probe, training=False)
+                objective_y = y
+                if weighing is not None and weighing.on_outputs:  # the prediction rule: rows are probe rows
+                    model = _weighed_model(parts.model, weighing)
+                    objective_y = y if self.training else weighing.weigh(y)
+                elif weighing is not None:
+                    loss_fn = weighing.loss(self.per_row_loss)
+                inputs = rules.RuleInputs(
+                    model,
+                    parts.x_probe,
+                    objective_y,
+                    self.probe_labels,
+                    loss_fn,
+                    config.target,
+                    batch,
+                    self.training,
+                )
+                objective, loss = rule.objective(inputs)
+            grads = tape.gradient(objective, parts.variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
         if replica is not None:  # the replicas' parts add up to the whole batch's loss and gradient
             reduced = replica.all_reduce(tf.distribute.ReduceOp.SUM, [loss, *grads])
             objective = loss = reduced[0]
@@ -290,7 +304,8 @@ class StepGraph(Batching):
             old = [tf.identity(v) for v in parts.variables]
             # the moving statistics before a training-mode pass moves them
             state = [tf.identity(v) for v in non_trainable] if training else non_trainable
-            objective, loss, y, grads = self._gradients(step, y_before, order if shuffles else None)
+            weighing = attributor.weighing() if attributor is not None else None
+            objective, loss, y, grads = self._gradients(step, y_before, order if shuffles else None, weighing)
             applied = [g * sign for g in grads]  # x1 or x-1: exact either way
             if replicas > 1:  # every replica holds the whole gradient: clip it here, the optimizer sums shares
                 applied = [(tf.clip_by_norm(g, clipnorm) if clipnorm else g) / replicas for g in applied]
@@ -319,7 +334,7 @@ class StepGraph(Batching):
             finite = tf.concat([layers_finite, [tf.reduce_all(tf.math.is_finite(y_new))]], 0)
             row = _pack(values)
             if attributor is not None and was is not None:
-                why = attributor.row(step, order if shuffles else None, old, state, grads, applied, was)
+                why = attributor.row(step, order if shuffles else None, old, state, grads, applied, was, weighing)
                 row = tf.concat([row, why], 0)
             return row, finite, y_new, order, epoch
 
@@ -382,6 +397,11 @@ class StepGraph(Batching):
 def _pack(values: measures.StepValues) -> tf.Tensor:
     """One flat float32 row per step (one TensorArray write), laid out as measures.unpack reads it."""
     return tf.concat([tf.reshape(tf.cast(m.step(values), tf.float32), [-1]) for m in measures.PACKED if m.step], 0)
+
+
+def _weighed_model(model: Any, weighing: Weighing) -> Callable[..., tf.Tensor]:
+    """`model` called as the rules call it, its output rows weighed (the prediction rule's training pass)."""
+    return lambda x, training=False: weighing.weigh(model(x, training=training))
 
 
 def _several_replicas() -> Any:

@@ -86,6 +86,7 @@ class Explaining:
     _why: WhyState | None = None
     _plain_graph: StepGraph | None = None
     _attributing_graph: StepGraph | None = None  # the last one built, kept to switch back without a trace
+    _previewed: StepGraph | None = None  # the last graph previewed: its compiled preview serves its config
 
     @property
     def step_count(self) -> int:
@@ -341,7 +342,28 @@ class Explaining:
 
     def preview(self, alphas: Sequence[float] = lab_preview.ALPHAS) -> lab_preview.Preview:
         """Probes and loss along the next update, w + α·Δw, changing nothing (see preview.py)."""
-        return lab_preview.preview(self.graph, self.device, self.step_count + 1, alphas)
+        result = lab_preview.preview(self.graph, self.device, self.step_count + 1, alphas, self._preview_source())
+        self._previewed = self.graph
+        return result
+
+    @property
+    def preview_prepared(self) -> bool:
+        """Whether a preview now would find its graph traced (prepare_preview has nothing to do)."""
+        return lab_preview.prepared(self.graph) or self._preview_source() is not None
+
+    def prepare_preview(self) -> None:
+        """Trace the preview now (changing nothing), so the first one asked for is quick; the lab's
+        engine calls this while it is idle. LabError where there is no preview."""
+        lab_preview.prepare(self.graph, self.device, self._preview_source())
+        self._previewed = self.graph
+
+    def _preview_source(self) -> StepGraph | None:
+        """A graph of this config and optimizer whose compiled preview can serve (attribution on and off
+        swap the step graph, not what the preview computes)."""
+        graph = self._previewed
+        if graph is None or graph is self.graph:
+            return None
+        return graph if graph.config == self.graph.config and graph.optimizer is self.optimizer else None
 
 
 def _carry_label(optimizer: Any) -> str:

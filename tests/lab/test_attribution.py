@@ -168,21 +168,27 @@ def test_cumulative_influence_is_the_sum_of_the_steps_terms(
     assert session.attribution(0) is None
 
 
-def test_probe_rules_give_the_probe_by_probe_matrix(softmax_model: Path, probe_file: Path) -> None:
-    """Under example-loss with SGD, entry [i, j] = -lr·⟨∇f_i, ∇f_j⟩ and the terms are the probes' own."""
+def _probe_rule_step(softmax_model: Path, probe_file: Path, **rule: str) -> tuple[Any, Any, Any, Any]:
+    """One attributed SGD step of a probe rule, probes 0 and 1 tracking outputs 0 and 2; the session, the
+    spec, the model loaded apart at the weights before the step, and the probes."""
     from gradtui.lab.runtime import keras, tf
     from gradtui.lab.session import Session
 
-    config = LabConfig.parse(
-        {"model": str(softmax_model), "probe": str(probe_file), "rule": "example-loss", "label": "2", "lr": str(LR)}
-    )
+    config = LabConfig.parse({"model": str(softmax_model), "probe": str(probe_file), "lr": str(LR), **rule})
     session = Session.build(config)
     spec = session.attribution_on(outputs={0: 0, 1: 2})
     before = session.weights()
     session.step(1)
     model = keras.models.load_model(softmax_model, compile=False)
     model.set_weights(before)
-    x_probe = tf.constant(session.x_probe.numpy())
+    return session, spec, model, tf.constant(session.x_probe.numpy())
+
+
+def test_probe_rules_give_the_probe_by_probe_matrix(softmax_model: Path, probe_file: Path) -> None:
+    """Under example-loss with SGD, entry [i, j] = -lr·⟨∇f_i, ∇f_j⟩ and the terms are the probes' own."""
+    from gradtui.lab.runtime import keras, tf
+
+    session, spec, model, x_probe = _probe_rule_step(softmax_model, probe_file, rule="example-loss", label="2")
     jacobians, losses = [], []
     for p, k in zip(spec.probes, spec.outputs, strict=True):
         with tf.GradientTape() as tape:
@@ -200,6 +206,29 @@ def test_probe_rules_give_the_probe_by_probe_matrix(softmax_model: Path, probe_f
         assert got is not None and got.source == "probes"
         reference = [-LR * _dot(jacobians[i], losses[j]) for j in range(2)]
         np.testing.assert_allclose(got.terms, reference, rtol=1e-5)
+        assert got.total == pytest.approx(got.forecast, rel=1e-5)
+
+
+def test_prediction_rule_terms_are_each_probes_own_output(softmax_model: Path, probe_file: Path) -> None:
+    """Under the prediction rule (class:1, SGD) row j is probe j's output 1: term [i, j] = -lr·⟨∇f_i, ∇y_j1⟩
+    (the step's gradient is weighed per probe row: its output rows, not a loss)."""
+    from gradtui.lab.runtime import tf
+
+    session, spec, model, x_probe = _probe_rule_step(softmax_model, probe_file, rule="prediction", target="class:1")
+    tracked, rows = [], []
+    for p in range(len(x_probe)):
+        if p in spec.probes:
+            with tf.GradientTape() as tape:
+                f = model(x_probe)[p, spec.output_of(p)]
+            tracked.append(_flat_grad(tape, f, model.trainable_variables))
+        with tf.GradientTape() as tape:
+            y = model(x_probe)[p, 1]
+        rows.append(_flat_grad(tape, y, model.trainable_variables))
+    for i, probe in enumerate(spec.probes):
+        got = session.attribution(probe)
+        assert got is not None and got.source == "probes"
+        reference = [-LR * _dot(tracked[i], row) for row in rows]  # descending: the update is -lr·Σ∇y_j1
+        np.testing.assert_allclose(got.terms, reference, rtol=1e-5, atol=1e-9)
         assert got.total == pytest.approx(got.forecast, rel=1e-5)
 
 

@@ -127,3 +127,34 @@ def test_preview_changes_nothing(noisy_model: Path, softmax_data: Path, probe_fi
     session.step(1)
     for a, b in zip(with_preview, session.weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_preparing_the_preview_changes_nothing_and_the_preview_then_traces_nothing(
+    noisy_model: Path, softmax_data: Path, probe_file: Path
+) -> None:
+    """What the lab does while idle: trace the preview along a zero update. State stays bit-identical, and
+    the previews after it (attribution on or off: the same config) reuse that one trace."""
+    from gradtui.lab import preview as lab_preview
+    from gradtui.lab.session import Session
+
+    config = _config(noisy_model, softmax_data, probe_file, optimizer="adam", lr="0.01", mode="train")
+    session = Session.build(config)
+    session.step(1)
+    state = [v.numpy() for v in session.model.non_trainable_variables]
+    weights, slots = session.weights(), session.optimizer_state()
+    assert not session.preview_prepared
+    session.prepare_preview()
+    assert session.preview_prepared
+    for a, b in zip(
+        [*weights, *slots, *state],
+        [*session.weights(), *session.optimizer_state(), *[v.numpy() for v in session.model.non_trainable_variables]],
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)
+    fn = lab_preview.function(session.graph)
+    first = session.preview()
+    session.attribution_on()
+    assert session.preview_prepared
+    again = session.preview()
+    assert fn.experimental_get_tracing_count() == 1
+    np.testing.assert_array_equal(first.predictions, again.predictions)

@@ -22,6 +22,9 @@ from gradtui.tui.messages import EngineFailed, PreviewReady, WhyReady
 from gradtui.tui.why_report import WhyReport, interesting
 
 WHY_SECONDS = 0.25  # during a run, the Why tab's report is posted at most this often
+# the preview is traced ahead (while idle) for models up to this size: tracing runs it once, and on a bigger
+# model (vgg16) that run would hold the engine, and a key pressed meanwhile, for seconds
+PREPARE_MAX_PARAMS = 1_000_000
 
 
 def why_report(session: EngineSession) -> WhyReport | None:
@@ -59,6 +62,7 @@ class Explainer(Worker):
         self.explaining = False  # the Why tab is open: attribute every step (read on the engine thread)
         self._refused: EngineSession | None = None  # a session that could not attribute: not asked again
         self._why_posted = 0.0
+        self._unpreviewable: EngineSession | None = None  # a session with no preview: not traced again
 
     def explain(self, on: bool) -> None:
         """Attribute every following step (the Why tab opened), or stop (it closed)."""
@@ -79,6 +83,23 @@ class Explainer(Worker):
     def preview(self) -> None:
         """Preview the next update (changes nothing) and post it."""
         self._submit("preview", lambda: self._post(PreviewReady(self._session().preview())))
+
+    def _idle_work(self) -> bool:
+        """Trace the session's step preview ahead (about a second on the shipped cnn, most of its first
+        preview), so the first `v` finds it ready; once per graph, only while no command waits."""
+        session = self.session
+        if session is None or session is self._unpreviewable or session.summary.params > PREPARE_MAX_PARAMS:
+            return False
+        if session.preview_prepared:
+            return False
+        try:
+            session.prepare_preview()
+        except LabError:  # no preview here (a SavedModel, several devices): `v` will say so
+            self._unpreviewable = session
+        except Exception:
+            self.log.exception("tracing the preview ahead failed")
+            self._unpreviewable = session
+        return False
 
     def _keep_explaining(self) -> None:
         """While the Why tab is open: attribution (back) on for this session, and its report posted."""

@@ -218,6 +218,14 @@ class FakeExplaining:
         finally:
             self.w, self.b = saved
 
+    @property
+    def preview_prepared(self) -> bool:
+        """NumPy traces nothing: always ready."""
+        return True
+
+    def prepare_preview(self) -> None:
+        """Nothing to trace ahead."""
+
     def preview(self, alphas: Sequence[float] = ALPHAS) -> Preview:
         """Along the next update w + α·Δw (nothing changes: the random rule's generator is copied)."""
         rng = copy.deepcopy(self._rng)

@@ -29,6 +29,9 @@ Command = Literal[
     "build", "apply", "load", "step", "run", "play", "undo", "reset", "snapshot", "restore", "pin", "unpin",
     "save", "autosave", "export", "why", "preview",
 ]  # fmt: skip
+# after this long with no command the engine works ahead (Worker._idle_work): long enough that a key pressed
+# right after "ready", or keys pressed in a row, never wait for it
+IDLE_SECONDS = 1.5
 # commands that change what a save holds
 CHANGES: frozenset[Command] = frozenset(
     {"step", "run", "play", "undo", "reset", "snapshot", "restore", "apply", "pin", "unpin"}
@@ -128,8 +131,14 @@ class Worker:
             self._first_build()
         finally:
             self._done()
+        idle_work = True
         while True:
-            cmd = self._queue.get()
+            try:
+                cmd = self._queue.get(timeout=IDLE_SECONDS) if idle_work else self._queue.get()
+            except queue.Empty:  # nothing asked for a while: work ahead (tracing), one piece at a time
+                idle_work = self._idle_work()
+                continue
+            idle_work = True  # a command may leave new work for the next idle spell (a new session)
             if cmd is None:
                 return
             try:
@@ -159,6 +168,11 @@ class Worker:
     def _done(self) -> None:
         with self._lock:
             self._pending -= 1
+
+    def _idle_work(self) -> bool:
+        """One piece of work done ahead while no command waits; False once there is none left (until
+        the next command). The Explainer traces the step preview here."""
+        return False
 
     def _first_build(self) -> None:
         """The thread's first work, before any queued command (the engine builds or opens its session)."""
