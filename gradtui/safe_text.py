@@ -52,6 +52,22 @@ def visible(text: object, newlines: bool = False) -> str:
     return "".join(_escape(c) if _unsafe(c) and not (newlines and c == "\n") else c for c in value)
 
 
+def pictured(text: str) -> str:
+    """`text` with each control character replaced by ONE visible character (its Unicode control picture,
+    `␛` for ESC, `␇` for BEL; `�` for C1 controls and bidi/separator characters): for a text field being
+    edited, whose cursor counts characters, where `visible`'s `\\x1b` would move it."""
+    if not any(_unsafe(c) for c in text):
+        return text
+    return "".join(_picture(c) if _unsafe(c) else c for c in text)
+
+
+def _picture(char: str) -> str:
+    code = ord(char)
+    if code < 0x20:
+        return chr(0x2400 + code)
+    return "\u2421" if code == 0x7F else "\ufffd"
+
+
 class VisibleStream:
     """A text stream that shows control characters as escapes and keeps line breaks: stdout and stderr
     of a command (never the lab's, where Textual paints with escape codes)."""

@@ -8,7 +8,7 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gradtui.safe_text import visible, visible_output
+from gradtui.safe_text import pictured, visible, visible_output
 
 EVIL = "\x1b]0;pwned\x07\x1b[2J"
 
@@ -50,3 +50,11 @@ def test_command_output_goes_through_it() -> None:
         sys.stdout, sys.stderr = saved
     assert out.getvalue() == "note: \\x1b]0;pwned\\x07\\x1b[2J\n"
     assert err.getvalue() == "gradtui: \\x1b]0;pwned\\x07\\x1b[2J\n"
+
+
+def test_pictured_shows_each_control_as_one_character_for_an_edited_field() -> None:
+    """An Input's cursor counts characters: `\\x1b` would shift it, one picture per control does not."""
+    text = "m\x1b]0;x\x07\x1b[2J\x7f\x9b\u202e é模型 🙂.keras"
+    shown = pictured(text)
+    assert shown == "m␛]0;x␇␛[2J␡\ufffd\ufffd é模型 🙂.keras" and len(shown) == len(text)
+    assert pictured("plain [b]path[/b]") == "plain [b]path[/b]"

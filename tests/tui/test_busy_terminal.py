@@ -247,3 +247,27 @@ def test_escape_codes_in_an_opened_sessions_note_and_snapshot_never_reach_the_te
     assert b"pwned\x07" not in written and b"\x1b[2J" not in written  # (Textual's own OSC 22 ends in BEL)
     shown = lab.text()
     assert r"snap\x1b]0;pwned\x07\x1b[2J" in shown  # the snapshot list showed the name, made visible
+
+
+def test_escape_codes_in_a_model_path_and_a_pins_name_never_reach_the_terminal(tmp_path: Path) -> None:
+    """Found by hand in tmux: a model file named `m\\x1b]0;x\\x07\\x1b[2J.keras` retitled the terminal and
+    cleared the screen from the plots' legend once pinned (`ref:` + the file's name), and from the form's
+    model-file field when its end was in view (test_form tests the field)."""
+    model = tmp_path / f"m{PWNED}.keras"
+    model.write_bytes(b"the fake engine never reads it")
+    sessions = FakeSessions()
+    session = sessions.build(LabConfig(model=str(model)))
+    session.step(3)
+    path = tmp_path / "hostile.npz"
+    path.write_bytes(sessions.to_bytes(sessions.pack(session), compress=True))
+    lab = FakeLab(tmp_path, session=str(path), size=(160, 48))
+    lab.wait_for(r"ready")
+    lab.wait_for(r"step 3 ")
+    lab.type("c")  # pin the run: its label is the model file's name
+    lab.wait_for(r"▀▄ ref:m\\x1b\]0;pwned\\x07\\x1b\[2J\.keras")  # the legend, made visible
+    time.sleep(0.3)
+    lab.type("q")
+    code, _ = lab.finish(30)
+    assert code == 0
+    written = bytes(lab.output)
+    assert b"\x1b]0;pwned" not in written and b"pwned\x07" not in written and b"\x1b[2J" not in written

@@ -33,7 +33,7 @@ from gradtui.config import (
     implied_defaults,
     parse_field,
 )
-from gradtui.safe_text import visible
+from gradtui.safe_text import pictured, visible
 
 OWN_FILE = "file"  # the model Select's entry for "a model file of your own" (its path goes in #model-path)
 MODEL_PANE = ("model", "new_head", "weights")
@@ -81,6 +81,16 @@ class FieldInput(Input):
                     event.prevent_default()
                     return
         await super()._on_key(event)
+
+    @property
+    def _value(self) -> Text:
+        """The value as drawn: a pasted or loaded path's control characters shown one picture each (`␛`),
+        never sent to the terminal (Rich keeps ESC, so `\\x1b]0;x\\x07` would retitle it); the value
+        itself, and the cursor's place in it, are unchanged."""
+        shown = pictured(self.value)
+        if self.password or shown == self.value:
+            return super()._value
+        return Text(shown, no_wrap=True, overflow="ignore", end="")
 
 
 def is_closed_choice(spec: Field) -> bool:
