@@ -6,6 +6,7 @@ made visible (safe_text.visible): never as markup, never as escape codes sent to
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -78,7 +79,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
     @on(Select.Changed, "#format")
     def _format_changed(self, event: Select.Changed) -> None:
         path = self.query_one("#path", Input)
-        path.value = str(Path(path.value or self.stem).with_suffix(f".{event.value}"))
+        path.value = with_format(path.value.strip(), self.stem, str(event.value))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -162,6 +163,20 @@ class ChoiceScreen(ModalScreen[str | None]):
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.choices[event.option_index])
+
+
+def with_format(path: str, stem: str, fmt: str) -> str:
+    """`path` with the format's suffix. A folder (`/tmp/`, `.`, `~`) gets the default file name in it,
+    never a file beside it named after the folder (`/tmp/` was `/tmp.json`; `/` and `.` raised)."""
+    suffix = f".{fmt}"
+    if not path:
+        return stem + suffix
+    if path.endswith(("/", os.sep)) or Path(path).expanduser().is_dir():
+        return os.path.join(path, Path(stem).name + suffix)
+    try:
+        return str(Path(path).with_suffix(suffix))
+    except ValueError:  # a name with no stem to put a suffix on (`..`)
+        return path + suffix
 
 
 def check_writable(path: str) -> str | None:
