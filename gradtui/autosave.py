@@ -77,6 +77,20 @@ def newest(excluding: Path | None = None) -> Path | None:
     return None
 
 
+def resume_opens(path: Path) -> bool:
+    """Whether a plain `gradtui --resume` would open `path`: it is the newest autosave and no other lab is
+    running (a running lab's autosave, written or still to come, will be newer). Two labs HUP'd together
+    must not both say `--resume` reopens their work: it opens only one of them."""
+    if newest() != path:
+        return False
+    mine = lock_path(path)
+    try:
+        locks = [lock for lock in directory().glob(f"{PREFIX}*.lock") if lock != mine]
+    except OSError:
+        return False
+    return not any(file_lock.is_held(lock) for lock in locks)
+
+
 def prune(keep: int = KEEP) -> list[Path]:
     """Remove all but the newest `keep` finished autosaves; a running lab's is never removed nor counted.
     Lock files left by labs that are gone (killed) go too. The paths removed."""
