@@ -78,9 +78,10 @@ def newest(excluding: Path | None = None) -> Path | None:
 
 
 def resume_opens(path: Path) -> bool:
-    """Whether a plain `gradtui --resume` would open `path`: it is the newest autosave and no other lab is
+    """Whether a plain `gradtui --resume` will surely open `path`: it is the newest autosave and no other lab is
     running (a running lab's autosave, written or still to come, will be newer). Two labs HUP'd together
-    must not both say `--resume` reopens their work: it opens only one of them."""
+    must not both say `--resume` reopens their work: it opens only one of them. (A running lab may be about
+    to finish with a newer autosave, so any other running lab makes the answer no.)"""
     if newest() != path:
         return False
     mine = lock_path(path)
@@ -210,25 +211,31 @@ class ResumeChoice:
 
 
 def newest_readable(check: Callable[[Path], SessionInfo] | None = None) -> ResumeChoice:
-    """The newest autosave that reads back whole; every newer one that does not is moved aside."""
+    """The newest autosave that reads back whole; every newer one that does not is moved aside. A lab that
+    is still running has lost nothing: its autosave is chosen only when no finished lab's is readable (a
+    lab playing in another terminal autosaves every 30 s, and was opened instead of the dropped one)."""
     if check is None:
         from gradtui.lab.session_peek import peek
 
         check = peek
     moved: list[str] = []
     chosen: Path | None = None
+    running: list[Path] = []
     for path in existing():
+        if is_running(path):  # a running lab writes atomically; leave its file to it
+            running.append(path)
+            continue
         info = check(path)
         if info.readable:
             chosen = path
             break
-        if is_running(path):  # a running lab writes atomically; leave its file to it
-            continue
         try:
             aside = move_aside(path)
             moved.append(f"{aside.name} ({info.problem})")
         except OSError as err:
             moved.append(f"{path.name} ({info.problem}; could not move it aside: {err.strerror})")
+    if chosen is None:
+        chosen = next((path for path in running if check(path).readable), None)
     notice = None
     if moved:
         count = "a damaged autosave" if len(moved) == 1 else f"{len(moved)} damaged autosaves"

@@ -224,7 +224,7 @@ def exit_line(outcome: SaveOutcome, why: str) -> str:
             return f"{said}the session was autosaved to {written}; gradtui --resume reopens it"
         return (
             f"{said}the session was autosaved to {written}; gradtui --session {written} reopens it "
-            "(another lab's autosave is newer or still running, and --resume opens the newest)"
+            "(another lab is running or saved later; gradtui sessions lists them all)"
         )
     if outcome.written is not None:
         return f"{said}{outcome.line('autosave')}; gradtui --session {visible(outcome.written)} reopens it"

@@ -259,7 +259,7 @@ def test_the_exit_line_says_resume_only_when_resume_would_open_this_labs_work(
     os.utime(other, (2000, 2000))
     assert exit_line(outcome, "SIGHUP").endswith(
         f"; gradtui --session {mine} reopens it "
-        "(another lab's autosave is newer or still running, and --resume opens the newest)"
+        "(another lab is running or saved later; gradtui sessions lists them all)"
     )
     os.utime(mine, (3000, 3000))  # this lab's is newest, but the other lab still runs and will save later
     held = file_lock.acquire(autosave.lock_path(other), 0.0)
