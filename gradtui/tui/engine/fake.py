@@ -248,6 +248,11 @@ class FakeSession(FakeExplaining):
         self._snapshots[made] = self._capture()
         return made
 
+    def snapshot_config(self, name: str) -> LabConfig:
+        if name not in self._snapshots:
+            raise LabError(f"no snapshot named {name!r}")
+        return self._snapshots[name].config
+
     def restore(self, name: str) -> EngineSession:
         if name not in self._snapshots:
             raise LabError(f"no snapshot named {name!r}")

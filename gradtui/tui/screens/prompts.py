@@ -140,18 +140,19 @@ class ChoiceScreen(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
     DEFAULT_CSS = PROMPT_CSS.format(name="ChoiceScreen")
 
-    def __init__(self, title: str, choices: list[str], question: str = "") -> None:
+    def __init__(self, title: str, choices: list[str], question: str = "", labels: list[str] | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
         self.question = question  # a longer explanation above the choices (the title row is short)
+        self.labels = labels or choices  # what each choice shows (a snapshot: its name and experiment)
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = literal(self.title_text)  # Text: never markup
             if self.question:
                 yield Static(literal(self.question), classes="question")
-            yield OptionList(*(literal(choice) for choice in self.choices), id="choices")  # names, not markup
+            yield OptionList(*(literal(label) for label in self.labels), id="choices")  # names, not markup
 
     def on_mount(self) -> None:
         if not self.query(OptionList):
