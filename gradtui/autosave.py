@@ -77,6 +77,21 @@ def newest(excluding: Path | None = None) -> Path | None:
     return None
 
 
+def resume_opens(path: Path) -> bool:
+    """Whether a plain `gradtui --resume` will surely open `path`: it is the newest autosave and no other lab is
+    running (a running lab's autosave, written or still to come, will be newer). Two labs HUP'd together
+    must not both say `--resume` reopens their work: it opens only one of them. (A running lab may be about
+    to finish with a newer autosave, so any other running lab makes the answer no.)"""
+    if newest() != path:
+        return False
+    mine = lock_path(path)
+    try:
+        locks = [lock for lock in directory().glob(f"{PREFIX}*.lock") if lock != mine]
+    except OSError:
+        return False
+    return not any(file_lock.is_held(lock) for lock in locks)
+
+
 def prune(keep: int = KEEP) -> list[Path]:
     """Remove all but the newest `keep` finished autosaves; a running lab's is never removed nor counted.
     Lock files left by labs that are gone (killed) go too. The paths removed."""
@@ -196,25 +211,31 @@ class ResumeChoice:
 
 
 def newest_readable(check: Callable[[Path], SessionInfo] | None = None) -> ResumeChoice:
-    """The newest autosave that reads back whole; every newer one that does not is moved aside."""
+    """The newest autosave that reads back whole; every newer one that does not is moved aside. A lab that
+    is still running has lost nothing: its autosave is chosen only when no finished lab's is readable (a
+    lab playing in another terminal autosaves every 30 s, and was opened instead of the dropped one)."""
     if check is None:
         from gradtui.lab.session_peek import peek
 
         check = peek
     moved: list[str] = []
     chosen: Path | None = None
+    running: list[Path] = []
     for path in existing():
+        if is_running(path):  # a running lab writes atomically; leave its file to it
+            running.append(path)
+            continue
         info = check(path)
         if info.readable:
             chosen = path
             break
-        if is_running(path):  # a running lab writes atomically; leave its file to it
-            continue
         try:
             aside = move_aside(path)
             moved.append(f"{aside.name} ({info.problem})")
         except OSError as err:
             moved.append(f"{path.name} ({info.problem}; could not move it aside: {err.strerror})")
+    if chosen is None:
+        chosen = next((path for path in running if check(path).readable), None)
     notice = None
     if moved:
         count = "a damaged autosave" if len(moved) == 1 else f"{len(moved)} damaged autosaves"

@@ -290,7 +290,7 @@ class Session(Reconfiguring, Explaining):
 
     def snapshot(self, name: str | None = None) -> str:
         """Take a named snapshot; it records the settings it was taken under."""
-        name = (name or "").strip() or f"step-{self.step_count}"
+        name = (name or "").strip() or timeline.default_name(self.step_count, self.timeline.snapshots)
         self.timeline.snapshots[name] = timeline.capture(self.live, True, self.divergence, self.config)
         return name
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,18 @@ class Timeline:
     def marks(self) -> list[int]:
         """History rows an undo returns to (entries without their own history copy): kept exact."""
         return [e.history_len - 1 for e in self.undo if e.history is None]
+
+
+def default_name(step: int, taken: Collection[str]) -> str:
+    """`step-N`, else `step-N (2)`, `(3)`, …: a second snapshot at the same step count (another preset's, or
+    the same step after an undo) never silently replaces the first, whose weights would be lost. A name the
+    user gives still replaces its namesake."""
+    name = f"step-{step}"
+    n = 1
+    while name in taken:
+        n += 1
+        name = f"step-{step} ({n})"
+    return name
 
 
 def capture(live: Live, with_history: bool, divergence: Divergence | None, config: LabConfig | None = None) -> State:

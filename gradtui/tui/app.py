@@ -219,7 +219,13 @@ def exit_line(outcome: SaveOutcome, why: str) -> str:
     """What the terminal is told on exit about the last autosave: where it went and how to reopen it."""
     said = f"gradtui: {why + ': ' if why else ''}"
     if outcome.where_asked and outcome.written is not None:
-        return f"{said}the session was autosaved to {visible(outcome.written)}; gradtui --resume reopens it"
+        written = visible(outcome.written)
+        if autosaves.resume_opens(outcome.written):
+            return f"{said}the session was autosaved to {written}; gradtui --resume reopens it"
+        return (
+            f"{said}the session was autosaved to {written}; gradtui --session {written} reopens it "
+            "(another lab is running or saved later; gradtui sessions lists them all)"
+        )
     if outcome.written is not None:
         return f"{said}{outcome.line('autosave')}; gradtui --session {visible(outcome.written)} reopens it"
     return f"{said}{outcome.line('autosave')}: the unsaved work is lost"

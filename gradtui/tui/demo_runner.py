@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from gradtui.safe_text import visible
 from gradtui.tui.commands import DEMO_ACTIONS, DemoLab
 from gradtui.tui.demo import Beat
 
@@ -38,5 +39,5 @@ class DemoRunner:
             DEMO_ACTIONS[command.verb](lab, command)
         note = Text()
         note.append(f" {self.index}/{len(self.beats)} ", style="reverse")
-        note.append(" " + (" ".join(notes) or beat.describe()))
+        note.append(" " + visible(" ".join(notes) or beat.describe()))  # before Text, which would drop BEL and CR
         return note

@@ -116,8 +116,8 @@ def ask_restore(lab: LabScreen) -> None:
     """Pick one of the snapshots to go back to."""
     from gradtui.tui.screens.prompts import ChoiceScreen
 
-    names = lab.view.snapshot_names
-    if not names:
+    choices = lab.view.snapshot_choices()
+    if not choices:
         lab.notify("No snapshots yet (s takes one).", severity="warning")
         return
 
@@ -126,7 +126,8 @@ def ask_restore(lab: LabScreen) -> None:
             lab.interrupt()
             lab.engine.restore(picked)
 
-    lab.app.push_screen(ChoiceScreen("Restore snapshot", names), chosen)
+    names, labels = [name for name, _ in choices], [label for _, label in choices]
+    lab.app.push_screen(ChoiceScreen("Restore snapshot", names, labels=labels), chosen)
 
 
 def ask_trust(lab: LabScreen, path: str, text: str, field: str | None) -> None:

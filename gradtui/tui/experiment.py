@@ -26,10 +26,14 @@ def preset_title(preset: Preset) -> str:
 
 
 def settings_title(config: LabConfig) -> str:
-    """`mlp · prediction · sgd 0.1`: the model (a file by its name), the rule, the optimizer and its rate."""
+    """`mlp · prediction · sgd 0.1`: the model (a file by its name), the rule, the optimizer and its rate
+    (`optimizer auto, lr auto` for a model file's own compile settings)."""
     model = Path(config.model).name if config.model not in ("mlp", "cnn") else config.model
     shown = settled(config)  # a built-in model's autos as they run; a model file's say auto
-    return f"{model} · {config.rule} · {shown.optimizer} {shown.as_text('lr')}"
+    optimizer, lr = shown.optimizer, shown.as_text("lr")
+    if "auto" in (optimizer, lr):  # named, or a model file's title ends in a bare `auto auto`
+        return f"{model} · {config.rule} · optimizer {optimizer}, lr {lr}"
+    return f"{model} · {config.rule} · {optimizer} {lr}"
 
 
 def heading(config: LabConfig, started_as: Preset | None) -> tuple[str, str, Preset | None]:

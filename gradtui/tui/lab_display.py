@@ -209,7 +209,9 @@ class LabDisplay(Screen[None]):
         """The newest autosave that reads back whole, offered in the hint line (else a new user's three
         keys); damaged newer ones are moved aside (as --resume would) and named in a notice that stays."""
         choice = autosaves.newest_readable()
-        found = choice.path if choice.path != self.engine.autosave_path else None
+        found = choice.path if choice.path not in (self.engine.autosave_path, None) else None
+        if found is not None and autosaves.is_running(found):
+            found = None  # another lab's, still running: nothing of it is lost, so nothing to offer
         if choice.notice:
             self.app.call_from_thread(self.show_notice, choice.notice)
         if found is None:

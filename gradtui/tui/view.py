@@ -13,7 +13,9 @@ import numpy as np
 
 from gradtui.config import LabConfig
 from gradtui.lab.pins import Pin
-from gradtui.lab.results import ModelSummary
+from gradtui.lab.results import LabError, ModelSummary
+from gradtui.presets import preset_name
+from gradtui.tui.experiment import settings_title
 from gradtui.tui.messages import EngineState, State
 
 if TYPE_CHECKING:
@@ -86,6 +88,21 @@ class EngineView:
     def snapshot_names(self) -> list[str]:
         session = self._engine.session
         return list(session.snapshot_names) if session is not None else []
+
+    def snapshot_choices(self) -> list[tuple[str, str]]:
+        """(name, what it restores) per snapshot: `step-10 (2) · random`, so two of one name at the same step
+        count under different presets are told apart before one is picked."""
+        session = self._engine.session
+        if session is None:
+            return []
+        choices = []
+        for name in list(session.snapshot_names):
+            try:
+                config = session.snapshot_config(name)
+            except LabError:  # gone meanwhile (a switch replaced the session)
+                continue
+            choices.append((name, f"{name} · {preset_name(config) or settings_title(config)}"))
+        return choices
 
     @property
     def can_undo(self) -> bool:

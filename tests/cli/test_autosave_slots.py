@@ -168,3 +168,18 @@ def test_step_of_a_running_labs_autosave(running_lab: tuple[Path, subprocess.Pop
     assert session_peek.step_of(path) == 4
     info = session_peek.peek(path)
     assert info.readable and info.step == 4 and info.snapshots == 0
+
+
+def test_resume_prefers_a_finished_labs_autosave_to_a_running_labs_newer_one(
+    running_lab: tuple[Path, subprocess.Popen[str]],
+) -> None:
+    """Found with two labs in tmux: the one still playing autosaves every 30 s, so after the other lab's
+    connection dropped, `gradtui --resume` opened the running lab's work instead of the dropped one's."""
+    path, _ = running_lab
+    now = time.time()
+    os.utime(path, (now, now))  # the running lab saved a moment ago: the newest
+    dropped = _finished("20240101-000000-1", 7, age=60)
+    assert autosave.existing()[0] == path
+    assert autosave.newest_readable().path == dropped
+    dropped.unlink()
+    assert autosave.newest_readable().path == path  # the only one left: still offered

@@ -77,3 +77,32 @@ def test_older_files_name_the_preset_their_config_runs_and_odd_ones_are_refused(
     _rewrite_meta(path, preset=["not", "a", "name"])
     with pytest.raises(LabError, match="preset is list, not a name"):
         Session.load(path)
+
+
+def test_a_second_snapshot_at_the_same_step_count_keeps_the_first() -> None:
+    """Found in tmux: `s` at step 10 of example1, preset 6, ten steps, `s` again: the second `step-10`
+    silently replaced the first, and example1's weights were gone from the list."""
+    from gradtui.lab.session import Session
+
+    s = Session.build(PRESET_BY_NAME["example1"].config())
+    s.step(10)
+    assert s.snapshot() == "step-10"
+    first = [v.numpy().copy() for v in s.vars]
+    control = s.with_config(PRESET_BY_NAME["random"].config())
+    control.reset()  # as the lab's preset key does: the new experiment from step 0
+    control.step(10)
+    assert control.snapshot() == "step-10 (2)"
+    assert control.snapshot() == "step-10 (3)"  # pressed again: a copy, never a silent replacement
+    assert control.snapshot("mine") == "mine" and control.snapshot("mine") == "mine"  # a given name replaces
+    assert control.snapshot_names == ["step-10", "step-10 (2)", "step-10 (3)", "mine"]
+    back = control.restore("step-10")
+    assert back.config == s.config and back.step_count == 10
+    assert all(np.array_equal(v.numpy(), w) for v, w in zip(back.vars, first, strict=True))
+
+
+def test_the_fake_engine_names_snapshots_as_the_real_one_does() -> None:
+    from gradtui.tui.engine.fake import FakeSessions
+
+    session = FakeSessions().build(LabConfig())
+    session.step(2)
+    assert [session.snapshot(), session.snapshot(), session.snapshot("x")] == ["step-2", "step-2 (2)", "x"]

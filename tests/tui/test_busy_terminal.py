@@ -183,3 +183,27 @@ def test_escape_codes_pasted_into_the_form_and_the_path_prompt_never_reach_the_t
     assert b"\x1b]0;pwned" not in written  # (the parser's printable "^]0;pwned" keys are harmless)
     assert b"pwned\x07" not in written and b"\x1b[2J" not in written and b"\xc2\x9b" not in written
     assert not [p for p in tmp_path.iterdir() if "pwned" in p.name]  # nothing saved under the pasted name
+
+
+def test_escape_codes_in_a_model_path_and_a_pins_name_never_reach_the_terminal(tmp_path: Path) -> None:
+    """Found by hand in tmux: a model file named `m\\x1b]0;x\\x07\\x1b[2J.keras` retitled the terminal and
+    cleared the screen from the plots' legend once pinned (`ref:` + the file's name), and from the form's
+    model-file field when its end was in view (test_form tests the field)."""
+    model = tmp_path / f"m{PWNED}.keras"
+    model.write_bytes(b"the fake engine never reads it")
+    sessions = FakeSessions()
+    session = sessions.build(LabConfig(model=str(model)))
+    session.step(3)
+    path = tmp_path / "hostile.npz"
+    path.write_bytes(sessions.to_bytes(sessions.pack(session), compress=True))
+    lab = fake_lab(tmp_path, session=str(path), size=(160, 48))
+    lab.wait_for(r"ready")
+    lab.wait_for(r"step 3 ")
+    lab.type("c")  # pin the run: its label is the model file's name
+    lab.wait_for(r"ref:m\\x1b\]0;pwned\\x07")  # the toast or the legend, made visible
+    time.sleep(1.0)  # the legend painted too (a frame only sends the cells that changed: no regex over it)
+    lab.type("q")
+    code, _ = lab.finish(30)
+    assert code == 0
+    written = bytes(lab.output)
+    assert b"\x1b]0;pwned" not in written and b"pwned\x07" not in written and b"\x1b[2J" not in written

@@ -140,3 +140,15 @@ async def test_a_demos_snapshot_survives_its_model_switch() -> None:
         assert app.view.config is not None and app.view.config.model == "mlp" and app.view.step == 3
         story = app.query_one("#story", StoryLine).full.plain
         assert story.startswith("4. Article example 3")  # the restored experiment names itself
+
+
+async def test_a_notes_control_characters_are_all_shown_bel_included() -> None:
+    """Found in tmux: `note a \\x1b]0;x\\x07 b` showed `\\x1b]0;x b`: Rich's Text drops BEL and backspace before
+    the banner made the rest visible, so part of what the script holds was silently lost."""
+    app = make_app(beats=parse_script("note a \x1b]0;x\x07 b \x1b[2J c\x08d\nstep\n"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("right")
+        await settle(pilot)
+        shown = str(app.query_one("#demo-note", StoryLine).render())
+        assert r"a \x1b]0;x\x07 b \x1b[2J c\x08d" in shown and "\x1b" not in shown

@@ -18,12 +18,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from gradtui import autosave, saving
+from gradtui import autosave, file_lock, saving
 from gradtui.config import LabConfig
 from gradtui.files import atomic_write_bytes
 from gradtui.lab import session_file
 from gradtui.lab.session_peek import step_of
-from gradtui.tui.app import GradApp
+from gradtui.tui.app import GradApp, exit_line
 from gradtui.tui.engine.fake import FakeSessions
 from gradtui.tui.screens.prompts import ChoiceScreen, PathScreen
 from gradtui.tui.widgets.status import StatusLine, StoryLine
@@ -240,3 +240,32 @@ async def test_resume_shows_the_damaged_autosaves_it_skipped() -> None:
         await settle(pilot)
         notice = app.lab.query_one("#notice", StoryLine)
         assert notice.display and "a.npz.damaged (cut off)" in notice.full.plain
+
+
+def test_the_exit_line_says_resume_only_when_resume_would_open_this_labs_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found with two labs in tmux, HUP'd together: both printed `gradtui --resume reopens it`, but --resume
+    opens only the newest, the other lab's. A lab whose autosave is not the newest, or while another lab
+    runs (its autosave, written or to come, will be newer), names its own file."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    folder = autosave.directory()
+    mine, other = folder / "autosave-20260101-100000-1.npz", folder / "autosave-20260101-100000-2.npz"
+    mine.write_bytes(b"mine")
+    os.utime(mine, (1000, 1000))
+    outcome = saving.SaveOutcome(requested=mine, written=mine)
+    assert exit_line(outcome, "SIGHUP").endswith(f"autosaved to {mine}; gradtui --resume reopens it")
+    other.write_bytes(b"the other lab's, newer")
+    os.utime(other, (2000, 2000))
+    assert exit_line(outcome, "SIGHUP").endswith(
+        f"; gradtui --session {mine} reopens it "
+        "(another lab is running or saved later; gradtui sessions lists them all)"
+    )
+    os.utime(mine, (3000, 3000))  # this lab's is newest, but the other lab still runs and will save later
+    held = file_lock.acquire(autosave.lock_path(other), 0.0)
+    assert held is not None
+    try:
+        assert f"gradtui --session {mine} reopens it" in exit_line(outcome, "SIGHUP")
+    finally:
+        file_lock.release(held, autosave.lock_path(other))
+    assert exit_line(outcome, "").endswith("gradtui --resume reopens it")

@@ -114,3 +114,34 @@ async def test_an_opened_sessions_notes_say_they_come_from_the_file(tmp_path: Pa
         story = app.lab.stories[-1].plain  # the experiment it names, then the note, marked as the file's
         assert story.startswith("mlp · prediction · adam 0.1 (preset 1, changed)")
         assert "⟶ from the session file: Optimizer now adam" in story
+
+
+async def test_changing_the_format_of_a_folder_path_names_a_file_in_that_folder(tmp_path: Path) -> None:
+    """Found in tmux: with `/tmp/` typed as the path, choosing JSON made it `/tmp.json` (a file beside the
+    folder, which the user never named), and `/` or `.` raised in the prompt. A folder now gets the default
+    file name in it; the export then lands there."""
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        path, fmt = app.screen.query_one("#path", Input), app.screen.query_one("#format", Select)
+        stem = Path(path.value).stem  # gradtui-<time>
+        for typed, fmt_value, expected in (
+            (f"{tmp_path}/", "json", f"{tmp_path}/{stem}.json"),
+            (str(tmp_path), "npz", f"{tmp_path}/{stem}.npz"),
+            ("/", "csv", f"/{stem}.csv"),
+            (".", "json", f"./{stem}.json"),
+            (f"{tmp_path}/h [x].csv", "npz", f"{tmp_path}/h [x].npz"),
+        ):
+            path.value = typed
+            fmt.value = fmt_value
+            await pilot.pause()
+            assert isinstance(app.screen, ExportScreen) and path.value == expected, (typed, path.value)
+        path.value = f"{tmp_path}/"
+        fmt.value = "json"
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+    assert (tmp_path / f"{stem}.json").is_file()

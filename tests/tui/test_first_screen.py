@@ -105,3 +105,10 @@ def test_a_preset_switch_in_progress_at_80x24(snap_compare: Any) -> None:
         assert snap_compare(app, terminal_size=(80, 24), run_before=switch_held_open)
     finally:
         app.engine.release_builds()  # type: ignore[attr-defined]
+
+
+def test_a_model_files_own_compile_settings_are_named_not_a_bare_auto_auto() -> None:
+    """Found in the hands-on run: `my model [x].keras · prediction · auto auto` read as a typo."""
+    title = settings_title(LabConfig(model="/tmp/odd [1]/my model [x].keras"))
+    assert title == "my model [x].keras · prediction · optimizer auto, lr auto"
+    assert settings_title(LabConfig(model="/tmp/m.keras", optimizer="adam")).endswith("· optimizer adam, lr auto")

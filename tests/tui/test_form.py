@@ -267,3 +267,20 @@ async def test_choosing_your_own_model_with_data_in_the_form_switches_the_rule_a
         assert form.submit_if_valid()
         await settle(pilot)
         assert app.view.config is not None and app.view.config.rule == "prediction"
+
+
+async def test_a_paths_control_characters_are_drawn_made_visible_never_sent_raw() -> None:
+    """Found in tmux: a model file named `m\\x1b]0;x\\x07\\x1b[2J.keras` in the form's field retitled the
+    terminal and cleared it. The field draws `\\x1b]0;x\\x07\\x1b[2J` as everywhere else in the lab; the value
+    is the path as it is."""
+    hostile = "/tmp/m\x1b]0;x\x07\x1b[2J.keras"
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        field = app.query_one("#model-path", Input)
+        field.value = hostile
+        await pilot.pause()
+        drawn = "".join(segment.text for segment in field.render_line(0))
+        assert r"/tmp/m\x1b]0;x\x07\x1b[2J" in drawn and "\x1b" not in drawn and "\x07" not in drawn
+        assert field._value.plain == r"/tmp/m\x1b]0;x\x07\x1b[2J.keras"  # the rest is scrolled to
+        assert field.value == hostile

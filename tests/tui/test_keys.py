@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 from textual.message import Message
-from textual.widgets import Button, Static
+from textual.widgets import Button, OptionList, Static
 
 from gradtui.config import LabConfig
 from gradtui.lab.results import StepReport
@@ -362,3 +362,31 @@ async def test_keys_typed_after_q_open_nothing_while_the_lab_quits() -> None:
     assert app.return_code == 0
     assert isinstance(app.engine, FakeEngine)
     assert app.engine.calls == ["step", "autosave"]  # the final autosave; no undo, snapshot or export
+
+
+async def test_the_snapshot_list_names_each_ones_experiment_and_two_at_one_step_are_both_kept() -> None:
+    """Found in tmux: `s` at step 10 of example1, preset 6, ten steps, `s` again replaced the first `step-10`,
+    and the list said nothing of which experiment a snapshot restores."""
+    messages: list[Message] = []
+    app = make_app(preset="example1")
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await pilot.press("n", "s")
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        await pilot.press("n", "s")
+        await settle(pilot)
+        assert [m.detail for m in of_type(messages, HistoryChanged) if m.action == "snapshot"] == [
+            "step-10",
+            "step-10 (2)",
+        ]
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        shown = [str(option.prompt) for option in app.screen.query_one(OptionList).options]
+        assert shown == ["step-10 · example1", "step-10 (2) · random"]
+        await pilot.press("up", "enter")  # the first: example1's
+        await settle(pilot)
+        assert app.engine.session is not None and app.engine.session.config.rule == "prediction"
+        assert of_type(messages, HistoryChanged)[-1].detail == "step-10"

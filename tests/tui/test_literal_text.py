@@ -81,7 +81,7 @@ async def test_a_snapshot_named_like_a_closing_tag_is_taken_listed_and_restored(
         await pilot.pause()
         assert isinstance(app.screen, ChoiceScreen)
         options = app.screen.query_one(OptionList)
-        assert str(options.get_option_at_index(0).prompt) == "[/x]"
+        assert str(options.get_option_at_index(0).prompt) == "[/x] · example1"  # its name, then its experiment
         await pilot.press("enter")
         await settle(pilot)
         shown = toasts(app)

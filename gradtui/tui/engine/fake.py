@@ -24,6 +24,7 @@ from gradtui.lab import progress
 from gradtui.lab.history import Dims, History
 from gradtui.lab.pins import Pin
 from gradtui.lab.results import Divergence, LabError, ModelSummary, StepReport
+from gradtui.lab.timeline import default_name
 from gradtui.presets import preset_name
 from gradtui.tui.engine.driver import Engine
 from gradtui.tui.engine.fake_why import FakeExplaining
@@ -243,9 +244,14 @@ class FakeSession(FakeExplaining):
         self._bring_back(_State(self.w0, self.b0, 1, None, self.config))
 
     def snapshot(self, name: str | None = None) -> str:
-        made = name or f"step-{self._step}"
+        made = name or default_name(self._step, self._snapshots)
         self._snapshots[made] = self._capture()
         return made
+
+    def snapshot_config(self, name: str) -> LabConfig:
+        if name not in self._snapshots:
+            raise LabError(f"no snapshot named {name!r}")
+        return self._snapshots[name].config
 
     def restore(self, name: str) -> EngineSession:
         if name not in self._snapshots:

@@ -6,6 +6,7 @@ made visible (safe_text.visible): never as markup, never as escape codes sent to
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -87,7 +88,7 @@ class ExportScreen(SaysRefusals, ModalScreen[tuple[str, str] | None]):
     @on(Select.Changed, "#format")
     def _format_changed(self, event: Select.Changed) -> None:
         path = self.query_one("#path", Input)
-        path.value = str(Path(path.value or self.stem).with_suffix(f".{event.value}"))
+        path.value = with_format(path.value.strip(), self.stem, str(event.value))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -148,18 +149,19 @@ class ChoiceScreen(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
     DEFAULT_CSS = PROMPT_CSS.format(name="ChoiceScreen")
 
-    def __init__(self, title: str, choices: list[str], question: str = "") -> None:
+    def __init__(self, title: str, choices: list[str], question: str = "", labels: list[str] | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
         self.question = question  # a longer explanation above the choices (the title row is short)
+        self.labels = labels or choices  # what each choice shows (a snapshot: its name and experiment)
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = literal(self.title_text)  # Text: never markup
             if self.question:
                 yield Static(literal(self.question), classes="question")
-            yield OptionList(*(literal(choice) for choice in self.choices), id="choices")  # names, not markup
+            yield OptionList(*(literal(label) for label in self.labels), id="choices")  # names, not markup
 
     def on_mount(self) -> None:
         if not self.query(OptionList):
@@ -171,6 +173,20 @@ class ChoiceScreen(ModalScreen[str | None]):
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.choices[event.option_index])
+
+
+def with_format(path: str, stem: str, fmt: str) -> str:
+    """`path` with the format's suffix. A folder (`/tmp/`, `.`, `~`) gets the default file name in it,
+    never a file beside it named after the folder (`/tmp/` was `/tmp.json`; `/` and `.` raised)."""
+    suffix = f".{fmt}"
+    if not path:
+        return stem + suffix
+    if path.endswith(("/", os.sep)) or Path(path).expanduser().is_dir():
+        return os.path.join(path, Path(stem).name + suffix)
+    try:
+        return str(Path(path).with_suffix(suffix))
+    except ValueError:  # a name with no stem to put a suffix on (`..`)
+        return path + suffix
 
 
 def check_writable(path: str) -> str | None:

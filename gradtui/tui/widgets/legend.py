@@ -12,6 +12,7 @@ from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 
+from gradtui.safe_text import visible
 from gradtui.tui.widgets.series import OTHERS_HUE, Chart, Series
 
 RGB = tuple[int, int, int]
@@ -84,7 +85,7 @@ def hue(series: Series, chart: Chart) -> int:
 def legend_entry(label: str, glyph: str, colour: RGB, look: Look) -> Text:
     base = Style(color=look.foreground, bgcolor=look.surface)
     entry = Text(f" {glyph} ", style=base + Style(color=Color.from_rgb(*colour), bold=True))
-    entry.append(label, style=base)
+    entry.append(visible(label), style=base)  # pin and layer names come from files: controls made visible
     return entry
 
 

@@ -20,6 +20,7 @@ from textual_plotext import PlotextPlot
 
 from gradtui import logs
 from gradtui.lab.history import downsample
+from gradtui.safe_text import visible
 from gradtui.tui.widgets import ticks
 from gradtui.tui.widgets.legend import (
     DARK_LOOK,
@@ -173,7 +174,7 @@ class ChartPlot(PlotextPlot):
     def render(self) -> RenderResult:
         size = (self.size.width, self.size.height)
         if size[0] < 12 or size[1] < 5:
-            return Text(self.chart.title, no_wrap=True, overflow="ellipsis")
+            return Text(visible(self.chart.title), no_wrap=True, overflow="ellipsis")
         theme = self._get_plotext_theme_name(self.app.theme)
         ready = self._ready
         if ready is not None and ready[1] == size and ready[2] == theme and (ready[0] is self.chart or self._awaiting):
@@ -197,7 +198,7 @@ class ChartPlot(PlotextPlot):
         try:
             built = self._build_plot(chart, shown, (width, plot_rows), theme, look)
         except Exception as err:
-            return Text(f"{chart.title}: cannot draw ({type(err).__name__})", no_wrap=True)
+            return Text(f"{visible(chart.title)}: cannot draw ({type(err).__name__})", no_wrap=True)
         lines = [_padded(header, width, look), built, *(_padded(line, width, look) for line in footer)]
         return Text("\n").join(lines)
 
@@ -314,9 +315,9 @@ def title_text(chart: Chart, look: Look, width: int = 0) -> Text:
     """The title and its note; a small multiple's note only when it fits whole in `width` (its title is
     the panel's axis label, and the glossary in `?` and `i` says the rest)."""
     base = Style(color=look.foreground, bgcolor=look.surface)
-    text = Text(chart.title, style=base + Style(bold=True))
+    text = Text(visible(chart.title), style=base + Style(bold=True))  # titles can quote a model's names
     if chart.note and not (chart.titled and width and len(chart.title) + len(chart.note) + 3 > width):
-        text.append(f" ({chart.note})", style=base + Style(italic=True))
+        text.append(f" ({visible(chart.note)})", style=base + Style(italic=True))
     if chart.log:
         text.append(" (log scale)", style=base)
     return text

@@ -12,6 +12,7 @@ import numpy as np
 from rich.text import Text
 
 from gradtui.lab.attribution import Influence, StepAttribution
+from gradtui.safe_text import visible
 from gradtui.tui.why_report import SHOWN, WhyReport
 from gradtui.tui.widgets.thumbnail import thumbnail
 
@@ -46,7 +47,7 @@ def bar_line(name: str, value: float, scale: float, width: int, style: str = "")
     """`name  bar  value` in `width` columns (the bar takes what is left)."""
     name_width = min(34, max(NAME_WIDTH, width // 4))
     half = max(2, (width - name_width - VALUE_WIDTH - 2) // 2)
-    label = Text(name[:name_width].ljust(name_width), style)
+    label = Text(visible(name)[:name_width].ljust(name_width), style)  # class names come from data files
     return Text.assemble(label, " ", bar(value, scale, half), " ", Text(number(value).rjust(VALUE_WIDTH - 1)))
 
 
