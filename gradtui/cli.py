@@ -171,7 +171,7 @@ def _command(args: argparse.Namespace, config: LabConfig) -> int:
     if args.command == "bench":
         from gradtui.bench import run_bench
 
-        return run_bench(quick=args.quick, json_path=args.json, tiny=args.tiny)
+        return run_bench(quick=args.quick, json_path=args.json, tiny=args.tiny, only=args.only)
     if args.command == "sessions":
         return print_sessions()
     from gradtui.headless import print_devices

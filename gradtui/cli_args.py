@@ -10,6 +10,7 @@ import argparse
 from typing import NoReturn
 
 from gradtui import __version__, relevance, trust
+from gradtui.bench.report import PARTS as BENCH_PARTS
 from gradtui.config import FIELDS, LabConfig, implied_defaults
 from gradtui.errors import UsageError
 from gradtui.presets import PRESET_BY_NAME
@@ -136,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--quick", action="store_true", help="smaller sizes (about 2.5 minutes on 2 cores, a minute of it playing)"
     )
     bench.add_argument("--json", metavar="FILE", help="write the figures as JSON")
+    bench.add_argument(
+        "--only",
+        metavar="PART[,PART]",
+        type=_bench_parts,
+        default=BENCH_PARTS,
+        help=f"measure only these parts: {', '.join(BENCH_PARTS)} (default: all)",
+    )
     bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("devices", help="list the devices TensorFlow can use")
     follow = sub.add_parser(
@@ -214,3 +222,12 @@ def bind_dash_values(argv: list[str], parser: argparse.ArgumentParser) -> list[s
             out.append(arg)
             i += 1
     return out
+
+
+def _bench_parts(text: str) -> tuple[str, ...]:
+    """`--only engine,why`: known part names, in the bench's own order."""
+    asked = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = sorted(asked - set(BENCH_PARTS))
+    if unknown or not asked:
+        raise argparse.ArgumentTypeError(f"parts are {', '.join(BENCH_PARTS)}; not {', '.join(unknown) or 'none'}")
+    return tuple(part for part in BENCH_PARTS if part in asked)

@@ -212,6 +212,23 @@ def _lab_step(app: Any) -> int:
 
 
 async def lab_latency_run(sizes: Sizes, results: Results, followers: int = FOLLOWERS_LATENCY) -> None:
+    """The lab's stream file goes to a private state directory: a `gradtui follow` of this user's (it
+    follows the newest lab sharing on the machine) must not join the bench's lab and skew its count."""
+    import tempfile
+
+    saved = os.environ.get("XDG_STATE_HOME")
+    with tempfile.TemporaryDirectory(prefix="gradtui-bench-share-") as state:
+        os.environ["XDG_STATE_HOME"] = state
+        try:
+            await _lab_latency(sizes, results, followers)
+        finally:
+            if saved is None:
+                os.environ.pop("XDG_STATE_HOME", None)
+            else:
+                os.environ["XDG_STATE_HOME"] = saved
+
+
+async def _lab_latency(sizes: Sizes, results: Results, followers: int) -> None:
     from gradtui.bench.tui_figures import TERMINAL, _wait_for
     from gradtui.config import LabConfig
     from gradtui.stream.address import ShareSpec
