@@ -208,8 +208,8 @@ class FollowApp(App[int]):
         if probe:
             prediction = prediction.replace("probe", f"probe {probe}", 1)
         state, detail = mirror.state, mirror.detail
-        if self.connection[0] != "connected":
-            state, detail = "loading", self.connection[1]
+        if self.connection[0] != "connected":  # why is said once, in the bar above; here the last known step
+            state, detail = "waiting", ""
         self.query_one("#status", StatusLine).show(mirror.device, mirror.step, mirror.rate, prediction, state, detail)
 
     def _update_bar(self) -> None:
@@ -218,7 +218,7 @@ class FollowApp(App[int]):
         parts = [f"following the lab at {info.address}" if self.connection[0] == "connected" else self.connection[1]]
         if mirror.preset:
             parts.append(f"preset {mirror.preset}")
-        if mirror.followers:
+        if mirror.followers and self.connection[0] == "connected":  # a gone lab's count is stale
             parts.append(f"{mirror.followers} following")
         parts.append("read-only: your keys change your view only (? help)")
         self.query_one("#follow-bar", Static).update(Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"))
