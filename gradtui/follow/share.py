@@ -61,9 +61,15 @@ class ClassroomServer(Server):
     def _token_ok(self, given: str) -> bool:
         return secrets.compare_digest(given.encode(), self.token.encode())
 
+    def _full(self) -> str:
+        n = self.max_followers
+        return f"the class is full (at most {n} follower{'s' if n != 1 else ''})"
+
     async def handle_index(self, request: web.Request) -> web.Response:
         if not self._token_ok(request.query.get("token", "")):
             raise web.HTTPForbidden(text="gradtui: this page needs the token from the URL the lab printed\n")
+        if self.followers >= self.max_followers:  # said here: a browser cannot read a refused websocket's why
+            raise web.HTTPServiceUnavailable(text=f"gradtui: {self._full()}; try again when a follower leaves\n")
         try:
             font_size = max(6, min(48, int(request.query.get("fontsize", "16"))))
         except ValueError:
@@ -90,7 +96,7 @@ class ClassroomServer(Server):
             log.warning("refused a websocket from origin %r (the page is at %s)", origin, request.host)
             raise web.HTTPForbidden(text="this page's origin may not open a follower\n")
         if self.followers >= self.max_followers:
-            raise web.HTTPServiceUnavailable(text=f"the class is full ({self.max_followers} followers)\n")
+            raise web.HTTPServiceUnavailable(text=self._full() + "\n")
         self.followers += 1
         log.info("follower joined (%d of at most %d)", self.followers, self.max_followers)
         try:

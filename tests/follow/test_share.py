@@ -5,6 +5,8 @@ the client; no TensorFlow: the lab side here is the Share object the lab's launc
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import re
 import subprocess
 import sys
@@ -85,8 +87,8 @@ def test_the_websocket_needs_the_token_and_the_pages_own_origin(share: Share) ->
     assert asyncio.run(_ws_status(ws + share.page_token, own)) == 101
 
 
-async def _hold(url: str, origin: str, count: int) -> list[int]:
-    """Open `count` followers at once (kept open), then one more; the statuses."""
+async def _hold(url: str, origin: str, count: int, page_url: str = "") -> tuple[list[int], tuple[int, str] | None]:
+    """Open `count` followers at once (kept open), then one more; the statuses, and the page meanwhile."""
     async with aiohttp.ClientSession() as session:
         held = [await session.ws_connect(url, headers={"Origin": origin}) for _ in range(count)]
         try:
@@ -94,15 +96,20 @@ async def _hold(url: str, origin: str, count: int) -> list[int]:
             extra = 101
         except aiohttp.WSServerHandshakeError as err:
             extra = err.status
+        page = await _get(page_url) if page_url else None
         for ws in held:
             await ws.close()
-        return [101] * len(held) + [extra]
+        return [101] * len(held) + [extra], page
 
 
 def test_at_most_share_max_followers(share: Share) -> None:
     asyncio.run(_page_up(share))
-    statuses = asyncio.run(_hold(f"ws://127.0.0.1:{share.port}/ws/{share.page_token}", base(share), 2))
+    ws = f"ws://127.0.0.1:{share.port}/ws/{share.page_token}"
+    statuses, page = asyncio.run(_hold(ws, base(share), 2, share.url))
     assert statuses == [101, 101, 503]
+    # the page itself says so (a browser cannot read why its websocket was refused)
+    assert page == (503, "gradtui: the class is full (at most 2 followers); try again when a follower leaves\n")
+    wait_for(lambda: asyncio.run(_get(share.url))[0] == 200, what="the page to open again once they left")
 
 
 def test_binds_loopback_unless_a_host_is_given() -> None:
@@ -125,8 +132,11 @@ def test_binds_loopback_unless_a_host_is_given() -> None:
 def test_a_busy_port_is_refused_before_the_lab_opens() -> None:
     holder = Share(ShareSpec("127.0.0.1", 0))
     try:
-        with pytest.raises(OSError, match=f"--share: cannot listen on 127.0.0.1:{holder.port}"):
+        with pytest.raises(OSError) as refused:
             Share(ShareSpec("127.0.0.1", holder.port))
+        # one line as the docs give it (socket.create_server's own text repeats the address as a tuple)
+        busy = os.strerror(errno.EADDRINUSE)
+        assert str(refused.value) == f"--share: cannot listen on 127.0.0.1:{holder.port}: {busy}"
     finally:
         holder.close()
 
