@@ -151,7 +151,7 @@ def _follow(where: str | None) -> int:
         return EXIT_USAGE
     from gradtui.follow.app import run_follow
 
-    return run_follow(info, where)
+    return run_follow(info)
 
 
 def _command(args: argparse.Namespace, config: LabConfig) -> int:

@@ -22,7 +22,7 @@ from textual.widgets import Footer, Static, TabbedContent
 
 from gradtui.follow.mirror import Mirror
 from gradtui.lab.pins import Pin
-from gradtui.stream.address import StreamInfo, find_stream
+from gradtui.stream.address import StreamInfo, same_lab
 from gradtui.stream.client import StreamClient
 from gradtui.tui.screens.help import HelpScreen, NotesScreen
 from gradtui.tui.widgets.plots_panel import PlotsPanel
@@ -114,12 +114,12 @@ class FollowApp(App[int]):
     VERTICAL_BREAKPOINTS = [(0, "-tiny"), (22, "-short"), (34, "-tall")]  # noqa: RUF012
     ENABLE_COMMAND_PALETTE = False  # the palette would list the app's own commands: nothing to run here
 
-    def __init__(self, info: StreamInfo, connect: bool = True, address: str | None = None) -> None:
+    def __init__(self, info: StreamInfo, connect: bool = True) -> None:
         super().__init__()
         self.info = info
         self.mirror = Mirror()
         self.connection = ("waiting", f"connecting to {info.address}")
-        locate = partial(find_stream, address)  # the same lab again after it restarts (on its new stream port)
+        locate = partial(same_lab, info)  # the same lab again after it restarts (on its new stream port)
         self._client = StreamClient(info, self._from_stream, self._from_client, locate) if connect else None
         self._drawn_resets = -1
         self._last_draw = 0.0
@@ -277,9 +277,9 @@ class FollowApp(App[int]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
 
-def run_follow(info: StreamInfo, address: str | None = None) -> int:
-    """Follow the lab at `info` (found from `address`, or the newest on this machine) until the user quits."""
-    app = FollowApp(info, address=address)
+def run_follow(info: StreamInfo) -> int:
+    """Follow the lab at `info` (and the same lab again after a restart) until the user quits."""
+    app = FollowApp(info)
     code = app.run()
     return code if isinstance(code, int) else 0
 

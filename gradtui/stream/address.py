@@ -135,6 +135,21 @@ def find_stream(address: str | None) -> StreamInfo:
     return StreamInfo(host, port, token, 0)
 
 
+def same_lab(first: StreamInfo) -> StreamInfo:
+    """The lab `first` came from, after a restart: the running stream that serves the same page address
+    (its stream port and token are new), else `first` again. Never another lab on this machine, however new:
+    a student whose teacher quit waits for that teacher, not the next class's."""
+    page = urlsplit(first.url) if first.url else None
+    for info in running_streams():
+        if (info.host, info.port, info.pid) == (first.host, first.port, first.pid):
+            return info
+        if page is not None and info.url:
+            theirs = urlsplit(info.url)
+            if (theirs.hostname, theirs.port) == (page.hostname, page.port):
+                return info
+    return first
+
+
 def remove_stream_file(path: Path) -> None:
     with contextlib.suppress(OSError):
         path.unlink()

@@ -11,11 +11,12 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 
-from gradtui.stream.address import ShareSpec, parse_host_port, running_streams
+from gradtui.stream.address import ShareSpec, StreamInfo, parse_host_port, running_streams, same_lab, write_stream_file
 from gradtui.stream.publisher import LabFrame
 from gradtui.tui.share import Share
 
@@ -127,6 +128,19 @@ def test_binds_loopback_unless_a_host_is_given() -> None:
     finally:
         shared.close()
     assert running_streams() == []  # the lab's stream file goes with it
+
+
+def test_a_follower_waits_for_its_own_lab_not_the_newest_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    ours = StreamInfo("127.0.0.1", 1111, "a", int(gone.stdout), "http://127.0.0.1:8000/?token=x")  # it quit
+    write_stream_file(StreamInfo("127.0.0.1", 2222, "b", os.getppid(), "http://127.0.0.1:8001/?token=y"))
+    assert running_streams()[0].port == 2222  # another teacher's lab is the newest on the machine
+    assert same_lab(ours) == ours  # but the student keeps waiting for theirs
+    back = StreamInfo("127.0.0.1", 3333, "c", os.getpid(), "http://127.0.0.1:8000/?token=z")  # restarted
+    write_stream_file(back)
+    assert same_lab(ours) == back
+    assert same_lab(StreamInfo("127.0.0.1", 4444, "d", 0)) == StreamInfo("127.0.0.1", 4444, "d", 0)  # no page: itself
 
 
 def test_a_busy_port_is_refused_before_the_lab_opens() -> None:
