@@ -66,8 +66,14 @@ class ClassroomServer(Server):
         return f"the class is full (at most {n} follower{'s' if n != 1 else ''})"
 
     async def handle_index(self, request: web.Request) -> web.Response:
-        if not self._token_ok(request.query.get("token", "")):
+        given = request.query.get("token", "")
+        if not given:
             raise web.HTTPForbidden(text="gradtui: this page needs the token from the URL the lab printed\n")
+        if not self._token_ok(given):  # most often an old link: each start of the lab prints a new token
+            raise web.HTTPForbidden(
+                text="gradtui: this link's token is not the lab's (a restarted lab prints a new URL); "
+                "ask for the current one\n"
+            )
         if self.followers >= self.max_followers:  # said here: a browser cannot read a refused websocket's why
             raise web.HTTPServiceUnavailable(text=f"gradtui: {self._full()}; try again when a follower leaves\n")
         try:

@@ -62,8 +62,14 @@ async def _page_up(share: Share) -> None:
 
 def test_the_page_needs_the_token_and_loads_nothing_from_outside(share: Share) -> None:
     asyncio.run(_page_up(share))
-    assert asyncio.run(_get(base(share) + "/"))[0] == 403
-    assert asyncio.run(_get(base(share) + "/?token=guess"))[0] == 403
+    assert asyncio.run(_get(base(share) + "/")) == (
+        403,
+        "gradtui: this page needs the token from the URL the lab printed\n",
+    )
+    status, why = asyncio.run(_get(base(share) + "/?token=guess"))  # most often a link from the lab's last start
+    assert status == 403 and why.startswith(
+        "gradtui: this link's token is not the lab's (a restarted lab prints a new URL)"
+    )
     status, page = asyncio.run(_get(share.url))
     assert status == 200
     external = re.findall(r"""(?:src|href)\s*=\s*["']((?:https?:)?//[^"']+)""", page) + re.findall(
