@@ -18,6 +18,7 @@ import logging
 import os
 import secrets
 import shlex
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -123,7 +124,19 @@ async def _serve(server: ClassroomServer, sock: socket.socket) -> None:
     closed = asyncio.Event()
     loop.add_reader(sys.stdin.fileno(), lambda: closed.set() if not os.read(sys.stdin.fileno(), 1024) else None)
     await closed.wait()
+    _end_followers()  # first: the lab waits a few seconds only, and cleanup waits for their websockets
     await runner.cleanup()
+
+
+def _end_followers() -> None:
+    """Stop the `gradtui follow` processes this server started: a follower whose page server is gone is
+    never told to quit (textual-serve's shutdown leaves them), and would wait for the lab forever.
+    They are in this server's process group, a session of its own that the lab started it in."""
+    if os.getpgrp() != os.getpid():  # not the lab's child (run by hand, or in a test): the group is not ours
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        os.killpg(0, signal.SIGTERM)
 
 
 def follower_command(stream: str) -> str:

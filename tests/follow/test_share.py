@@ -168,6 +168,40 @@ def test_the_page_server_stops_with_the_lab(share: Share) -> None:
     wait_for(lambda: server.poll() is not None, what="the page server to stop")
 
 
+def _in_group(pgid: int) -> list[int]:
+    """Processes in process group `pgid` (field 5 of /proc/PID/stat, after the parenthesised name)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
+def test_browser_followers_end_with_the_lab(share: Share) -> None:
+    server = share._server
+    assert server is not None
+    asyncio.run(_page_up(share))
+
+    async def follow_then_quit() -> None:
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(
+                f"ws://127.0.0.1:{share.port}/ws/{share.page_token}", headers={"Origin": base(share)}
+            )
+            try:
+                await asyncio.to_thread(wait_for, lambda: len(_in_group(server.pid)) >= 2, 20.0, "a follower process")
+                await asyncio.to_thread(share.close)  # the teacher quits while a browser still follows
+            finally:
+                await ws.close()
+
+    asyncio.run(follow_then_quit())
+    wait_for(lambda: _in_group(server.pid) == [], what="the browser followers to end with the lab")
+
+
 def test_gradtui_follow_never_imports_tensorflow_or_the_engine() -> None:
     code = (
         "import sys; import gradtui.cli, gradtui.follow.app, gradtui.follow.share; "
