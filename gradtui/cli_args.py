@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
         "address",
         nargs="?",
         metavar="ADDRESS",
-        help=f"the lab's stream, [HOST:]PORT (its token from the state directory or ${address.TOKEN_ENV})",
+        help=f"the lab's page or stream, [HOST:]PORT or the URL it printed (the stream's token from the state "
+        f"directory or ${address.TOKEN_ENV})",
     )
     sub.add_parser(
         "sessions",

@@ -125,6 +125,8 @@ def find_stream(address: str | None) -> StreamInfo:
                 f"no lab is sharing on this machine (none in {streams_dir()}); start one with gradtui --share PORT"
             )
         return running[0]
+    if "://" in address:  # the page's URL as the lab printed it: its host and port (its token is the page's)
+        address = urlsplit(address.strip()).netloc
     host, port = parse_host_port(address, "ADDRESS")
     for info in running:  # the stream's port, or the page's (the one in the URL the lab printed)
         ports = (info.port, urlsplit(info.url).port if info.url else None)

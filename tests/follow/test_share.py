@@ -16,7 +16,15 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gradtui.stream.address import ShareSpec, StreamInfo, parse_host_port, running_streams, same_lab, write_stream_file
+from gradtui.stream.address import (
+    ShareSpec,
+    StreamInfo,
+    find_stream,
+    parse_host_port,
+    running_streams,
+    same_lab,
+    write_stream_file,
+)
 from gradtui.stream.publisher import LabFrame
 from gradtui.tui.share import Share
 
@@ -131,6 +139,8 @@ def test_binds_loopback_unless_a_host_is_given() -> None:
         assert shared.publisher.host == "127.0.0.1"
         found = running_streams()[0]
         assert (found.host, found.port, found.url) == ("127.0.0.1", shared.publisher.port, shared.url)
+        # a student pastes the printed URL to `gradtui follow`: the lab behind that page
+        assert find_stream(shared.url) == found
     finally:
         shared.close()
     assert running_streams() == []  # the lab's stream file goes with it
