@@ -121,9 +121,12 @@ def _prepare(
                 host, port = address.parse_host_port(args.share)
             except ValueError as err:
                 raise UsageError(str(err)) from err
-            if args.share_max < 1:
-                raise UsageError(f"--share-max: must be at least 1, got {args.share_max}")
-            share = address.ShareSpec(host, port, args.share_max)
+            limit = address.ShareSpec.max_followers if args.share_max is None else args.share_max
+            if limit < 1:
+                raise UsageError(f"--share-max: must be at least 1, got {limit}")
+            share = address.ShareSpec(host, port, limit)
+        elif args.share_max is not None:  # would be ignored: the lab would open unshared
+            raise UsageError("--share-max: does nothing without --share PORT (it caps that lab's followers)")
         if args.command is None:
             if args.demo is not None:
                 check_in(args.demo, "--demo")
@@ -148,7 +151,7 @@ def _follow(where: str | None) -> int:
         return EXIT_USAGE
     from gradtui.follow.app import run_follow
 
-    return run_follow(info, where)
+    return run_follow(info)
 
 
 def _command(args: argparse.Namespace, config: LabConfig) -> int:

@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         "on this machine; binds 127.0.0.1 unless HOST is given (docs/classroom.md)",
     )
     parser.add_argument(
-        "--share-max", type=int, default=40, metavar="N", help="followers at most, with --share [default: 40]"
+        "--share-max", type=int, default=None, metavar="N", help="followers at most, with --share [default: 40]"
     )
     _add_lab_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -156,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
         "address",
         nargs="?",
         metavar="ADDRESS",
-        help=f"the lab's stream, [HOST:]PORT (its token from the state directory or ${address.TOKEN_ENV})",
+        help=f"the lab's page or stream, [HOST:]PORT or the URL it printed (the stream's token from the state "
+        f"directory or ${address.TOKEN_ENV})",
     )
     sub.add_parser(
         "sessions",

@@ -22,7 +22,7 @@ from textual.widgets import Footer, Static, TabbedContent
 
 from gradtui.follow.mirror import Mirror
 from gradtui.lab.pins import Pin
-from gradtui.stream.address import StreamInfo, find_stream
+from gradtui.stream.address import StreamInfo, same_lab
 from gradtui.stream.client import StreamClient
 from gradtui.tui.screens.help import HelpScreen, NotesScreen
 from gradtui.tui.widgets.plots_panel import PlotsPanel
@@ -114,12 +114,12 @@ class FollowApp(App[int]):
     VERTICAL_BREAKPOINTS = [(0, "-tiny"), (22, "-short"), (34, "-tall")]  # noqa: RUF012
     ENABLE_COMMAND_PALETTE = False  # the palette would list the app's own commands: nothing to run here
 
-    def __init__(self, info: StreamInfo, connect: bool = True, address: str | None = None) -> None:
+    def __init__(self, info: StreamInfo, connect: bool = True) -> None:
         super().__init__()
         self.info = info
         self.mirror = Mirror()
         self.connection = ("waiting", f"connecting to {info.address}")
-        locate = partial(find_stream, address)  # the same lab again after it restarts (on its new stream port)
+        locate = partial(same_lab, info)  # the same lab again after it restarts (on its new stream port)
         self._client = StreamClient(info, self._from_stream, self._from_client, locate) if connect else None
         self._drawn_resets = -1
         self._last_draw = 0.0
@@ -208,8 +208,8 @@ class FollowApp(App[int]):
         if probe:
             prediction = prediction.replace("probe", f"probe {probe}", 1)
         state, detail = mirror.state, mirror.detail
-        if self.connection[0] != "connected":
-            state, detail = "loading", self.connection[1]
+        if self.connection[0] != "connected":  # why is said once, in the bar above; here the last known step
+            state, detail = "waiting", ""
         self.query_one("#status", StatusLine).show(mirror.device, mirror.step, mirror.rate, prediction, state, detail)
 
     def _update_bar(self) -> None:
@@ -218,7 +218,7 @@ class FollowApp(App[int]):
         parts = [f"following the lab at {info.address}" if self.connection[0] == "connected" else self.connection[1]]
         if mirror.preset:
             parts.append(f"preset {mirror.preset}")
-        if mirror.followers:
+        if mirror.followers and self.connection[0] == "connected":  # a gone lab's count is stale
             parts.append(f"{mirror.followers} following")
         parts.append("read-only: your keys change your view only (? help)")
         self.query_one("#follow-bar", Static).update(Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"))
@@ -277,9 +277,9 @@ class FollowApp(App[int]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
 
-def run_follow(info: StreamInfo, address: str | None = None) -> int:
-    """Follow the lab at `info` (found from `address`, or the newest on this machine) until the user quits."""
-    app = FollowApp(info, address=address)
+def run_follow(info: StreamInfo) -> int:
+    """Follow the lab at `info` (and the same lab again after a restart) until the user quits."""
+    app = FollowApp(info)
     code = app.run()
     return code if isinstance(code, int) else 0
 

@@ -18,6 +18,7 @@ import logging
 import os
 import secrets
 import shlex
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -61,9 +62,21 @@ class ClassroomServer(Server):
     def _token_ok(self, given: str) -> bool:
         return secrets.compare_digest(given.encode(), self.token.encode())
 
+    def _full(self) -> str:
+        n = self.max_followers
+        return f"the class is full (at most {n} follower{'s' if n != 1 else ''})"
+
     async def handle_index(self, request: web.Request) -> web.Response:
-        if not self._token_ok(request.query.get("token", "")):
+        given = request.query.get("token", "")
+        if not given:
             raise web.HTTPForbidden(text="gradtui: this page needs the token from the URL the lab printed\n")
+        if not self._token_ok(given):  # most often an old link: each start of the lab prints a new token
+            raise web.HTTPForbidden(
+                text="gradtui: this link's token is not the lab's (a restarted lab prints a new URL); "
+                "ask for the current one\n"
+            )
+        if self.followers >= self.max_followers:  # said here: a browser cannot read a refused websocket's why
+            raise web.HTTPServiceUnavailable(text=f"gradtui: {self._full()}; try again when a follower leaves\n")
         try:
             font_size = max(6, min(48, int(request.query.get("fontsize", "16"))))
         except ValueError:
@@ -90,7 +103,7 @@ class ClassroomServer(Server):
             log.warning("refused a websocket from origin %r (the page is at %s)", origin, request.host)
             raise web.HTTPForbidden(text="this page's origin may not open a follower\n")
         if self.followers >= self.max_followers:
-            raise web.HTTPServiceUnavailable(text=f"the class is full ({self.max_followers} followers)\n")
+            raise web.HTTPServiceUnavailable(text=self._full() + "\n")
         self.followers += 1
         log.info("follower joined (%d of at most %d)", self.followers, self.max_followers)
         try:
@@ -111,7 +124,19 @@ async def _serve(server: ClassroomServer, sock: socket.socket) -> None:
     closed = asyncio.Event()
     loop.add_reader(sys.stdin.fileno(), lambda: closed.set() if not os.read(sys.stdin.fileno(), 1024) else None)
     await closed.wait()
+    _end_followers()  # first: the lab waits a few seconds only, and cleanup waits for their websockets
     await runner.cleanup()
+
+
+def _end_followers() -> None:
+    """Stop the `gradtui follow` processes this server started: a follower whose page server is gone is
+    never told to quit (textual-serve's shutdown leaves them), and would wait for the lab forever.
+    They are in this server's process group, a session of its own that the lab started it in."""
+    if os.getpgrp() != os.getpid():  # not the lab's child (run by hand, or in a test): the group is not ours
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        os.killpg(0, signal.SIGTERM)
 
 
 def follower_command(stream: str) -> str:

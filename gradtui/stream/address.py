@@ -125,6 +125,8 @@ def find_stream(address: str | None) -> StreamInfo:
                 f"no lab is sharing on this machine (none in {streams_dir()}); start one with gradtui --share PORT"
             )
         return running[0]
+    if "://" in address:  # the page's URL as the lab printed it: its host and port (its token is the page's)
+        address = urlsplit(address.strip()).netloc
     host, port = parse_host_port(address, "ADDRESS")
     for info in running:  # the stream's port, or the page's (the one in the URL the lab printed)
         ports = (info.port, urlsplit(info.url).port if info.url else None)
@@ -133,6 +135,21 @@ def find_stream(address: str | None) -> StreamInfo:
     if not token:
         raise ValueError(f"no token for {address}: set {TOKEN_ENV} to the token the lab's stream file holds")
     return StreamInfo(host, port, token, 0)
+
+
+def same_lab(first: StreamInfo) -> StreamInfo:
+    """The lab `first` came from, after a restart: the running stream that serves the same page address
+    (its stream port and token are new), else `first` again. Never another lab on this machine, however new:
+    a student whose teacher quit waits for that teacher, not the next class's."""
+    page = urlsplit(first.url) if first.url else None
+    for info in running_streams():
+        if (info.host, info.port, info.pid) == (first.host, first.port, first.pid):
+            return info
+        if page is not None and info.url:
+            theirs = urlsplit(info.url)
+            if (theirs.hostname, theirs.port) == (page.hostname, page.port):
+                return info
+    return first
 
 
 def remove_stream_file(path: Path) -> None:

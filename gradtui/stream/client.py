@@ -63,11 +63,16 @@ class StreamClient:
                 with contextlib.suppress(ValueError, OSError):
                     self.info = self._locate()
 
+    def _gone(self) -> str:
+        return f"the lab at {self.info.address} quit or is restarting; waiting for it (q stops following)"
+
     def _follow_once(self) -> str:
         """One connection, read to its end; what ended it, for the status line."""
         try:
             sock = socket.create_connection((self.info.host, self.info.port), timeout=3.0)
         except OSError as err:
+            if self.connections:  # it was there: say what the student needs to know, not the errno
+                return self._gone()
             return f"no lab at {self.info.address} ({err.strerror or err}); retrying every second"
         self._sock = sock
         try:
@@ -78,7 +83,7 @@ class StreamClient:
             while not self._stop.is_set():
                 data = sock.recv(READ_BYTES)
                 if not data:
-                    return f"the lab's stream at {self.info.address} ended; retrying every second"
+                    return self._gone()
                 buffer += data
                 while (end := buffer.find(b"\n")) >= 0:
                     line = bytes(buffer[:end])

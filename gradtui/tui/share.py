@@ -46,7 +46,8 @@ class Share:
             self._page = socket.create_server((spec.host, spec.port), family=family, backlog=64)
         except OSError as err:
             where = f"{address.url_host(spec.host)}:{spec.port}"
-            raise OSError(f"--share: cannot listen on {where}: {err.strerror or err}") from None
+            why = os.strerror(err.errno) if err.errno else str(err)  # create_server's strerror repeats the address
+            raise OSError(f"--share: cannot listen on {where}: {why}") from None
         self.bound: tuple[str, int] = self._page.getsockname()[:2]  # the address the page listens on
         self.port = int(self.bound[1])
         self.publisher = Publisher(max_followers=spec.max_followers)

@@ -303,6 +303,10 @@ def test_lab_only_flags_with_another_command_are_refused(run_cli: Run, argv: lis
     assert_refused(*run_cli(*argv), flag, "does not apply to gradtui")
 
 
+def test_share_max_without_share_is_refused_not_ignored(run_cli: Run) -> None:
+    assert_refused(*run_cli("--share-max", "3", "run", "--steps", "1"), "--share-max", "does nothing without --share")
+
+
 @pytest.mark.parametrize(
     ("flag", "value", "rule"),
     [("--label", "1", "example-loss"), ("--target", "argmax", "prediction")],

@@ -7,7 +7,7 @@ import socket
 import threading
 
 from rich.text import Text
-from textual.widgets import Markdown, TabbedContent
+from textual.widgets import Markdown, Static, TabbedContent
 
 from gradtui.follow.app import ACTIONS, FollowApp
 from gradtui.stream import protocol
@@ -116,7 +116,31 @@ async def test_a_lost_stream_is_said_and_retried() -> None:
                 break
             await pilot.pause(0.05)
         assert "retrying" in app.connection[1]
-        assert "no lab at" in str(app.query_one("#status", StatusLine).render())
+        assert "no lab at" in str(app.query_one("#follow-bar", Static).render())
+        status = str(app.query_one("#status", StatusLine).render())
+        assert "waiting" in status and "no lab" not in status  # said once, in the bar
+
+
+async def test_a_lab_that_quits_is_said_so_in_one_line_and_its_last_step_stays() -> None:
+    publisher = Publisher().start()
+    publisher.offer(LabFrame(history=history(8), summary=SUMMARY, state="ready", device="CPU:0"))
+    app = FollowApp(StreamInfo("127.0.0.1", publisher.port, publisher.token, 0))
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(200):
+            if app.mirror.step == 7:
+                break
+            await pilot.pause(0.05)
+        publisher.close()  # the teacher quit
+        for _ in range(100):  # past the first retry, which finds nothing listening
+            if app._client is not None and app._client.connections and "quit" in app.connection[1]:
+                await pilot.pause(1.5)
+                break
+            await pilot.pause(0.05)
+        bar = str(app.query_one("#follow-bar", Static).render())
+        assert bar.startswith(f"the lab at 127.0.0.1:{publisher.port} quit or is restarting; waiting"), bar
+        assert "Connection refused" not in bar and "following ·" not in bar  # no stale follower count
+        status = str(app.query_one("#status", StatusLine).render())
+        assert "waiting" in status and "step 7" in status and "quit" not in status
 
 
 def test_unknown_messages_and_garbage_are_errors_not_crashes() -> None:

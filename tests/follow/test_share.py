@@ -5,15 +5,26 @@ the client; no TensorFlow: the lab side here is the Share object the lab's launc
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 
-from gradtui.stream.address import ShareSpec, parse_host_port, running_streams
+from gradtui.stream.address import (
+    ShareSpec,
+    StreamInfo,
+    find_stream,
+    parse_host_port,
+    running_streams,
+    same_lab,
+    write_stream_file,
+)
 from gradtui.stream.publisher import LabFrame
 from gradtui.tui.share import Share
 
@@ -59,8 +70,14 @@ async def _page_up(share: Share) -> None:
 
 def test_the_page_needs_the_token_and_loads_nothing_from_outside(share: Share) -> None:
     asyncio.run(_page_up(share))
-    assert asyncio.run(_get(base(share) + "/"))[0] == 403
-    assert asyncio.run(_get(base(share) + "/?token=guess"))[0] == 403
+    assert asyncio.run(_get(base(share) + "/")) == (
+        403,
+        "gradtui: this page needs the token from the URL the lab printed\n",
+    )
+    status, why = asyncio.run(_get(base(share) + "/?token=guess"))  # most often a link from the lab's last start
+    assert status == 403 and why.startswith(
+        "gradtui: this link's token is not the lab's (a restarted lab prints a new URL)"
+    )
     status, page = asyncio.run(_get(share.url))
     assert status == 200
     external = re.findall(r"""(?:src|href)\s*=\s*["']((?:https?:)?//[^"']+)""", page) + re.findall(
@@ -85,8 +102,8 @@ def test_the_websocket_needs_the_token_and_the_pages_own_origin(share: Share) ->
     assert asyncio.run(_ws_status(ws + share.page_token, own)) == 101
 
 
-async def _hold(url: str, origin: str, count: int) -> list[int]:
-    """Open `count` followers at once (kept open), then one more; the statuses."""
+async def _hold(url: str, origin: str, count: int, page_url: str = "") -> tuple[list[int], tuple[int, str] | None]:
+    """Open `count` followers at once (kept open), then one more; the statuses, and the page meanwhile."""
     async with aiohttp.ClientSession() as session:
         held = [await session.ws_connect(url, headers={"Origin": origin}) for _ in range(count)]
         try:
@@ -94,15 +111,20 @@ async def _hold(url: str, origin: str, count: int) -> list[int]:
             extra = 101
         except aiohttp.WSServerHandshakeError as err:
             extra = err.status
+        page = await _get(page_url) if page_url else None
         for ws in held:
             await ws.close()
-        return [101] * len(held) + [extra]
+        return [101] * len(held) + [extra], page
 
 
 def test_at_most_share_max_followers(share: Share) -> None:
     asyncio.run(_page_up(share))
-    statuses = asyncio.run(_hold(f"ws://127.0.0.1:{share.port}/ws/{share.page_token}", base(share), 2))
+    ws = f"ws://127.0.0.1:{share.port}/ws/{share.page_token}"
+    statuses, page = asyncio.run(_hold(ws, base(share), 2, share.url))
     assert statuses == [101, 101, 503]
+    # the page itself says so (a browser cannot read why its websocket was refused)
+    assert page == (503, "gradtui: the class is full (at most 2 followers); try again when a follower leaves\n")
+    wait_for(lambda: asyncio.run(_get(share.url))[0] == 200, what="the page to open again once they left")
 
 
 def test_binds_loopback_unless_a_host_is_given() -> None:
@@ -117,16 +139,34 @@ def test_binds_loopback_unless_a_host_is_given() -> None:
         assert shared.publisher.host == "127.0.0.1"
         found = running_streams()[0]
         assert (found.host, found.port, found.url) == ("127.0.0.1", shared.publisher.port, shared.url)
+        # a student pastes the printed URL to `gradtui follow`: the lab behind that page
+        assert find_stream(shared.url) == found
     finally:
         shared.close()
     assert running_streams() == []  # the lab's stream file goes with it
 
 
+def test_a_follower_waits_for_its_own_lab_not_the_newest_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    ours = StreamInfo("127.0.0.1", 1111, "a", int(gone.stdout), "http://127.0.0.1:8000/?token=x")  # it quit
+    write_stream_file(StreamInfo("127.0.0.1", 2222, "b", os.getppid(), "http://127.0.0.1:8001/?token=y"))
+    assert running_streams()[0].port == 2222  # another teacher's lab is the newest on the machine
+    assert same_lab(ours) == ours  # but the student keeps waiting for theirs
+    back = StreamInfo("127.0.0.1", 3333, "c", os.getpid(), "http://127.0.0.1:8000/?token=z")  # restarted
+    write_stream_file(back)
+    assert same_lab(ours) == back
+    assert same_lab(StreamInfo("127.0.0.1", 4444, "d", 0)) == StreamInfo("127.0.0.1", 4444, "d", 0)  # no page: itself
+
+
 def test_a_busy_port_is_refused_before_the_lab_opens() -> None:
     holder = Share(ShareSpec("127.0.0.1", 0))
     try:
-        with pytest.raises(OSError, match=f"--share: cannot listen on 127.0.0.1:{holder.port}"):
+        with pytest.raises(OSError) as refused:
             Share(ShareSpec("127.0.0.1", holder.port))
+        # one line as the docs give it (socket.create_server's own text repeats the address as a tuple)
+        busy = os.strerror(errno.EADDRINUSE)
+        assert str(refused.value) == f"--share: cannot listen on 127.0.0.1:{holder.port}: {busy}"
     finally:
         holder.close()
 
@@ -136,6 +176,40 @@ def test_the_page_server_stops_with_the_lab(share: Share) -> None:
     assert server is not None and server.poll() is None
     share.close()
     wait_for(lambda: server.poll() is not None, what="the page server to stop")
+
+
+def _in_group(pgid: int) -> list[int]:
+    """Processes in process group `pgid` (field 5 of /proc/PID/stat, after the parenthesised name)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
+def test_browser_followers_end_with_the_lab(share: Share) -> None:
+    server = share._server
+    assert server is not None
+    asyncio.run(_page_up(share))
+
+    async def follow_then_quit() -> None:
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(
+                f"ws://127.0.0.1:{share.port}/ws/{share.page_token}", headers={"Origin": base(share)}
+            )
+            try:
+                await asyncio.to_thread(wait_for, lambda: len(_in_group(server.pid)) >= 2, 20.0, "a follower process")
+                await asyncio.to_thread(share.close)  # the teacher quits while a browser still follows
+            finally:
+                await ws.close()
+
+    asyncio.run(follow_then_quit())
+    wait_for(lambda: _in_group(server.pid) == [], what="the browser followers to end with the lab")
 
 
 def test_gradtui_follow_never_imports_tensorflow_or_the_engine() -> None:

@@ -123,3 +123,16 @@ async def test_v_previews_the_next_update_and_changes_nothing() -> None:
         await pilot.press("v")  # after a step, v previews the next update again
         await wait_until(pilot, lambda: app.lab.plots.preview.preview.step == 3)  # type: ignore[union-attr]
         assert len(of_type(messages, PreviewReady)) >= 2
+
+
+async def test_opening_the_why_tab_at_step_0_leaves_the_lab_ready_not_loading() -> None:
+    """Its attributing graph is built (and traced) in the "why" command, whose build phase says
+    "loading tracing the step"; seen in tmux: that stayed on the status line until the next step."""
+    app = make_app(config=LabConfig(rule="prediction", n_probe=2))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        assert app.engine.explaining and fake(app).attributing is not None
+        status = str(app.query_one("#status").render())
+        assert app.view.state == "ready" and "ready" in status and "tracing" not in status, status

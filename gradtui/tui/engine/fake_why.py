@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from gradtui.config import DEFAULT_LR, LabConfig
+from gradtui.lab import progress
 from gradtui.lab.attribution import AttributionSpec, Influence, ProbeMatrix, Source, StepAttribution
 from gradtui.lab.history import History
 from gradtui.lab.preview_result import ALPHAS, Preview, first_off
@@ -90,6 +91,7 @@ class FakeExplaining:
         defaults, picked = self.default_outputs(), dict(outputs or {})
         spec = AttributionSpec(chosen, tuple(int(picked.get(p, defaults[p])) for p in chosen))
         if self._sums is None or self._sums.spec != spec or self._sums.source != self._source():
+            progress.phase("tracing the step")  # as the real session's attributing graph does
             rows = {"rows": len(self.x_train), "probes": count, "none": 0}[self._source()]
             self._sums = _Sums(spec, self._source(), rows, self._step)
         return spec

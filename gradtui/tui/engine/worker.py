@@ -66,6 +66,7 @@ class Worker:
         self.running = False  # a step/run/play is executing now (a single step too, which never says "running")
         self.changes = 0  # commands run that changed what a save holds (a save notes the count it saved)
         self.log = logs.logger()
+        self._loading_told = False  # a build phase said "loading" since the last resting state was posted
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -123,8 +124,12 @@ class Worker:
         self._queue.put(_Command(name, fn, epoch, cancellable, dropped))
 
     def _main(self) -> None:
-        with progress.reporting(lambda phase: self._set_state("loading", phase)):  # a (re)build says what it does
+        with progress.reporting(self._phase):  # a (re)build says what it does
             self._serve()
+
+    def _phase(self, phase: str) -> None:
+        self._loading_told = True
+        self._set_state("loading", phase)
 
     def _serve(self) -> None:
         try:
@@ -160,6 +165,8 @@ class Worker:
                     self.changes += 1
                 loaded = self.session
                 self._guarded(cmd.name, cmd.fn)
+                if self._loading_told:  # a rebuild inside a command that posts no resting state (the Why
+                    self._settle()  # tab's attributing graph): else "loading" would stay on screen for good
                 if cmd.name == "load" and self.session is not loaded:
                     self.saver.opened()
             finally:
@@ -204,6 +211,7 @@ class Worker:
 
     def _settle(self, paused: bool = False) -> None:
         """Post the resting state after a command."""
+        self._loading_told = False
         session = self.session
         if session is None:
             self._set_state("error", "no model loaded")

@@ -15,6 +15,7 @@ from textual.widgets import Button, Static
 
 STATE_STYLE = {
     "loading": "bold yellow",
+    "waiting": "bold yellow",  # a follower whose lab is gone for now
     "ready": "bold green",
     "running": "bold cyan",
     "paused": "bold magenta",
