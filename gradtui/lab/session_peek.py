@@ -83,7 +83,7 @@ class SessionInfo:
         label = f"{number:>3}" if number is not None else "  -"
         state = "readable" if self.readable else f"DAMAGED: {self.problem}"
         step = f"step {self.step}" if self.step is not None else "step ?"
-        snaps = f"{self.snapshots} snapshot{'s' if self.snapshots != 1 else ''}"
+        snaps = f"{self.snapshots} snapshot{'s' if self.snapshots != 1 else ''}" if self.readable else "? snapshots"
         alive = "  (its lab is running)" if running else ""
         return f"{label}  {when}  {self.what or '?':<22} {step:<12} {snaps:<12} {state}  {self.path.name}{alive}"
 

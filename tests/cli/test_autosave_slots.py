@@ -136,6 +136,7 @@ def test_sessions_lists_autosaves_and_resume_n_picks_one(run_cli: Run, monkeypat
     lines = out.splitlines()
     assert len(lines) == 3
     assert lines[1].split()[0] == "1" and "DAMAGED" in lines[1] and bad.name in lines[1]
+    assert "step ?" in lines[1] and "? snapshots" in lines[1]  # unknown, not "0 snapshots"
     assert (
         lines[2].split()[0] == "2" and "step 4" in lines[2] and "readable" in lines[2] and "preset example1" in lines[2]
     )  # the defaults are the first experiment
