@@ -67,6 +67,24 @@ def test_settings_that_change_in_place_still_apply(run_cli: Run, s: Path) -> Non
     assert session_peek.saved_config(s).lr == 0.5
 
 
+def test_typed_settings_are_checked_against_the_continued_sessions_own(run_cli: Run, tmp_path: Path) -> None:
+    """Found by hand: `--batch-size 8` continuing a batch-loss session was refused as "only the batch-loss
+    rule uses it (the rule is prediction)" (checked against the defaults), and `--label 1` was saved while
+    the session stayed on batch-loss, which ignores it (the rule a label selects was not applied)."""
+    path = tmp_path / "b.npz"
+    code, _, err = run_cli("run", "--session", str(path), "--rule", "batch-loss", "--steps", "1", "--quiet")
+    assert code == 0, err
+    code, _, err = run_cli("run", "--session", str(path), "--steps", "1", "--batch-size", "8", "--quiet")
+    assert code == 0, err
+    assert session_peek.saved_config(path).batch_size == 8
+    code, out, err = run_cli("run", "--session", str(path), "--steps", "1", "--momentum", "0.5", "--quiet")
+    assert_refused(code, out, err, "--momentum", "the optimizer is auto")  # the session's optimizer, rightly
+    code, _, err = run_cli("run", "--session", str(path), "--steps", "1", "--label", "1", "--quiet")
+    assert code == 0, err
+    config = session_peek.saved_config(path)
+    assert (config.rule, config.label, session_peek.step_of(path)) == ("example-loss", 1, 3)
+
+
 def test_a_new_session_file_is_created_from_the_flags(run_cli: Run, tmp_path: Path) -> None:
     path = tmp_path / "new.npz"
     code, out, err = run_cli("run", "--session", str(path), "--steps", "2", "--lr", "0.3", "--eval-max", "100")
