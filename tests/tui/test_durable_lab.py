@@ -246,6 +246,29 @@ async def test_a_final_save_that_lands_in_the_fallback_says_where_and_exits_0(
     assert f"saved to {fallback} instead; gradtui --session {fallback} reopens it" in app.exit_note
 
 
+async def test_a_ctrl_s_that_landed_in_the_fallback_is_said_again_on_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in tmux: ctrl+s to a full disk went to /tmp/lab.npz, then `q` printed nothing (the work was
+    saved, so there was no autosave to report): where it went was only in a toast, gone by then."""
+    full, fallback = tmp_path / "full", tmp_path / "tmp"
+    full.mkdir()
+    fallback.mkdir()
+    monkeypatch.setenv("TMPDIR", str(fallback))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setattr(saving, "atomic_write_bytes", _failing_in(full))
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await steps(pilot, 2)
+        await save_as(pilot, full / "lab.npz")
+        assert step_of(fallback / "lab.npz") == 2
+        await pilot.press("q")
+        await wait_until(pilot, lambda: bool(app.exit_note), 30)
+    assert app.return_value == 0
+    assert f"save failed: no space left on device on {full}; saved to {fallback / 'lab.npz'} instead" in app.exit_note
+
+
 async def test_a_plain_start_skips_a_damaged_newest_autosave_and_says_so_until_dismissed() -> None:
     good = autosave.directory() / f"{autosave.PREFIX}20200101-000000-1.npz"
     good.parent.mkdir(parents=True, exist_ok=True)
