@@ -85,7 +85,7 @@ def fallback_dirs() -> list[Path]:
     return found
 
 
-def _fallback_target(directory: Path, name: str) -> Path:
+def fallback_target(directory: Path, name: str) -> Path:
     """`directory/name`, or `name` with this pid when a file of that name is there already (not ours to replace)."""
     target = directory / name
     if not target.exists():
@@ -141,7 +141,7 @@ def save_bytes(
         if directory.absolute() == here:
             continue
         # a name the caller made unique (an autosave's) is replaced each time; another is never
-        other = directory / fallback_name if fallback_name else _fallback_target(directory, target.name)
+        other = directory / fallback_name if fallback_name else fallback_target(directory, target.name)
         try:
             atomic_write_bytes(other, data)
         except OSError as err:
