@@ -23,6 +23,7 @@ from gradtui.cli_checks import (
     check_in,
     check_out,
     check_session,
+    check_session_opens,
     continues,
     parse_alphas,
     precheck_files,
@@ -129,6 +130,7 @@ def _prepare(
                 check_in(args.demo, "--demo")
             if args.session is not None:
                 check_session(args.session)
+                check_session_opens(args.session)
             if args.resume is not None:
                 if args.session is not None:
                     raise UsageError("--resume: reopens an autosave; give it or --session FILE, not both")

@@ -153,3 +153,25 @@ def test_escape_codes_in_a_file_name_are_shown_in_the_error(run_cli: Run, tmp_pa
     code, _, err = run_cli("run", "--session", str(path), "--steps", "1", "--quiet")
     assert code == 2
     assert "\x1b" not in err and "\x07" not in err and "\\x1b]0;pwned\\x07" in err
+
+
+def test_the_lab_refuses_a_damaged_session_file_before_it_starts(
+    run_cli: Run, s: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in tmux: `gradtui --session cut.npz` opened a fresh lab at step 0, the reason in a toast that
+    was gone in 8 s (and a ctrl+s then saved the blank lab); now one line, exit 2, as `run --session`."""
+    import gradtui.tui.launcher
+
+    opened: list[object] = []
+
+    def fake_app(*args: object, **kwargs: object) -> int:
+        opened.append(kwargs.get("session_file"))
+        return 0
+
+    monkeypatch.setattr(gradtui.tui.launcher, "run_app", fake_app)
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(s.read_bytes()[:3000])
+    code, out, err = run_cli("--session", str(cut))
+    assert_refused(code, out, err, f"--session: {cut}", "is not a readable .npz archive")
+    assert opened == []
+    assert run_cli("--session", str(s))[0] == 0 and opened == [str(s)]  # a whole one opens
