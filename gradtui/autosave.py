@@ -157,7 +157,9 @@ class AutosaveSlot:
         if self._fd is None:  # the lock could not be taken at start (state dir missing then): try again
             with contextlib.suppress(OSError):
                 self._fd = file_lock.acquire(self._lock_path, 0.0)
-        outcome = save_bytes(self.path, data, step=step, fallbacks=fallback_dirs(), fallback_name=self.path.name)
+        outcome = save_bytes(
+            self.path, data, step=step, fallbacks=fallback_dirs(), fallback_name=self.path.name, make_dir=True
+        )
         self.last = outcome
         if outcome.written is not None:
             if self.written is not None and self.written != outcome.written:

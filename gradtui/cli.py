@@ -15,20 +15,21 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from gradtui import trust
-from gradtui.cli_args import bind_dash_values, build_parser, config_from
+from gradtui import relevance, trust
+from gradtui.cli_args import bind_dash_values, build_parser, config_from, typed_settings
 from gradtui.cli_checks import (
     check_command_flags,
     check_dir,
     check_in,
     check_out,
     check_session,
+    check_session_opens,
     continues,
     parse_alphas,
     precheck_files,
     tensorboard_installed,
 )
-from gradtui.config import FIELDS, LabConfig
+from gradtui.config import LabConfig
 from gradtui.devices import logical_cpus
 from gradtui.errors import ConfigError, UsageError, first_line, one_line
 from gradtui.resume import choose_autosave, print_sessions
@@ -132,6 +133,7 @@ def _prepare(
                 check_in(args.demo, "--demo")
             if args.session is not None:
                 check_session(args.session)
+                check_session_opens(args.session)
             if args.resume is not None:
                 if args.session is not None:
                     raise UsageError("--resume: reopens an autosave; give it or --session FILE, not both")
@@ -158,7 +160,7 @@ def _command(args: argparse.Namespace, config: LabConfig) -> int:
     if args.command == "run":
         from gradtui.headless import run_headless
 
-        given = {spec.name for spec in FIELDS if getattr(args, spec.name, None) is not None}
+        given = set(relevance.select_rule(typed_settings(args)))  # `--label K` alone: the rule it selects too
         return run_headless(
             config,
             out=args.out,

@@ -7,6 +7,7 @@ offer the same settings with the same help. Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import NoReturn
 
 from gradtui import __version__, relevance, trust
@@ -182,8 +183,25 @@ def config_from(args: argparse.Namespace) -> LabConfig:
     config = LabConfig.parse(relevance.select_rule(given), base=base)
     if not getattr(args, "preset", None):
         config = implied_defaults(config, given)
-    relevance.check_typed(given, config)
+    saved = _continued(args)
+    # a continued session runs its own settings with the typed ones on top: check against those (against the
+    # defaults, --batch-size on a batch-loss session was refused as "the rule is prediction")
+    relevance.check_typed(given, config if saved is None else LabConfig.parse(relevance.select_rule(given), base=saved))
     return config
+
+
+def _continued(args: argparse.Namespace) -> LabConfig | None:
+    """The settings saved in the file `gradtui run --session FILE` continues (None: no such file, or one that
+    does not read: refused later in one line)."""
+    path = getattr(args, "run_session", None)
+    if path is None or not Path(path).expanduser().is_file():
+        return None
+    from gradtui.lab import session_file, session_peek  # NumPy, no TensorFlow: only when continuing
+
+    try:
+        return session_peek.saved_config(path)
+    except session_file.UnreadableSession:
+        return None
 
 
 def experiment_flags() -> list[tuple[str, str]]:

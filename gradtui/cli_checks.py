@@ -115,6 +115,19 @@ def check_session(path: str) -> None:
         raise UsageError(f"--session: {path} is not a gradtui session file (expected the .npz the lab saves)")
 
 
+def check_session_opens(path: str) -> None:
+    """The lab's --session FILE, when it exists, reads as a session (headers and settings, no TensorFlow):
+    a damaged one is bad input, refused in one line, as `gradtui run --session` refuses it."""
+    if not Path(path).expanduser().is_file():
+        return
+    from gradtui.lab import session_file, session_peek
+
+    try:
+        session_peek.check_opens(Path(path).expanduser())
+    except session_file.UnreadableSession as err:
+        raise UsageError(f"--session: {err}") from err
+
+
 def continues(args: argparse.Namespace) -> bool:
     """`gradtui run --session FILE` on a FILE that exists: its own data and probe, not the flags'."""
     return args.run_session is not None and Path(args.run_session).expanduser().exists()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gradtui import logs
+from gradtui import logs, saving
 from gradtui.config import LabConfig
 from gradtui.errors import ConfigError, LabError, first_line
 from gradtui.file_identity import FileIdentity, identify
@@ -86,8 +86,6 @@ def run_headless(
     `bounded` keeps the lab's bounded history instead (older steps summarised). `influence` K > 0
     attributes every step (the K largest terms per step and probe); `preview` prints the step preview
     at these multiples of the next update at the end."""
-    from gradtui.lab.export import write_history
-
     opened = _open(config, session_path, given or set())
     if isinstance(opened, int):
         return opened
@@ -169,15 +167,8 @@ def run_headless(
         code = _save(session, session_path, identity, say)
         if code:
             return code
-    if out:
-        try:
-            path = write_history(out, session)
-            summarised = session.history.summarised()
-            kept = f" ({summarised} of them summarise older steps)" if summarised else ""
-            say(f"wrote {session.history.stored} rows to {path}{kept}")
-        except (OSError, ValueError) as err:
-            print(f"gradtui: --out: cannot write {out}: {first_line(err)}", file=sys.stderr)
-            return 1
+    if out and not _write_out(out, session, say):
+        return 1
     if interrupted:
         kept = f"; history up to step {session.step_count} written to {out}" if out else ""
         print(f"gradtui: interrupted{kept}", file=sys.stderr)
@@ -195,6 +186,39 @@ def run_headless(
         )
         return 3
     return 0
+
+
+def _write_out(out: str, session: Session, say: Callable[[str], None]) -> bool:
+    """Write --out; whether it landed where asked. When its directory cannot take it (a full disk, a quota,
+    read-only), the history goes to a fallback directory as a session does (saving.py), and the line says
+    where: a long run's results are not thrown away for want of a few megabytes."""
+    from gradtui.lab.export import write_history
+
+    target = Path(out).expanduser()
+    try:
+        path = write_history(target, session)
+    except (OSError, ValueError) as err:
+        if not isinstance(err, OSError) or err.errno not in saving.FALLBACK_ERRNOS:
+            print(f"gradtui: --out: cannot write {out}: {first_line(err)}", file=sys.stderr)
+            return False
+        tried = [saving.reason(err, target)]
+        for directory in saving.fallback_dirs():
+            if directory == target.absolute().parent:
+                continue
+            other = saving.fallback_target(directory, target.name)
+            try:
+                write_history(other, session)
+            except OSError as again:
+                tried.append(saving.reason(again, other))
+                continue
+            print(f"gradtui: --out: write failed: {tried[0]}; written to {other} instead", file=sys.stderr)
+            return False
+        print(f"gradtui: --out: write failed: {'; '.join(tried)}; not written anywhere", file=sys.stderr)
+        return False
+    summarised = session.history.summarised()
+    kept = f" ({summarised} of them summarise older steps)" if summarised else ""
+    say(f"wrote {session.history.stored} rows to {path}{kept}")
+    return True
 
 
 def _open(config: LabConfig, path: str | None, given: set[str]) -> tuple[Session, FileIdentity | None] | int:

@@ -18,10 +18,13 @@ LOGGER_NAME = "gradtui"
 
 
 def state_dir() -> Path:
-    """The per-user state dir (XDG), created on first use."""
+    """The per-user state dir (XDG), created on first use when it can be. A read-only or missing HOME is
+    not an error here (it was a traceback from every command that names the dir): what writes there fails
+    and says so, the log goes nowhere, an autosave goes to a fallback directory (saving.py)."""
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     path = Path(base) / "gradtui"
-    path.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 

@@ -69,7 +69,7 @@ def reason(err: OSError, path: Path) -> str:
     directory = visible(path.expanduser().absolute().parent)
     if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
         return f"{(err.strerror or 'no space left').lower()} on {directory}"
-    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.ENOENT):
         return f"cannot write to {directory} ({(err.strerror or 'refused').lower()})"
     return visible(err.strerror or str(err))
 
@@ -85,7 +85,7 @@ def fallback_dirs() -> list[Path]:
     return found
 
 
-def _fallback_target(directory: Path, name: str) -> Path:
+def fallback_target(directory: Path, name: str) -> Path:
     """`directory/name`, or `name` with this pid when a file of that name is there already (not ours to replace)."""
     target = directory / name
     if not target.exists():
@@ -103,6 +103,7 @@ def save_bytes(
     fallbacks: Sequence[Path] | None = None,
     fallback_name: str | None = None,
     wait: float = file_lock.WAIT_SECONDS,
+    make_dir: bool = False,
 ) -> SaveOutcome:
     """Write `data` to `path` atomically under its lock.
 
@@ -112,10 +113,13 @@ def save_bytes(
     the person just chose). `step`: the step count of what is written, kept in the identity.
     `fallbacks`: directories tried in order when `path` cannot be written (default: fallback_dirs());
     pass () for none. `fallback_name`: a name unique to this writer, replaced there on each save (default: the same
-    name, or with this pid added when a file of that name is there).
+    name, or with this pid added when a file of that name is there). `make_dir`: create the directory first
+    (the state dir of an autosave; one that cannot be created, on a read-only HOME, sends it to a fallback).
     """
     target = Path(path).expanduser()
     try:
+        if make_dir:
+            target.parent.mkdir(parents=True, exist_ok=True)
         with file_lock.write_lock(target, wait):
             if since is not None:
                 now = changed_since(target, since)
@@ -129,7 +133,7 @@ def save_bytes(
         return SaveOutcome(target, conflict=visible(str(err)))
     except OSError as err:
         failure = reason(err, target)
-        if err.errno not in FALLBACK_ERRNOS:
+        if err.errno not in FALLBACK_ERRNOS and not (make_dir and err.errno in (errno.ENOTDIR, errno.ENOENT)):
             return SaveOutcome(target, failure=failure)
     tried = [failure]
     here = target.absolute().parent
@@ -137,7 +141,7 @@ def save_bytes(
         if directory.absolute() == here:
             continue
         # a name the caller made unique (an autosave's) is replaced each time; another is never
-        other = directory / fallback_name if fallback_name else _fallback_target(directory, target.name)
+        other = directory / fallback_name if fallback_name else fallback_target(directory, target.name)
         try:
             atomic_write_bytes(other, data)
         except OSError as err:

@@ -50,6 +50,21 @@ def step_of(path: str | Path) -> int | None:
         return None
 
 
+def check_opens(path: str | Path) -> None:
+    """UnreadableSession when the file is cut off, not an archive or not a session (its headers and settings
+    read, nothing else): `gradtui --session FILE` says so before the lab starts, instead of a fresh lab at
+    step 0 with the reason in a toast."""
+    try:
+        headers = session_check.check_headers(path)
+        session_check.check_meta(path, json.loads(str(array_files.load_npz(path, {"meta": headers["meta"]})["meta"])))
+    except SessionFileError as err:
+        raise session_file.UnreadableSession(first_line(err)) from err
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise session_file.UnreadableSession(
+            f"{path} is not a readable gradtui session file ({first_line(err)})"
+        ) from err
+
+
 def saved_config(path: str | Path) -> LabConfig:
     """The experiment a session file holds, from its meta alone (headers checked first, no other array
     read): what `gradtui run --session` compares the typed flags with before importing TensorFlow."""
@@ -83,7 +98,7 @@ class SessionInfo:
         label = f"{number:>3}" if number is not None else "  -"
         state = "readable" if self.readable else f"DAMAGED: {self.problem}"
         step = f"step {self.step}" if self.step is not None else "step ?"
-        snaps = f"{self.snapshots} snapshot{'s' if self.snapshots != 1 else ''}"
+        snaps = f"{self.snapshots} snapshot{'s' if self.snapshots != 1 else ''}" if self.readable else "? snapshots"
         alive = "  (its lab is running)" if running else ""
         return f"{label}  {when}  {self.what or '?':<22} {step:<12} {snaps:<12} {state}  {self.path.name}{alive}"
 

@@ -155,6 +155,8 @@ class GradApp(App[int]):
         outcome = await asyncio.to_thread(self.engine.final_save)
         unfinished = self.engine.join_writes(0)
         notes = [exit_line(outcome, why)] if outcome is not None else []
+        if self.lab.save_alert.startswith("save "):  # a ctrl+s that went elsewhere: said in a toast, long gone
+            notes.insert(0, f"gradtui: {self.lab.save_alert}")
         if outcome is not None and not outcome.saved and code == 0:
             code = 1  # the work could not be saved anywhere: say so in the exit code too
         for path in unfinished:

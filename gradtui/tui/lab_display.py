@@ -250,6 +250,17 @@ class LabDisplay(Screen[None]):
         line.show(notice)
         line.display = True
 
+    def set_save_alert(self, line: str) -> None:
+        """A save that did not land where asked: first on the status line, and whole in the notice under the
+        story (at 80 or 100 columns the status line cut off where the work went). "" clears both."""
+        notice = self.query_one("#notice", StoryLine)
+        if line and line != self.save_alert:
+            self.show_notice(line)
+        elif not line and self.save_alert and notice.full.plain.startswith(visible(self.save_alert)):
+            self.dismiss_notice()  # it landed where it belongs again: the notice would mislead
+        self.save_alert = line
+        self.update_status()
+
     def dismiss_notice(self) -> bool:
         """Hide the notice; whether one was shown."""
         line = self.query_one("#notice", StoryLine)

@@ -220,8 +220,7 @@ class LabScreen(ExplainingScreen):
         self.say(f"wrote {message.what} to {message.path}")
         self.notify(f"{message.what} written to {message.path}")
         if message.what == "session" and self.save_alert.startswith("save "):
-            self.save_alert = ""
-            self.update_status()
+            self.set_save_alert("")
 
     @on(SaveConflict)
     def _save_conflict(self, message: SaveConflict) -> None:
@@ -233,12 +232,11 @@ class LabScreen(ExplainingScreen):
         """Shown at once on the status line, where it stays until a save lands where it was asked."""
         if not message.line:
             if self.save_alert.startswith(message.what):
-                self.save_alert = ""
+                self.set_save_alert("")
         else:
-            self.save_alert = message.line
+            self.set_save_alert(message.line)
             self.say(message.line)
             self.notify(message.line, title=f"{message.what} failed", severity="error", timeout=12)
-        self.update_status()
 
     @on(ConfigForm.Validity)
     def _form_validity(self, message: ConfigForm.Validity) -> None:

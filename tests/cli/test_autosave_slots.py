@@ -136,6 +136,7 @@ def test_sessions_lists_autosaves_and_resume_n_picks_one(run_cli: Run, monkeypat
     lines = out.splitlines()
     assert len(lines) == 3
     assert lines[1].split()[0] == "1" and "DAMAGED" in lines[1] and bad.name in lines[1]
+    assert "step ?" in lines[1] and "? snapshots" in lines[1]  # unknown, not "0 snapshots"
     assert (
         lines[2].split()[0] == "2" and "step 4" in lines[2] and "readable" in lines[2] and "preset example1" in lines[2]
     )  # the defaults are the first experiment
@@ -183,3 +184,25 @@ def test_resume_prefers_a_finished_labs_autosave_to_a_running_labs_newer_one(
     assert autosave.newest_readable().path == dropped
     dropped.unlink()
     assert autosave.newest_readable().path == path  # the only one left: still offered
+
+
+def test_a_state_dir_that_cannot_be_made_is_no_traceback_and_autosaves_fall_back(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found with HOME on a read-only filesystem: `gradtui sessions` and the lab ended in a traceback (the
+    state dir was created on every look at it); now the look works and an autosave goes to $TMPDIR."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the state directory's parent should be")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    code, out, err = run_cli("sessions")
+    assert (code, err) == (0, "") and out.startswith(f"no autosaves in {blocker / 'gradtui'}")
+    code, out, err = run_cli("--resume")
+    assert code == 2 and err.startswith("gradtui: --resume: no readable autosave") and out == ""
+    slot = autosave.AutosaveSlot()
+    outcome = slot.write(session_bytes(3), step=3)
+    slot.close()
+    assert outcome.written == tmp_path / slot.path.name and session_peek.step_of(outcome.written) == 3
+    said = outcome.line("autosave")
+    assert said.startswith(f"autosave failed: cannot write to {blocker / 'gradtui'} (not a directory); saved to")

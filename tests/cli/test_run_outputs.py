@@ -1,12 +1,19 @@
-"""`gradtui run` writes what docs/cli.md documents: the JSON schema, the CSV, TensorBoard events."""
+"""`gradtui run` writes what docs/cli.md documents: the JSON schema, the CSV, TensorBoard events; on a full
+disk, --out goes to $TMPDIR and says so."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
+import pytest
 
 from .helpers import Run
 
@@ -68,3 +75,35 @@ def test_json_csv_and_tensorboard(run_cli: Run, tmp_path: Path) -> None:
     assert any(t.startswith("gradients/") for t in tags["histogram"]), tags
     assert any(t.startswith("weights/") for t in tags["histogram"]), tags
     assert len(tags["scalar"]) >= 3, tags
+
+
+def test_an_out_file_on_a_full_disk_goes_to_tmpdir_and_says_where(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found on a full 300 KB tmpfs: `--out /full/x.json` after 3,000 steps said "cannot write" and the
+    whole run's history was thrown away (exit 1); a session in the same place went to $TMPDIR."""
+    from gradtui import files
+    from gradtui.lab import export
+
+    full, spare = tmp_path / "full", tmp_path / "spare"
+    full.mkdir()
+    spare.mkdir()
+    (full / "x.json").write_text("an older export, kept whole")
+    real = files.atomic_open
+
+    @contextlib.contextmanager
+    def full_disk(path: Path) -> Iterator[BinaryIO]:
+        if Path(path).absolute().is_relative_to(full):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        with real(path) as handle:
+            yield handle
+
+    monkeypatch.setattr(export, "atomic_open", full_disk)
+    monkeypatch.setenv("TMPDIR", str(spare))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    code, _, err = run_cli("run", "--steps", "4", "--out", str(full / "x.json"), "--quiet")
+    assert code == 1
+    said = f"no space left on device on {full}; written to {spare / 'x.json'} instead"
+    assert err == f"gradtui: --out: write failed: {said}\n"
+    assert json.loads((spare / "x.json").read_text())["step"] == [0, 1, 2, 3, 4]
+    assert (full / "x.json").read_text() == "an older export, kept whole"

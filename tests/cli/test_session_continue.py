@@ -67,6 +67,24 @@ def test_settings_that_change_in_place_still_apply(run_cli: Run, s: Path) -> Non
     assert session_peek.saved_config(s).lr == 0.5
 
 
+def test_typed_settings_are_checked_against_the_continued_sessions_own(run_cli: Run, tmp_path: Path) -> None:
+    """Found by hand: `--batch-size 8` continuing a batch-loss session was refused as "only the batch-loss
+    rule uses it (the rule is prediction)" (checked against the defaults), and `--label 1` was saved while
+    the session stayed on batch-loss, which ignores it (the rule a label selects was not applied)."""
+    path = tmp_path / "b.npz"
+    code, _, err = run_cli("run", "--session", str(path), "--rule", "batch-loss", "--steps", "1", "--quiet")
+    assert code == 0, err
+    code, _, err = run_cli("run", "--session", str(path), "--steps", "1", "--batch-size", "8", "--quiet")
+    assert code == 0, err
+    assert session_peek.saved_config(path).batch_size == 8
+    code, out, err = run_cli("run", "--session", str(path), "--steps", "1", "--momentum", "0.5", "--quiet")
+    assert_refused(code, out, err, "--momentum", "the optimizer is auto")  # the session's optimizer, rightly
+    code, _, err = run_cli("run", "--session", str(path), "--steps", "1", "--label", "1", "--quiet")
+    assert code == 0, err
+    config = session_peek.saved_config(path)
+    assert (config.rule, config.label, session_peek.step_of(path)) == ("example-loss", 1, 3)
+
+
 def test_a_new_session_file_is_created_from_the_flags(run_cli: Run, tmp_path: Path) -> None:
     path = tmp_path / "new.npz"
     code, out, err = run_cli("run", "--session", str(path), "--steps", "2", "--lr", "0.3", "--eval-max", "100")
@@ -135,3 +153,25 @@ def test_escape_codes_in_a_file_name_are_shown_in_the_error(run_cli: Run, tmp_pa
     code, _, err = run_cli("run", "--session", str(path), "--steps", "1", "--quiet")
     assert code == 2
     assert "\x1b" not in err and "\x07" not in err and "\\x1b]0;pwned\\x07" in err
+
+
+def test_the_lab_refuses_a_damaged_session_file_before_it_starts(
+    run_cli: Run, s: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in tmux: `gradtui --session cut.npz` opened a fresh lab at step 0, the reason in a toast that
+    was gone in 8 s (and a ctrl+s then saved the blank lab); now one line, exit 2, as `run --session`."""
+    import gradtui.tui.launcher
+
+    opened: list[object] = []
+
+    def fake_app(*args: object, **kwargs: object) -> int:
+        opened.append(kwargs.get("session_file"))
+        return 0
+
+    monkeypatch.setattr(gradtui.tui.launcher, "run_app", fake_app)
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(s.read_bytes()[:3000])
+    code, out, err = run_cli("--session", str(cut))
+    assert_refused(code, out, err, f"--session: {cut}", "is not a readable .npz archive")
+    assert opened == []
+    assert run_cli("--session", str(s))[0] == 0 and opened == [str(s)]  # a whole one opens

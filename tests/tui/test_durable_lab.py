@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -168,18 +169,28 @@ def _failing_in(*directories: Path) -> Any:
     return write
 
 
-async def test_a_failed_autosave_is_on_the_status_line_at_once_and_the_fallback_named(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+def _full_state_dir(monkeypatch: pytest.MonkeyPatch, fallback: Path) -> Path:
+    """The autosave directory full (ENOSPC) and $TMPDIR at `fallback`, where a failed autosave goes."""
+    monkeypatch.setenv("TMPDIR", str(fallback))
     monkeypatch.setattr(tempfile, "tempdir", None)
     state = autosave.directory().absolute()
     monkeypatch.setattr(saving, "atomic_write_bytes", _failing_in(state))
+    return state
+
+
+async def _autosaved_after_two_steps(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await steps(pilot, 2)
+    cast(GradApp, pilot.app).engine.autosave()
+
+
+async def test_a_failed_autosave_is_on_the_status_line_at_once_and_the_fallback_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = _full_state_dir(monkeypatch, tmp_path)
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
-        await steps(pilot, 2)
-        app.engine.autosave()
+        await _autosaved_after_two_steps(pilot)
         await settle(pilot)
         fallback = tmp_path / app.engine.autosave_path.name
         await wait_until(pilot, lambda: "autosave failed" in status(app))
@@ -192,6 +203,30 @@ async def test_a_failed_autosave_is_on_the_status_line_at_once_and_the_fallback_
     assert app.return_value == 1  # the work could not be saved anywhere: a non-zero exit
     assert "autosave failed: no space left on device on" in app.exit_note
     assert app.exit_note.endswith("not saved anywhere: the unsaved work is lost")
+
+
+async def test_at_80_columns_a_failed_autosave_says_whole_where_the_work_went_until_it_lands_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in tmux at 100x30: the status line ended at "...; saved to" and the fallback's path was cut off."""
+    tmp_path = Path(tempfile.mkdtemp(prefix="q", dir="/tmp"))  # as short as a real $TMPDIR, not pytest's
+    _full_state_dir(monkeypatch, tmp_path)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _autosaved_after_two_steps(pilot)
+        fallback = tmp_path / app.engine.autosave_path.name
+        notice = app.lab.query_one("#notice", StoryLine)
+        await wait_until(pilot, lambda: bool(notice.display))
+        await pilot.pause()
+        assert not notice.truncated and notice.size.height >= 2  # wrapped, not cut
+        assert f"saved to {fallback} instead" in notice.full.plain
+        assert "autosave failed" in status(app)
+        monkeypatch.setattr(saving, "atomic_write_bytes", atomic_write_bytes)  # space again
+        await steps(pilot, 1)
+        app.engine.autosave()
+        await wait_until(pilot, lambda: "autosave failed" not in status(app))
+        assert not notice.display  # it landed where it belongs: the notice would mislead now
+    shutil.rmtree(tmp_path)
 
 
 async def test_a_final_save_that_lands_in_the_fallback_says_where_and_exits_0(
@@ -209,6 +244,29 @@ async def test_a_final_save_that_lands_in_the_fallback_says_where_and_exits_0(
     fallback = tmp_path / app.engine.autosave_path.name
     assert app.return_value == 0 and step_of(fallback) == 3
     assert f"saved to {fallback} instead; gradtui --session {fallback} reopens it" in app.exit_note
+
+
+async def test_a_ctrl_s_that_landed_in_the_fallback_is_said_again_on_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in tmux: ctrl+s to a full disk went to /tmp/lab.npz, then `q` printed nothing (the work was
+    saved, so there was no autosave to report): where it went was only in a toast, gone by then."""
+    full, fallback = tmp_path / "full", tmp_path / "tmp"
+    full.mkdir()
+    fallback.mkdir()
+    monkeypatch.setenv("TMPDIR", str(fallback))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setattr(saving, "atomic_write_bytes", _failing_in(full))
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await steps(pilot, 2)
+        await save_as(pilot, full / "lab.npz")
+        assert step_of(fallback / "lab.npz") == 2
+        await pilot.press("q")
+        await wait_until(pilot, lambda: bool(app.exit_note), 30)
+    assert app.return_value == 0
+    assert f"save failed: no space left on device on {full}; saved to {fallback / 'lab.npz'} instead" in app.exit_note
 
 
 async def test_a_plain_start_skips_a_damaged_newest_autosave_and_says_so_until_dismissed() -> None:
