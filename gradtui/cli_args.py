@@ -73,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--resume",
         nargs="?",
-        type=int,
-        const=0,
+        type=_autosave_number,
+        const=0,  # bare --resume: the newest readable (a typed N counts from 1)
         metavar="N",
         help="reopen the newest readable autosave (written on quit, on a signal and every 30 s), or the N-th "
         "that `gradtui sessions` lists",
@@ -250,3 +250,14 @@ def _bench_parts(text: str) -> tuple[str, ...]:
     if unknown or not asked:
         raise argparse.ArgumentTypeError(f"parts are {', '.join(BENCH_PARTS)}; not {', '.join(unknown) or 'none'}")
     return tuple(part for part in BENCH_PARTS if part in asked)
+
+
+def _autosave_number(text: str) -> int:
+    """`--resume N`: the N-th autosave `gradtui sessions` lists, counted from 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; gradtui sessions numbers them from 1") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number}: gradtui sessions numbers the autosaves from 1")
+    return number

@@ -155,6 +155,9 @@ def test_sessions_lists_autosaves_and_resume_n_picks_one(run_cli: Run, monkeypat
     assert code == 2 and bad.name in err and "damaged" in err and len(err.splitlines()) == 1
     code, out, err = run_cli("--resume", "7")
     assert code == 2 and "lists 2" in err
+    for typed in ("0", "-1", "two"):  # numbered from 1: 0 is not a second spelling of the newest
+        code, out, err = run_cli("--resume", typed)
+        assert code == 2 and "from 1" in err and len(err.strip().splitlines()) == 1, err
     code, out, err = run_cli("--resume")  # the newest readable, the damaged one moved aside and named
     assert code == 0 and opened["resume"] == str(older) and bad.name in err and ".damaged" in err
 
