@@ -65,12 +65,11 @@ def run_app(
             driver_class=screen_driver(screen) if screen else None,
             resume=resume,
             share=share,
-            notices=tuple(notices or ()),
+            # the URL on one line under the story until escape (a toast wrapped its token: hard to copy)
+            notices=(*(notices or ()), *([f"followers open {share.url}"] if share is not None else [])),
             screen=screen,
             engine=engine,
         )
-        if share is not None:  # the URL stays in the log tab; a toast says where
-            app.call_later(app.notify, f"Sharing: {share.url} (also in the Log tab)", timeout=20)
         with logs.fd2_to_log():
             code = app.run()
         if app.watchdog is not None:

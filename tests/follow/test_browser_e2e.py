@@ -70,8 +70,9 @@ def test_a_browser_follows_the_lab_and_keeps_its_own_tab(tmp_path: Path) -> None
     sync_playwright = _playwright()
     state = tmp_path / "state"
     with Terminal((120, 36), ("--share", "0", "--preset", "example1"), {"XDG_STATE_HOME": str(state)}) as lab:
+        url = _stream_url(state, 180)
+        lab.wait_for(re.compile(b"followers open " + re.escape(url.encode())), 180)  # whole, on one line
         lab.wait_for(READY_MARK, 180)
-        url = _stream_url(state)
         origin = url.split("/?", 1)[0]
         token = url.split("token=", 1)[1]
         with sync_playwright() as p:
