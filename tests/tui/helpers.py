@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
@@ -13,7 +14,7 @@ from textual.pilot import Pilot
 from gradtui.config import LabConfig
 from gradtui.tui.app import GradApp
 from gradtui.tui.engine import Engine
-from gradtui.tui.engine.fake import FakeEngine
+from gradtui.tui.engine.fake import FakeEngine, FakeSessions
 
 if TYPE_CHECKING:
     from gradtui.lab.session import Session
@@ -67,3 +68,17 @@ def toasts_said(messages: list[Message]) -> list[str]:
     """Every toast the app was asked to show, from the captured messages: unlike app._notifications,
     this keeps a toast that has already timed out (a slow machine's build can outlast one)."""
     return [m.notification.message for m in messages if isinstance(m, Notify)]
+
+
+def fake_session_file(
+    path: Path, steps: int, config: LabConfig | None = None, notes: tuple[str, ...] = (), snapshot: str = ""
+) -> Path:
+    """A fake engine's session file at `path`: `steps` steps, these notes and a snapshot named `snapshot`."""
+    sessions = FakeSessions()
+    session = sessions.build(config or LabConfig())
+    session.step(steps)
+    session.notes.extend(notes)
+    if snapshot:
+        session.snapshot(snapshot)
+    path.write_bytes(sessions.to_bytes(sessions.pack(session), compress=True))
+    return path

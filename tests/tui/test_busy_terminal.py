@@ -17,8 +17,8 @@ from pathlib import Path
 
 from gradtui.config import LabConfig
 from gradtui.lab.session_peek import step_of
-from gradtui.tui.engine.fake import FakeSessions
 
+from .helpers import fake_session_file
 from .pty_lab import PtyLab
 
 PWNED = "\x1b]0;pwned\x07\x1b[2J"
@@ -132,13 +132,7 @@ def test_a_crash_autosaves_and_exits_non_zero(tmp_path: Path) -> None:
 
 
 def test_escape_codes_in_an_opened_sessions_note_and_snapshot_never_reach_the_terminal(tmp_path: Path) -> None:
-    sessions = FakeSessions()
-    session = sessions.build(LabConfig())
-    session.step(4)
-    session.notes.append(f"note {PWNED} end")
-    session.snapshot(f"snap{PWNED}")
-    path = tmp_path / "hostile.npz"
-    path.write_bytes(sessions.to_bytes(sessions.pack(session), compress=True))
+    path = fake_session_file(tmp_path / "hostile.npz", 4, notes=(f"note {PWNED} end",), snapshot=f"snap{PWNED}")
     lab = fake_lab(tmp_path, session=str(path), size=(160, 48))
     lab.wait_for(r"ready")
     lab.wait_for(r"step 4 ")
@@ -191,11 +185,7 @@ def test_escape_codes_in_a_model_path_and_a_pins_name_never_reach_the_terminal(t
     model-file field when its end was in view (test_form tests the field)."""
     model = tmp_path / f"m{PWNED}.keras"
     model.write_bytes(b"the fake engine never reads it")
-    sessions = FakeSessions()
-    session = sessions.build(LabConfig(model=str(model)))
-    session.step(3)
-    path = tmp_path / "hostile.npz"
-    path.write_bytes(sessions.to_bytes(sessions.pack(session), compress=True))
+    path = fake_session_file(tmp_path / "hostile.npz", 3, LabConfig(model=str(model)))
     lab = fake_lab(tmp_path, session=str(path), size=(160, 48))
     lab.wait_for(r"ready")
     lab.wait_for(r"step 3 ")

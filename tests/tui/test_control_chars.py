@@ -22,13 +22,13 @@ from textual.widgets._toast import Toast
 from gradtui.config import LabConfig
 from gradtui.lab.session_peek import step_of
 from gradtui.safe_text import visible
-from gradtui.tui.engine.fake import FakeEngine, FakeSessions
+from gradtui.tui.engine.fake import FakeEngine
 from gradtui.tui.screens.help import NotesScreen
 from gradtui.tui.screens.prompts import ChoiceScreen, PathScreen
 from gradtui.tui.widgets.field_input import FieldInput
 from gradtui.tui.widgets.form import FieldRow
 
-from .helpers import make_app, settle, wait_until
+from .helpers import fake_session_file, make_app, settle, wait_until
 
 PWNED = "\x1b]0;pwned\x07\x1b[2J"
 HOSTILE = [
@@ -134,11 +134,7 @@ async def test_the_path_prompt_refuses_a_pasted_escape_code_and_then_saves_where
 
 
 async def test_a_session_opened_by_a_hostile_name_is_shown_escaped_and_saved_to_itself(tmp_path: Path) -> None:
-    sessions = FakeSessions()
-    session = sessions.build(LabConfig())
-    session.step(2)
-    hostile = tmp_path / f"s{PWNED}[b].npz"
-    hostile.write_bytes(sessions.to_bytes(sessions.pack(session), compress=True))
+    hostile = fake_session_file(tmp_path / f"s{PWNED}[b].npz", 2)
     app = make_app(session_file=str(hostile))
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
         await settle(pilot)
@@ -163,13 +159,9 @@ async def test_a_session_opened_by_a_hostile_name_is_shown_escaped_and_saved_to_
 
 
 async def test_notes_and_snapshot_names_from_a_file_show_escaped_and_literal_everywhere(tmp_path: Path) -> None:
-    sessions = FakeSessions()
-    session = sessions.build(LabConfig())
-    session.step(4)
-    session.notes.append(f"note [red]x{PWNED} end")
-    session.snapshot(f"snap[/b]{PWNED}")
-    path = tmp_path / "hostile.npz"
-    path.write_bytes(sessions.to_bytes(sessions.pack(session), compress=True))
+    path = fake_session_file(
+        tmp_path / "hostile.npz", 4, notes=(f"note [red]x{PWNED} end",), snapshot=f"snap[/b]{PWNED}"
+    )
     note = visible(f"note [red]x{PWNED} end")
     snap = visible(f"snap[/b]{PWNED}")
     app = make_app(session_file=str(path))
